@@ -1,0 +1,69 @@
+// `smi-agent selfcheck`: checks what this node offers the datapath (bpffs,
+// cgroup2, kernel features) and loads every embedded BPF object into the
+// kernel without attaching or pinning anything. Prints what it found; exits
+// non-zero when a required piece is missing.
+#include "cli/selfcheck.h"
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "base/skeleton.h"
+#include "base/system.h"
+#include "datapath/features.h"
+#include "tc_pod.skel.h"
+
+namespace smi::cli {
+namespace {
+
+// Loads a skeleton with pinning turned off: a self-check leaves no trace.
+template <typename T>
+Status load_unpinned(const char* name) {
+  auto skel = Skeleton<T>::open();
+  if (!skel) return std::move(skel).error().context(name);
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, skel->get()->obj) { bpf_map__set_pin_path(m, nullptr); }
+  return skel->load().context(name);
+}
+
+int run(const std::string& bpffs) {
+  route_libbpf_logs();
+  int failures = 0;
+  auto line = [](bool ok, const std::string& what, const std::string& detail) {
+    fmt::print("  [{}] {:<36} {}\n", ok ? " ok " : "FAIL", what, detail);
+  };
+
+  fmt::print("host\n");
+  auto cg = find_cgroup2_mount();
+  line(cg.ok(), "cgroup2 mount", cg.ok() ? *cg : cg.error().message());
+  failures += !cg.ok();
+  auto fs = require_bpffs(bpffs);
+  line(fs.ok(), "bpffs for " + bpffs, fs.ok() ? "mounted" : fs.error().message());
+  failures += !fs.ok();
+
+  fmt::print("kernel features\n");
+  for (const auto& f : probe_features()) {
+    std::string detail = f.purpose + (f.required ? "" : " (optional)");
+    line(f.available || !f.required, f.name, f.available ? detail : "missing: " + detail);
+    failures += (!f.available && f.required);
+  }
+
+  fmt::print("embedded BPF objects (load only, nothing attached or pinned)\n");
+  auto st = load_unpinned<tc_pod>("tc_pod");
+  line(st.ok(), "tc_pod", st.ok() ? "verified and loaded" : st.error().message());
+  failures += !st.ok();
+
+  fmt::print("selfcheck: {}\n", failures == 0 ? "this node can run smi-agent"
+                                               : fmt::format("{} problem(s) found", failures));
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_selfcheck(CLI::App& app) {
+  auto* cmd = app.add_subcommand("selfcheck", "check that this node can run the datapath");
+  auto bpffs = std::make_shared<std::string>("/sys/fs/bpf/smi");
+  cmd->add_option("--bpffs", *bpffs, "directory for pinned maps and links")->capture_default_str();
+  cmd->callback([bpffs] { throw CLI::RuntimeError(run(*bpffs)); });
+}
+
+}  // namespace smi::cli

@@ -1,0 +1,24 @@
+// smi-agent: the node agent. Each subcommand registers itself from cli/.
+#include <CLI/CLI.hpp>
+
+#include "base/log.h"
+#include "cli/selfcheck.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"smi-agent: Service Mesh Interface in the kernel, one agent per node"};
+  app.require_subcommand(1);
+  std::string level = "info";
+  app.add_option("--log-level", level, "trace|debug|info|warn|error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.parse_complete_callback([&] { smi::set_log_level(spdlog::level::from_str(level)); });
+
+  smi::cli::add_selfcheck(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,64 @@
+/* Anti-spoofing: a packet leaving a pod must carry one of that pod's own
+ * source addresses. Returns 1 to pass, 0 to drop. */
+#ifndef SMI_LIB_POD_SRC_H
+#define SMI_LIB_POD_SRC_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abi/pod_src.h"
+
+#define SMI_ETH_P_IP 0x0800
+#define SMI_ETH_P_IPV6 0x86DD
+#define SMI_ETH_P_ARP 0x0806
+#define SMI_IPPROTO_ICMPV6 58
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, SMI_POD_SRC_MAP_MAX);
+  __type(key, struct smi_pod_src_key);
+  __type(value, struct smi_pod_src_value);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} smi_pod_src_v1 SEC(".maps");
+
+static __always_inline int smi_pod_src_known(__u32 ifindex, __u8 family, const void *addr, __u32 len) {
+  struct smi_pod_src_key key = {.ifindex = ifindex, .family = family};
+  __builtin_memcpy(&key.addr, addr, len == 4 ? 4 : 16);
+  return bpf_map_lookup_elem(&smi_pod_src_v1, &key) != NULL;
+}
+
+/* Verdict for one packet leaving a pod through the interface `ifindex`. */
+static __always_inline int smi_pod_src_check(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  struct ethhdr *eth = data;
+  if ((void *)(eth + 1) > data_end) return 0;
+
+  __u16 proto = bpf_ntohs(eth->h_proto);
+  if (proto == SMI_ETH_P_IP) {
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > data_end) return 0;
+    return smi_pod_src_known(skb->ifindex, SMI_AF_INET, &ip->saddr, 4);
+  }
+  if (proto == SMI_ETH_P_IPV6) {
+    struct ipv6hdr *ip6 = (void *)(eth + 1);
+    if ((void *)(ip6 + 1) > data_end) return 0;
+    __u8 first = ip6->saddr.in6_u.u6_addr8[0];
+    __u8 second = ip6->saddr.in6_u.u6_addr8[1];
+    /* Neighbour discovery from link-local or unspecified sources: the pod
+     * needs it to reach its gateway, and it cannot be routed beyond the link. */
+    if (ip6->nexthdr == SMI_IPPROTO_ICMPV6 &&
+        ((first == 0xfe && (second & 0xc0) == 0x80) ||
+         (ip6->saddr.in6_u.u6_addr32[0] == 0 && ip6->saddr.in6_u.u6_addr32[1] == 0 &&
+          ip6->saddr.in6_u.u6_addr32[2] == 0 && ip6->saddr.in6_u.u6_addr32[3] == 0)))
+      return 1;
+    return smi_pod_src_known(skb->ifindex, SMI_AF_INET6, &ip6->saddr, 16);
+  }
+  /* ARP stays on the pod's own link; anything else is not IP and cannot
+   * reach a service or another pod's socket. */
+  return proto == SMI_ETH_P_ARP;
+}
+
+#endif

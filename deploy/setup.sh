@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Prepares a Debian bookworm machine to build, test and run smi-agent, as root:
+# installs the Debian packages the project uses, mounts bpffs, checks cgroup2.
+# Idempotent and quiet on success; says what failed and how to fix it.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  libssl-dev prometheus-cpp-dev libcivetweb-dev libspdlog-dev libfmt-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
+  iproute2 iputils-ping procps curl
+)
+
+die() { echo "setup: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs packages and mounts bpffs)"
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    die "apt-get failed installing: ${missing[*]} (full log: $log)"
+  fi
+  rm -f "$log"
+fi
+
+# bpffs: pinned maps and links live there; not mounted at boot on this kind.
+if ! grep -qE '^[^ ]+ /sys/fs/bpf bpf ' /proc/self/mounts; then
+  mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"
+fi
+
+# cgroup2: found from the mount table, never assumed.
+grep -qE '^[^ ]+ [^ ]+ cgroup2 ' /proc/self/mounts \
+  || die "no cgroup2 mount found in /proc/self/mounts (mount -t cgroup2 none /sys/fs/cgroup/unified)"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: sets the machine up, builds, and runs
+# every tier (unit, bpf, e2e, vm) through CTest, ending with ctest's summary.
+#   ./tests/run.sh               everything
+#   ./tests/run.sh -L unit       one tier (any ctest arguments pass through)
+#   SMI_SANITIZE=1 ./tests/run.sh -L unit   the same under ASan+UBSan (build-asan/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash deploy/setup.sh
+
+build=build
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "${SMI_SANITIZE:-0}" = 1 ]; then
+  build=build-asan
+  cmake_args+=(-DSMI_SANITIZE=ON)
+fi
+
+cmake -S . -B "$build" "${cmake_args[@]}" >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+# Tests build their own namespaces, cgroups and bpffs directories and remove
+# them; the e2e and vm tiers need root.
+ctest --test-dir "$build" --output-on-failure --timeout 1500 -j2 "$@"

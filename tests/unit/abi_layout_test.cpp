@@ -1,0 +1,23 @@
+// The kernel/user ABI structs are written once in bpf/abi/*.h and included by
+// both sides; these checks catch a layout change that was not meant (and
+// force SMI_ABI_VERSION to be bumped with any that was).
+#include <gtest/gtest.h>
+
+#include <cstddef>
+
+#include "abi/common.h"
+#include "abi/counters.h"
+#include "abi/pod_src.h"
+
+static_assert(sizeof(union smi_addr) == 16);
+static_assert(sizeof(struct smi_counter_key) == 8);
+static_assert(offsetof(struct smi_counter_key, direction) == 4);
+static_assert(sizeof(struct smi_counter_value) == 16);
+static_assert(sizeof(struct smi_pod_src_key) == 24);
+static_assert(offsetof(struct smi_pod_src_key, addr) == 8);
+static_assert(sizeof(struct smi_pod_src_value) == 8);
+
+TEST(AbiLayout, VersionMatchesTheLayoutsCheckedHere) {
+  // Changing a struct above means bumping the version and this expectation.
+  EXPECT_EQ(SMI_ABI_VERSION, 1);
+}

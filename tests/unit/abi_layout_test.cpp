@@ -7,6 +7,7 @@
 
 #include "abi/common.h"
 #include "abi/counters.h"
+#include "abi/events.h"
 #include "abi/pod_src.h"
 
 static_assert(sizeof(union smi_addr) == 16);
@@ -16,6 +17,11 @@ static_assert(sizeof(struct smi_counter_value) == 16);
 static_assert(sizeof(struct smi_pod_src_key) == 24);
 static_assert(offsetof(struct smi_pod_src_key, addr) == 8);
 static_assert(sizeof(struct smi_pod_src_value) == 8);
+static_assert(offsetof(struct smi_event, src_addr) == 32);
+static_assert(offsetof(struct smi_event, src_port) == 80);
+static_assert(offsetof(struct smi_event, svc_id) == 92);
+static_assert(offsetof(struct smi_event, bytes_sent) == 104);
+static_assert(sizeof(struct smi_event) == 136);
 
 TEST(AbiLayout, VersionMatchesTheLayoutsCheckedHere) {
   // Changing a struct above means bumping the version and this expectation.

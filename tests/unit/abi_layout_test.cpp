@@ -8,6 +8,9 @@
 #include "abi/common.h"
 #include "abi/counters.h"
 #include "abi/events.h"
+#include "abi/identity.h"
+#include "abi/policy.h"
+#include "abi/service.h"
 #include "abi/pod_src.h"
 
 static_assert(sizeof(union smi_addr) == 16);
@@ -22,6 +25,18 @@ static_assert(offsetof(struct smi_event, src_port) == 80);
 static_assert(offsetof(struct smi_event, svc_id) == 92);
 static_assert(offsetof(struct smi_event, bytes_sent) == 104);
 static_assert(sizeof(struct smi_event) == 136);
+static_assert(sizeof(struct smi_cg_id_key) == 8);
+static_assert(sizeof(struct smi_ip_id_key) == 20);
+static_assert(sizeof(struct smi_identity_value) == 16);
+static_assert(sizeof(struct smi_svc_key) == 20);
+static_assert(sizeof(struct smi_svc_value) == 8);
+static_assert(sizeof(struct smi_slot_key) == 8);
+static_assert(sizeof(struct smi_slot_value) == 24);
+static_assert(sizeof(struct smi_revnat_key) == 32);
+static_assert(sizeof(struct smi_revnat_value) == 24);
+static_assert(sizeof(struct smi_pol_key) == 24);
+static_assert(sizeof(struct smi_pol_value) == 8);
+static_assert(sizeof(struct smi_pol_dst_key) == 8);
 
 TEST(AbiLayout, VersionMatchesTheLayoutsCheckedHere) {
   // Changing a struct above means bumping the version and this expectation.

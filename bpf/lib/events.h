@@ -1,0 +1,36 @@
+/* The event ring buffer and the one way to emit into it. Events are submitted
+ * without a wake-up (the reader drains on a timer: a wake-up per event cost
+ * ~22% of connections/s here); a failed reservation is counted, never silent. */
+#ifndef SMI_LIB_EVENTS_H
+#define SMI_LIB_EVENTS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "abi/events.h"
+#include "lib/counters.h"
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, SMI_EVENTS_RINGBUF_BYTES);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} smi_events_v1 SEC(".maps");
+
+/* Reserves a zeroed event of the given type, or NULL (counted as lost). */
+static __always_inline struct smi_event *smi_event_reserve(__u8 type) {
+  struct smi_event *e = bpf_ringbuf_reserve(&smi_events_v1, sizeof(*e), 0);
+  if (!e) {
+    smi_count(SMI_REASON_EVENT_LOST, SMI_DIR_EGRESS, 0);
+    return NULL;
+  }
+  __builtin_memset(e, 0, sizeof(*e));
+  e->type = type;
+  e->ts_ns = bpf_ktime_get_ns();
+  return e;
+}
+
+static __always_inline void smi_event_submit(struct smi_event *e) {
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+#endif

@@ -1,0 +1,44 @@
+/* Identity lookups: local pods by cgroup, any pod by IP. */
+#ifndef SMI_LIB_IDENTITY_H
+#define SMI_LIB_IDENTITY_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "abi/identity.h"
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, SMI_CG_ID_MAP_MAX);
+  __type(key, struct smi_cg_id_key);
+  __type(value, struct smi_identity_value);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} smi_cg_id_v1 SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, SMI_IP_ID_MAP_MAX);
+  __type(key, struct smi_ip_id_key);
+  __type(value, struct smi_identity_value);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} smi_ip_id_v1 SEC(".maps");
+
+/* Identity of a local pod's cgroup, or NULL when the cgroup is not a meshed pod. */
+static __always_inline struct smi_identity_value *smi_identity_of_cgroup(__u64 cgroup_id) {
+  struct smi_cg_id_key key = {.cgroup_id = cgroup_id};
+  return bpf_map_lookup_elem(&smi_cg_id_v1, &key);
+}
+
+/* Identity of a pod address (IPv4: 4 bytes, IPv6: 16), or NULL. */
+static __always_inline struct smi_identity_value *smi_identity_of_ip(__u8 family, const void *addr) {
+  struct smi_ip_id_key key = {.family = family};
+  if (family == SMI_AF_INET)
+    __builtin_memcpy(&key.addr, addr, 4);
+  else
+    __builtin_memcpy(&key.addr, addr, 16);
+  return bpf_map_lookup_elem(&smi_ip_id_v1, &key);
+}
+
+#endif

@@ -75,15 +75,19 @@ class TopologyTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, nullptr) << *setup_error_;
   }
 
-  // The IPv6 servers bind [::] with v6only off, so they also take IPv4; wait
-  // until both families answer before the first test uses them.
-  static int wait_ready(const Pod& from, const std::string& addr, uint16_t port) {
-    for (int i = 0; i < 100; ++i) {
-      auto r = from.run([&] { return echo_once(addr, port); });
-      if (r && *r == 0) return 0;
-      usleep(20000);
+  // The servers start in the background: wait until both families answer
+  // before a test relies on them.
+  static int wait_ready(const Pod& from, const Pod& server, uint16_t port) {
+    for (const auto& addr : {server.ipv4, server.ipv6}) {
+      int i = 0;
+      for (; i < 100; ++i) {
+        auto r = from.run([&] { return echo_once(addr, port); });
+        if (r && *r == 0) break;
+        usleep(20000);
+      }
+      if (i == 100) return -1;
     }
-    return -1;
+    return 0;
   }
 
   static inline Topology* topo_ = nullptr;
@@ -93,7 +97,7 @@ class TopologyTest : public ::testing::Test {
 
 TEST_F(TopologyTest, PodsReachEachOtherOnOneNodeAndAcross) {
   const Pod& b = topo_->pod("b");
-  ASSERT_EQ(wait_ready(topo_->pod("a"), b.ipv4, 8080), 0);
+  ASSERT_EQ(wait_ready(topo_->pod("a"), b, 8080), 0);
   for (const char* from : {"a", "c", "outsider"}) {
     for (const auto& addr : {b.ipv4, b.ipv6}) {
       auto r = topo_->pod(from).run([&] { return echo_once(addr, 8080); });
@@ -151,7 +155,7 @@ TEST_F(TopologyTest, CgroupProgramOnTemporaryNodeCgroup) {
   const Pod& a = topo_->pod("a");
   const Pod& b = topo_->pod("b");
   const Pod& c = topo_->pod("c");
-  ASSERT_EQ(wait_ready(a, b.ipv4, 8081), 0);
+  ASSERT_EQ(wait_ready(a, b, 8081), 0);
 
   auto skel = Skeleton<deny_port>::open();
   ASSERT_TRUE(skel.ok()) << skel.error().message();

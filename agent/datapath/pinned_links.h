@@ -1,0 +1,52 @@
+// PinnedLinks: attach points that outlive the agent.
+//
+// Every program the agent attaches is held by a bpf_link pinned under
+// <bpffs>/links/<name>. A restarted or upgraded agent finds the pin and swaps
+// the newly loaded program into the existing link (BPF_LINK_UPDATE), so the
+// hook never runs without a program, not even for an instant. A link whose
+// target is not the expected one (a pod's cgroup or netns was removed and
+// made again under the same name) is unpinned and attached afresh: the kernel
+// releases a removed cgroup's links lazily, so until then an update on them
+// still "succeeds" while acting on nothing.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace smi {
+
+class PinnedLinks {
+ public:
+  explicit PinnedLinks(std::string dir) : dir_(std::move(dir)) {}
+
+  enum class Outcome { attached, updated };
+
+  // Makes `prog` the program behind the link pinned as `name`: updates the
+  // pinned link in place if there is one attached to `target` (a cgroup id,
+  // or a network namespace inode), otherwise calls `attach` (which returns a
+  // new link or nullptr with errno set) and pins the result.
+  Result<Outcome> ensure(const std::string& name, uint64_t target, bpf_program* prog,
+                         const std::function<bpf_link*()>& attach);
+
+  // Unpins one link; the kernel detaches it once nothing else holds it.
+  Status remove(const std::string& name);
+
+  // Names of the links pinned now, sorted.
+  std::vector<std::string> list() const;
+
+  // Kernel link id of a pinned link (0 if absent): shows an update kept the link.
+  uint32_t link_id(const std::string& name) const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+}  // namespace smi

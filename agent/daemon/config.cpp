@@ -1,0 +1,101 @@
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "base/system.h"
+
+namespace smi::daemon {
+namespace {
+
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// DNS-1123 label-ish: what a Kubernetes node name or trust domain may be.
+bool is_dns_name(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')) return false;
+  return std::isalnum(static_cast<unsigned char>(s.front())) && std::isalnum(static_cast<unsigned char>(s.back()));
+}
+
+}  // namespace
+
+Result<ListenAddr> parse_listen(const std::string& text) {
+  ListenAddr a;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return Error("--listen " + text + ": expected [IPV6]:PORT");
+    a.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return Error("--listen " + text + ": expected ADDR:PORT, e.g. 127.0.0.1:9090");
+    a.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, a.host.c_str(), buf) != 1 && ::inet_pton(AF_INET6, a.host.c_str(), buf) != 1)
+    return Error("--listen " + text + ": '" + a.host + "' is not an IP address");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return Error("--listen " + text + ": port must be a number 0-65535");
+  unsigned long p = std::stoul(port);
+  if (p > 65535) return Error("--listen " + text + ": port must be a number 0-65535");
+  a.port = static_cast<uint16_t>(p);
+  return a;
+}
+
+Status validate(const AgentConfig& c) {
+  std::vector<std::string> problems;
+  if (c.source == SourceKind::manifests && c.manifests_dir.empty())
+    problems.push_back("give a source: --manifests DIR or --kubernetes");
+  if (c.source == SourceKind::kubernetes && !c.manifests_dir.empty())
+    problems.push_back("--manifests and --kubernetes exclude each other: choose one source");
+  if (c.source == SourceKind::manifests && !c.kubeconfig.empty())
+    problems.push_back("--kubeconfig goes with --kubernetes");
+  if (c.node.empty())
+    problems.push_back("--node is required: the name of this node (in a DaemonSet, from spec.nodeName)");
+  else if (!is_dns_name(c.node))
+    problems.push_back("--node " + c.node + ": not a valid Kubernetes node name");
+  if (c.mode != "enforce" && c.mode != "permissive")
+    problems.push_back("--mode " + c.mode + ": expected enforce or permissive");
+  if (!is_dns_name(c.trust_domain)) problems.push_back("--trust-domain " + c.trust_domain + ": not a DNS name");
+  if (c.bpffs.empty() || c.bpffs[0] != '/') problems.push_back("--bpffs " + c.bpffs + ": must be an absolute path");
+  if (!c.cgroup_root.empty() && c.cgroup_root[0] != '/')
+    problems.push_back("--cgroup-root " + c.cgroup_root + ": must be an absolute path");
+  if (auto l = parse_listen(c.listen); !l) problems.push_back(l.error().message());
+  if (problems.empty()) return ok();
+  std::string msg;
+  for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;
+  return Error(msg, EINVAL);
+}
+
+Status check_host(AgentConfig& c) {
+  std::vector<std::string> problems;
+  if (c.source == SourceKind::manifests && !is_dir(c.manifests_dir))
+    problems.push_back("--manifests " + c.manifests_dir + ": no such directory");
+  if (c.cgroup_root.empty()) {
+    auto cg = find_cgroup2_mount();
+    if (cg)
+      c.cgroup_root = *cg;
+    else
+      problems.push_back(cg.error().message());
+  } else if (!is_dir(c.cgroup_root)) {
+    problems.push_back("--cgroup-root " + c.cgroup_root + ": no such directory");
+  } else if (auto cg = find_cgroup2_mount(); cg && c.cgroup_root.rfind(*cg, 0) != 0) {
+    problems.push_back("--cgroup-root " + c.cgroup_root + ": not inside the cgroup2 mount " + *cg);
+  }
+  if (auto st = require_bpffs(c.bpffs); !st) problems.push_back("--bpffs " + st.error().message());
+  if (problems.empty()) return ok();
+  std::string msg;
+  for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;
+  return Error(msg, EINVAL);
+}
+
+}  // namespace smi::daemon

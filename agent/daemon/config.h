@@ -1,0 +1,46 @@
+// What `smi-agent run` is told, validated before anything touches the kernel:
+// a bad flag is one clear message naming the flag and what to do, and the
+// agent refuses to start.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace smi::daemon {
+
+enum class SourceKind { manifests, kubernetes };
+
+struct ListenAddr {
+  std::string host;  // literal IPv4/IPv6 address
+  uint16_t port = 0;
+};
+
+struct AgentConfig {
+  SourceKind source = SourceKind::manifests;
+  std::string manifests_dir;     // --manifests
+  std::string kubeconfig;        // --kubeconfig (empty: in-cluster)
+  std::string node;              // --node
+  std::string cgroup_root;       // --cgroup-root (empty: the cgroup2 mount)
+  std::string bpffs = "/sys/fs/bpf/smi";  // --bpffs
+  std::string listen = "127.0.0.1:9090";  // --listen
+  std::string mode = "enforce";           // --mode
+  std::string trust_domain = "cluster.local";
+  bool accelerate = true;        // --accelerate (same-node sk_msg redirect)
+};
+
+// Checks a configuration as given, without touching the host: flag values,
+// their combinations. Every problem is listed, one per line.
+Status validate(const AgentConfig& c);
+
+// Checks what the configuration names on this host: the manifests directory,
+// the cgroup root, the bpffs mount. Fills in defaults found on the host
+// (cgroup_root from the cgroup2 mount).
+Status check_host(AgentConfig& c);
+
+// "ADDR:PORT" or "[ADDR]:PORT" with a literal address.
+Result<ListenAddr> parse_listen(const std::string& text);
+
+}  // namespace smi::daemon

@@ -1,0 +1,80 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace smi::daemon {
+namespace {
+
+AgentConfig good() {
+  AgentConfig c;
+  c.manifests_dir = "/etc/smi";
+  c.node = "node-1";
+  return c;
+}
+
+TEST(AgentConfig, AGoodConfigurationPasses) { EXPECT_TRUE(validate(good()).ok()); }
+
+TEST(AgentConfig, EveryProblemIsListedWithItsFlag) {
+  AgentConfig c;
+  c.node = "";
+  c.mode = "strict";
+  c.listen = "localhost";
+  c.bpffs = "relative/dir";
+  auto st = validate(c);
+  ASSERT_FALSE(st.ok());
+  const std::string m = st.error().message();
+  for (const char* needle : {"--manifests DIR or --kubernetes", "--node is required", "--mode strict",
+                             "--listen localhost", "--bpffs relative/dir"})
+    EXPECT_NE(m.find(needle), std::string::npos) << needle << " missing from:\n" << m;
+}
+
+TEST(AgentConfig, SourcesExcludeEachOther) {
+  auto c = good();
+  c.source = SourceKind::kubernetes;
+  auto st = validate(c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("exclude each other"), std::string::npos);
+  c.manifests_dir.clear();
+  EXPECT_TRUE(validate(c).ok());
+  c.source = SourceKind::manifests;
+  c.manifests_dir = "/etc/smi";
+  c.kubeconfig = "/root/.kube/config";
+  EXPECT_FALSE(validate(c).ok());
+}
+
+TEST(AgentConfig, NodeNamesAreKubernetesNames) {
+  auto c = good();
+  c.node = "node_1;rm";
+  EXPECT_FALSE(validate(c).ok());
+  c.node = "ip-10-0-0-1.ec2.internal";
+  EXPECT_TRUE(validate(c).ok());
+}
+
+TEST(ParseListen, Forms) {
+  auto v4 = parse_listen("0.0.0.0:9090");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->host, "0.0.0.0");
+  EXPECT_EQ(v4->port, 9090);
+  auto v6 = parse_listen("[::1]:0");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
+  for (const char* bad : {"9090", ":9090", "127.0.0.1:", "127.0.0.1:70000", "[::1]9090", "example.com:80", "1.2.3.4:x"})
+    EXPECT_FALSE(parse_listen(bad).ok()) << bad;
+}
+
+TEST(CheckHost, NamesWhatIsMissing) {
+  auto c = good();
+  c.manifests_dir = "/nonexistent/manifests";
+  c.cgroup_root = "/nonexistent/cgroup";
+  c.bpffs = "/tmp/not-bpffs/smi";
+  auto st = check_host(c);
+  ASSERT_FALSE(st.ok());
+  const std::string m = st.error().message();
+  EXPECT_NE(m.find("--manifests /nonexistent/manifests: no such directory"), std::string::npos) << m;
+  EXPECT_NE(m.find("--cgroup-root /nonexistent/cgroup: no such directory"), std::string::npos) << m;
+  EXPECT_NE(m.find("not on a bpf filesystem"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace smi::daemon

@@ -62,6 +62,16 @@ void decode_object(const Node& n, const std::string& file, model::Diagnostics& d
     return;
   }
   // Field paths below are relative to the object, which the label names.
+  // Name the object first, so even its first errors say which object it is.
+  auto peek = [](const Node* x, std::string_view key) -> std::optional<std::string> {
+    const Node* v = x == nullptr ? nullptr : x->get(key);
+    if (v == nullptr || !v->is_scalar() || v->text.empty()) return std::nullopt;
+    return v->text;
+  };
+  {
+    const Node* md0 = n.get("metadata");
+    f.set_object(label(peek(&n, "kind").value_or(""), peek(md0, "namespace"), peek(md0, "name")));
+  }
   auto api_version = f.str(n, "apiVersion", "", true);
   auto kind = f.str(n, "kind", "", true);
   if (kind && api_version && is_list_kind(*kind)) {

@@ -19,10 +19,16 @@
 // "unknown" on one side, and unknown is denied exactly where the destination
 // is enforced; writing it while the policy is old ∩ new enforced with only
 // the allows of the state it belongs to keeps its verdicts within old or new.
-// Known limit: an address that changes identity in one update (IP reuse
-// between pods of different ServiceAccounts) while the policy for those
-// identities also changes can, for the span of phases 3-5, get a verdict of
-// neither state; it is rewritten in place at phase 4 to keep that span short.
+// Known limits (single-key writes cannot avoid them; the tests check every
+// other case):
+// - an address that changes identity in one update (IP reuse between pods of
+//   different ServiceAccounts) while the policy for those identities also
+//   changes can, for the span of phases 3-5, get a verdict of neither state;
+//   it is rewritten in place at phase 4 to keep that span short.
+// - between two addresses that both disappear (or both appear) in the same
+//   update, a connection both states allow can be refused until phase 2 (or
+//   6) completes: it fails closed, and those pods are gone (or not yet
+//   started).
 // A slot may briefly (phases 2-8) point at an address already unknown: an
 // unknown destination is not enforced, which is also its verdict in the new
 // state.

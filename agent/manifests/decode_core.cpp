@@ -1,0 +1,237 @@
+// Decoders for the Kubernetes objects the compiler reads: Service,
+// EndpointSlice, Pod. Only the fields the compiler uses are read.
+#include <fmt/format.h>
+
+#include "manifests/decode.h"
+
+namespace smi::manifests {
+namespace {
+
+using model::IpAddr;
+using model::Protocol;
+
+// TCP/UDP; SCTP is valid Kubernetes but has no datapath here (nullopt, warned).
+std::optional<Protocol> protocol(const Node& parent, std::string_view path, Fields& f, bool* sctp) {
+  *sctp = false;
+  auto p = f.str(parent, "protocol", path, false);
+  if (!p || *p == "TCP") return Protocol::tcp;
+  if (*p == "UDP") return Protocol::udp;
+  if (*p == "SCTP") {
+    *sctp = true;
+    return std::nullopt;
+  }
+  f.error(*parent.get("protocol"), join(path, "protocol"), fmt::format("unknown protocol '{}' (TCP, UDP or SCTP)", *p));
+  return std::nullopt;
+}
+
+std::optional<IpAddr> address(const Node& n, std::string_view path, Fields& f) {
+  auto s = f.as_str(n, path);
+  if (!s) return std::nullopt;
+  auto a = IpAddr::parse(*s);
+  if (!a) f.error(n, path, fmt::format("'{}' is not an IP address", *s));
+  return a;
+}
+
+}  // namespace
+
+std::optional<model::Object> decode_service(const Node& n, ObjectHeader& h, Fields& f) {
+  model::Service s;
+  s.meta = std::move(h.meta);
+  const Node* spec = f.map(n, "spec", "", true);
+  if (spec == nullptr) return std::nullopt;
+  if (auto t = f.str(*spec, "type", "spec", false); t && !t->empty()) s.type = *t;
+  if (auto ip = f.str(*spec, "clusterIP", "spec", false)) {
+    if (*ip == "None") {
+      s.headless = true;
+    } else if (!ip->empty()) {
+      if (auto a = address(*spec->get("clusterIP"), "spec.clusterIP", f)) s.cluster_ips.push_back(*a);
+    }
+  }
+  if (const Node* ips = f.seq(*spec, "clusterIPs", "spec", false)) {
+    std::vector<IpAddr> list;
+    for (size_t i = 0; i < ips->items.size(); ++i) {
+      const Node& item = ips->items[i];
+      if (item.is_scalar() && item.text == "None") {
+        s.headless = true;
+        continue;
+      }
+      if (auto a = address(item, index("spec.clusterIPs", i), f)) list.push_back(*a);
+    }
+    // clusterIPs is authoritative (dual stack); clusterIP is its first entry.
+    if (!list.empty()) s.cluster_ips = std::move(list);
+  }
+  if (const Node* ports = f.seq(*spec, "ports", "spec", false)) {
+    for (size_t i = 0; i < ports->items.size(); ++i) {
+      const Node& p = ports->items[i];
+      std::string path = index("spec.ports", i);
+      if (!p.is_map()) {
+        f.error(p, path, "must be an object");
+        continue;
+      }
+      model::ServicePort sp;
+      sp.name = f.str(p, "name", path, false).value_or("");
+      auto port = f.port(p, "port", path, true);
+      bool sctp = false;
+      auto proto = protocol(p, path, f, &sctp);
+      if (const Node* tp = p.get("targetPort"); tp != nullptr && !tp->is_null()) {
+        if (tp->is_scalar() && !tp->quoted && parse_int(tp->text)) {
+          if (auto v = f.as_port(*tp, join(path, "targetPort"))) sp.target_port = *v;
+        } else if (tp->is_scalar() && !tp->text.empty()) {
+          sp.target_port_name = tp->text;
+        } else {
+          f.error(*tp, join(path, "targetPort"), "must be a port number or a port name");
+        }
+      }
+      if (sctp) {
+        f.warning(p, join(path, "protocol"), "SCTP is not supported by the datapath; port ignored");
+        continue;
+      }
+      if (!port || !proto) continue;
+      sp.port = *port;
+      sp.protocol = *proto;
+      if (sp.target_port == 0 && sp.target_port_name.empty()) sp.target_port = sp.port;
+      s.ports.push_back(std::move(sp));
+    }
+  }
+  return s;
+}
+
+std::optional<model::Object> decode_endpoint_slice(const Node& n, ObjectHeader& h, Fields& f) {
+  model::EndpointSlice es;
+  es.meta = std::move(h.meta);
+  if (auto it = es.meta.labels.find("kubernetes.io/service-name"); it != es.meta.labels.end())
+    es.service_name = it->second;
+  auto type = f.str(n, "addressType", "", true);
+  if (!type) return std::nullopt;
+  if (*type == "IPv4") {
+    es.family = model::AddrFamily::v4;
+  } else if (*type == "IPv6") {
+    es.family = model::AddrFamily::v6;
+  } else if (*type == "FQDN") {
+    f.info(*n.get("addressType"), "addressType", "FQDN endpoints have no addresses to route to; ignored");
+    return std::nullopt;
+  } else {
+    f.error(*n.get("addressType"), "addressType", fmt::format("unknown address type '{}' (IPv4, IPv6, FQDN)", *type));
+    return std::nullopt;
+  }
+  if (es.service_name.empty())
+    f.warning(n, "metadata.labels", "no kubernetes.io/service-name label: the slice belongs to no service");
+  if (const Node* eps = f.seq(n, "endpoints", "", false)) {
+    for (size_t i = 0; i < eps->items.size(); ++i) {
+      const Node& e = eps->items[i];
+      std::string path = index("endpoints", i);
+      if (!e.is_map()) {
+        f.error(e, path, "must be an object");
+        continue;
+      }
+      model::Endpoint ep;
+      if (const Node* addrs = f.seq(e, "addresses", path, true)) {
+        for (size_t j = 0; j < addrs->items.size(); ++j) {
+          std::string apath = index(join(path, "addresses"), j);
+          auto a = address(addrs->items[j], apath, f);
+          if (!a) continue;
+          if (a->family != es.family) {
+            f.error(addrs->items[j], apath, fmt::format("{} does not match addressType {}", a->to_string(), *type));
+            continue;
+          }
+          ep.addresses.push_back(*a);
+        }
+      }
+      if (const Node* c = f.map(e, "conditions", path, false)) {
+        if (auto r = f.boolean(*c, "ready", join(path, "conditions"))) ep.ready = *r;
+      }
+      if (const Node* ref = f.map(e, "targetRef", path, false)) {
+        std::string rpath = join(path, "targetRef");
+        if (f.str(*ref, "kind", rpath, false).value_or("") == "Pod") {
+          ep.pod_name = f.str(*ref, "name", rpath, false).value_or("");
+          ep.pod_ns = f.str(*ref, "namespace", rpath, false).value_or(es.meta.ns);
+        }
+      }
+      es.endpoints.push_back(std::move(ep));
+    }
+  }
+  if (const Node* ports = f.seq(n, "ports", "", false)) {
+    for (size_t i = 0; i < ports->items.size(); ++i) {
+      const Node& p = ports->items[i];
+      std::string path = index("ports", i);
+      if (!p.is_map()) {
+        f.error(p, path, "must be an object");
+        continue;
+      }
+      model::EndpointPort ep;
+      ep.name = f.str(p, "name", path, false).value_or("");
+      bool sctp = false;
+      auto proto = protocol(p, path, f, &sctp);
+      // A nil port means "all ports" for selector-less slices; nothing to route.
+      auto port = f.port(p, "port", path, false);
+      if (!port || !proto) continue;
+      ep.port = *port;
+      ep.protocol = *proto;
+      es.ports.push_back(std::move(ep));
+    }
+  }
+  return es;
+}
+
+std::optional<model::Object> decode_pod(const Node& n, ObjectHeader& h, Fields& f) {
+  model::Pod p;
+  p.meta = std::move(h.meta);
+  if (const Node* md = n.get("metadata")) p.uid = f.str(*md, "uid", "metadata", false).value_or("");
+  if (const Node* spec = f.map(n, "spec", "", false)) {
+    auto sa = f.str(*spec, "serviceAccountName", "spec", false);
+    if (!sa || sa->empty()) sa = f.str(*spec, "serviceAccount", "spec", false);  // deprecated alias
+    if (sa && !sa->empty()) p.service_account = *sa;
+    p.node_name = f.str(*spec, "nodeName", "spec", false).value_or("");
+    p.host_network = f.boolean(*spec, "hostNetwork", "spec").value_or(false);
+    if (const Node* cs = f.seq(*spec, "containers", "spec", false)) {
+      for (size_t i = 0; i < cs->items.size(); ++i) {
+        const Node& c = cs->items[i];
+        std::string cpath = index("spec.containers", i);
+        if (!c.is_map()) continue;
+        const Node* ports = f.seq(c, "ports", cpath, false);
+        if (ports == nullptr) continue;
+        for (size_t j = 0; j < ports->items.size(); ++j) {
+          const Node& cp = ports->items[j];
+          std::string path = index(join(cpath, "ports"), j);
+          if (!cp.is_map()) {
+            f.error(cp, path, "must be an object");
+            continue;
+          }
+          model::ContainerPort port;
+          port.name = f.str(cp, "name", path, false).value_or("");
+          bool sctp = false;
+          auto proto = protocol(cp, path, f, &sctp);
+          auto num = f.port(cp, "containerPort", path, true);
+          if (!num || !proto) continue;
+          port.port = *num;
+          port.protocol = *proto;
+          p.container_ports.push_back(std::move(port));
+        }
+      }
+    }
+  }
+  if (const Node* st = f.map(n, "status", "", false)) {
+    p.phase = f.str(*st, "phase", "status", false).value_or("");
+    if (const Node* ips = f.seq(*st, "podIPs", "status", false)) {
+      for (size_t i = 0; i < ips->items.size(); ++i) {
+        const Node& item = ips->items[i];
+        std::string path = index("status.podIPs", i);
+        if (!item.is_map()) {
+          f.error(item, path, "must be an object with an ip");
+          continue;
+        }
+        if (const Node* ip = item.get("ip"); ip != nullptr) {
+          if (auto a = address(*ip, join(path, "ip"), f)) p.ips.push_back(*a);
+        }
+      }
+    }
+    if (p.ips.empty()) {
+      if (const Node* ip = st->get("podIP"); ip != nullptr && ip->is_scalar() && !ip->text.empty()) {
+        if (auto a = address(*ip, "status.podIP", f)) p.ips.push_back(*a);
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace smi::manifests

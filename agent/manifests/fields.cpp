@@ -1,0 +1,140 @@
+#include "manifests/fields.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace smi::manifests {
+
+std::string join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return fmt::format("{}.{}", path, key);
+}
+
+std::string index(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) return std::nullopt;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+model::Location Fields::at(const Node& n) const {
+  if (n.line > 0) return {file_, n.line, n.column};
+  return object_location();
+}
+
+void Fields::error(const Node& n, std::string_view field, std::string message) {
+  ++errors_;
+  diags_.error(at(n), object_, std::string(field), std::move(message));
+}
+
+void Fields::warning(const Node& n, std::string_view field, std::string message) {
+  diags_.warning(at(n), object_, std::string(field), std::move(message));
+}
+
+void Fields::info(const Node& n, std::string_view field, std::string message) {
+  diags_.info(at(n), object_, std::string(field), std::move(message));
+}
+
+const Node* Fields::child(const Node& parent, std::string_view key, std::string_view path, bool required) {
+  const Node* n = parent.get(key);
+  if (n == nullptr || n->is_null()) {
+    if (required) error(parent, join(path, key), "required field is missing");
+    return nullptr;
+  }
+  return n;
+}
+
+const Node* Fields::map(const Node& parent, std::string_view key, std::string_view path, bool required) {
+  const Node* n = child(parent, key, path, required);
+  if (n != nullptr && !n->is_map()) {
+    error(*n, join(path, key), "must be an object");
+    return nullptr;
+  }
+  return n;
+}
+
+const Node* Fields::seq(const Node& parent, std::string_view key, std::string_view path, bool required) {
+  const Node* n = child(parent, key, path, required);
+  if (n != nullptr && !n->is_sequence()) {
+    error(*n, join(path, key), "must be a list");
+    return nullptr;
+  }
+  return n;
+}
+
+std::optional<std::string> Fields::as_str(const Node& n, std::string_view path) {
+  if (!n.is_scalar()) {
+    error(n, path, "must be a string");
+    return std::nullopt;
+  }
+  return n.text;
+}
+
+std::optional<std::int64_t> Fields::as_integer(const Node& n, std::string_view path, std::int64_t min,
+                                               std::int64_t max) {
+  if (!n.is_scalar() || n.quoted) {
+    error(n, path, n.is_scalar() ? fmt::format("must be an integer, not the string \"{}\"", n.text)
+                                 : "must be an integer");
+    return std::nullopt;
+  }
+  auto v = parse_int(n.text);
+  if (!v) {
+    error(n, path, fmt::format("must be an integer, not '{}'", n.text));
+    return std::nullopt;
+  }
+  if (*v < min || *v > max) {
+    error(n, path, fmt::format("{} is outside {}-{}", *v, min, max));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::uint16_t> Fields::as_port(const Node& n, std::string_view path) {
+  auto v = as_integer(n, path, 1, 65535);
+  if (!v) return std::nullopt;
+  return static_cast<std::uint16_t>(*v);
+}
+
+std::optional<std::string> Fields::str(const Node& parent, std::string_view key, std::string_view path,
+                                       bool required) {
+  const Node* n = child(parent, key, path, required);
+  if (n == nullptr) return std::nullopt;
+  auto s = as_str(*n, join(path, key));
+  if (s && s->empty() && required) {
+    error(*n, join(path, key), "must not be empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::int64_t> Fields::integer(const Node& parent, std::string_view key, std::string_view path,
+                                            bool required, std::int64_t min, std::int64_t max) {
+  const Node* n = child(parent, key, path, required);
+  if (n == nullptr) return std::nullopt;
+  return as_integer(*n, join(path, key), min, max);
+}
+
+std::optional<std::uint16_t> Fields::port(const Node& parent, std::string_view key, std::string_view path,
+                                          bool required) {
+  const Node* n = child(parent, key, path, required);
+  if (n == nullptr) return std::nullopt;
+  return as_port(*n, join(path, key));
+}
+
+std::optional<bool> Fields::boolean(const Node& parent, std::string_view key, std::string_view path) {
+  const Node* n = child(parent, key, path, false);
+  if (n == nullptr) return std::nullopt;
+  if (n->is_scalar() && !n->quoted) {
+    if (n->text == "true" || n->text == "True" || n->text == "TRUE") return true;
+    if (n->text == "false" || n->text == "False" || n->text == "FALSE") return false;
+  }
+  error(*n, join(path, key), "must be true or false");
+  return std::nullopt;
+}
+
+}  // namespace smi::manifests

@@ -1,0 +1,63 @@
+// Typed field access with error reporting, for one object at a time.
+// Every getter that finds a problem records a diagnostic naming the field
+// path and the line, and returns nullopt/nullptr; the decoder carries on to
+// find the object's other problems and drops the object at the end.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "manifests/node.h"
+#include "model/diagnostic.h"
+
+namespace smi::manifests {
+
+std::string join(std::string_view path, std::string_view key);
+std::string index(std::string_view path, size_t i);
+
+class Fields {
+ public:
+  Fields(std::string file, int object_line, model::Diagnostics& diags)
+      : file_(std::move(file)), object_line_(object_line), diags_(diags) {}
+
+  void set_object(std::string label) { object_ = std::move(label); }
+  const std::string& object() const { return object_; }
+  const std::string& file() const { return file_; }
+  // The node's own line when known (YAML), else the object's (JSON).
+  model::Location at(const Node& n) const;
+  model::Location object_location() const { return {file_, object_line_, 0}; }
+
+  void error(const Node& n, std::string_view field, std::string message);
+  void warning(const Node& n, std::string_view field, std::string message);
+  void info(const Node& n, std::string_view field, std::string message);
+  size_t errors() const { return errors_; }
+
+  const Node* map(const Node& parent, std::string_view key, std::string_view path, bool required);
+  const Node* seq(const Node& parent, std::string_view key, std::string_view path, bool required);
+  std::optional<std::string> str(const Node& parent, std::string_view key, std::string_view path, bool required);
+  std::optional<std::int64_t> integer(const Node& parent, std::string_view key, std::string_view path, bool required,
+                                      std::int64_t min, std::int64_t max);
+  std::optional<std::uint16_t> port(const Node& parent, std::string_view key, std::string_view path, bool required);
+  std::optional<bool> boolean(const Node& parent, std::string_view key, std::string_view path);
+
+  // The same checks on a node already in hand (sequence items).
+  std::optional<std::string> as_str(const Node& n, std::string_view path);
+  std::optional<std::int64_t> as_integer(const Node& n, std::string_view path, std::int64_t min, std::int64_t max);
+  std::optional<std::uint16_t> as_port(const Node& n, std::string_view path);
+
+ private:
+  const Node* child(const Node& parent, std::string_view key, std::string_view path, bool required);
+
+  std::string file_;
+  int object_line_;
+  model::Diagnostics& diags_;
+  std::string object_;
+  size_t errors_ = 0;
+};
+
+// Parses a base-10 integer scalar ("-12", "+3"). No floats, no hex.
+std::optional<std::int64_t> parse_int(std::string_view s);
+
+}  // namespace smi::manifests

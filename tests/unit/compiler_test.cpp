@@ -1,0 +1,389 @@
+// The compiler: identities, services and slots, splits, policy, modes,
+// capacities. Each SMI semantic rule of the issue has a test here.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "compiler/render.h"
+#include "identity/numeric_identity.h"
+#include "identity/spiffe.h"
+#include "test_util.h"
+
+namespace smi::test {
+namespace {
+
+using compiler::CompileOptions;
+using compiler::PolicyKey;
+using compiler::ServiceKey;
+using model::IpAddr;
+using model::Protocol;
+using model::Severity;
+using ::testing::HasSubstr;
+
+IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+std::uint64_t id(const std::string& ns, const std::string& sa, const std::string& td = "cluster.local") {
+  return identity::derive(identity::spiffe_id(td, ns, sa));
+}
+
+// Slots per backend address for a service key.
+std::map<std::string, int> shares(const compiler::DesiredState& s, const ServiceKey& k) {
+  std::map<std::string, int> out;
+  auto it = s.slots.find(s.services.at(k).frontend_id);
+  if (it == s.slots.end()) return out;
+  for (const auto& v : it->second) ++out[v.address.to_string() + ":" + std::to_string(v.port)];
+  return out;
+}
+
+CompileOptions on_node(const std::string& node) {
+  CompileOptions o;
+  o.node = node;
+  return o;
+}
+
+TEST(Identities, PodsOnThisNodeAndEveryPodIp) {
+  auto c = compile(pod("a", "web", "10.1.0.1", "node-a", "u-a") + pod("b", "web", "10.1.0.2", "node-b", "u-b") +
+                       pod("c", "db", "fd00::3", "node-a", "u-c"),
+                   on_node("node-a"));
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  const auto& s = c.state();
+  EXPECT_EQ(s.pod_identity.size(), 2u);
+  EXPECT_EQ(s.pod_identity.at("u-a").identity, id("default", "web"));
+  EXPECT_EQ(s.pod_identity.at("u-c").service_account, "db");
+  EXPECT_EQ(s.ip_identity.size(), 3u);
+  EXPECT_EQ(s.ip_identity.at(ip("10.1.0.2")), id("default", "web"));
+  EXPECT_EQ(s.ip_identity.at(ip("fd00::3")), id("default", "db"));
+  EXPECT_EQ(s.identities.at(id("default", "db")), "spiffe://cluster.local/ns/default/sa/db");
+}
+
+TEST(Identities, NoNodeMeansNoPodIdentity) {
+  auto c = compile(pod("a", "web", "10.1.0.1"));
+  EXPECT_TRUE(c.state().pod_identity.empty());
+}
+
+TEST(Identities, TrustDomainChangesTheNumbers) {
+  CompileOptions o;
+  o.trust_domain = "example.org";
+  auto c = compile(pod("a", "web", "10.1.0.1"), o);
+  EXPECT_EQ(c.state().ip_identity.at(ip("10.1.0.1")), id("default", "web", "example.org"));
+  o.trust_domain = "Bad Domain";
+  EXPECT_FALSE(compile(pod("a", "web", "10.1.0.1"), o).result.ok());
+}
+
+TEST(Identities, FinishedHostNetworkAndConflictingPods) {
+  std::string finished = R"(apiVersion: v1
+kind: Pod
+metadata: {name: done, uid: u-done}
+spec: {serviceAccountName: old, nodeName: node-a}
+status: {phase: Succeeded, podIPs: [{ip: 10.1.0.9}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hostnet, uid: u-h}
+spec: {serviceAccountName: agent, nodeName: node-a, hostNetwork: true}
+status: {phase: Running, podIPs: [{ip: 192.168.0.1}]}
+---
+)";
+  auto c = compile(finished + pod("x", "one", "10.1.0.5") + pod("y", "two", "10.1.0.5"), on_node("node-a"));
+  const auto& s = c.state();
+  EXPECT_FALSE(s.ip_identity.count(ip("10.1.0.9")));
+  EXPECT_FALSE(s.pod_identity.count("u-done"));
+  EXPECT_FALSE(s.ip_identity.count(ip("192.168.0.1")));  // the node's address, not the pod's
+  EXPECT_TRUE(s.pod_identity.count("u-h"));              // its cgroup is still its own
+  EXPECT_FALSE(s.ip_identity.count(ip("10.1.0.5")));     // ambiguous: left unknown
+  EXPECT_TRUE(c.has(Severity::warning, "10.1.0.5 is also the IP of Pod default/x"));
+}
+
+TEST(Services, OneSlotPerReadyEndpointWithResolvedPorts) {
+  std::string y = service("web", "10.96.0.1", 80, 8080) + slice("web", {"10.1.0.2", "10.1.0.1"}) + R"(
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-more, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: p, port: 8080}]
+endpoints:
+- {addresses: [10.1.0.3], conditions: {ready: false}}
+- {addresses: [10.1.0.1]}
+)";
+  auto c = compile(y);
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
+  EXPECT_EQ(c.state().services.at(k).slot_count, 2u);
+  EXPECT_EQ(shares(c.state(), k), (std::map<std::string, int>{{"10.1.0.1:8080", 1}, {"10.1.0.2:8080", 1}}));
+  auto fid = c.state().services.at(k).frontend_id;
+  EXPECT_EQ(c.state().frontends.at(fid).name, "web");
+  EXPECT_EQ(c.state().backend_services.at(c.state().slots.at(fid)[0].backend_service_id), (model::Key{"default", "web"}));
+}
+
+TEST(Services, NamedTargetPortFromSliceOrPod) {
+  std::string y = R"(apiVersion: v1
+kind: Service
+metadata: {name: dns}
+spec:
+  clusterIPs: [10.96.0.53, "fd00::53"]
+  ports: [{name: dns, port: 53, protocol: UDP, targetPort: dns-port}, {name: other, port: 99, targetPort: named}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns-v4, labels: {kubernetes.io/service-name: dns}}
+addressType: IPv4
+ports: [{name: dns, port: 5353, protocol: UDP}]
+endpoints: [{addresses: [10.1.0.1]}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: dns-v6, labels: {kubernetes.io/service-name: dns}}
+addressType: IPv6
+endpoints: [{addresses: ["fd00::1"], targetRef: {kind: Pod, name: dns-pod}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dns-pod, uid: u1}
+spec:
+  serviceAccountName: dns
+  containers: [{name: c, ports: [{name: dns-port, containerPort: 1053, protocol: UDP}]}]
+status: {podIPs: [{ip: "fd00::1"}]}
+)";
+  auto c = compile(y);
+  const auto& s = c.state();
+  EXPECT_EQ(shares(s, {ip("10.96.0.53"), 53, Protocol::udp}), (std::map<std::string, int>{{"10.1.0.1:5353", 1}}));
+  EXPECT_EQ(shares(s, {ip("fd00::53"), 53, Protocol::udp}), (std::map<std::string, int>{{"fd00::1:1053", 1}}));
+  // Separate frontends per family and port.
+  EXPECT_NE(s.services.at({ip("10.96.0.53"), 53, Protocol::udp}).frontend_id,
+            s.services.at({ip("fd00::53"), 53, Protocol::udp}).frontend_id);
+  EXPECT_EQ(s.services.at({ip("fd00::53"), 99, Protocol::tcp}).slot_count, 0u);
+  EXPECT_TRUE(c.has(Severity::warning, "cannot resolve targetPort 'named'"));
+}
+
+TEST(Services, HeadlessAndExternalNameHaveNoEntries) {
+  auto c = compile(R"(apiVersion: v1
+kind: Service
+metadata: {name: h}
+spec: {clusterIP: None, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: e}
+spec: {type: ExternalName, externalName: example.com, ports: [{port: 80}]}
+)");
+  EXPECT_TRUE(c.state().services.empty());
+}
+
+TEST(Services, SameVipTwiceIsAnError) {
+  auto c = compile(service("a", "10.96.0.1") + service("b", "10.96.0.1"));
+  EXPECT_TRUE(c.has(Severity::error, "Service default/b: spec.clusterIP: 10.96.0.1 TCP port 80 is also claimed by Service default/a"));
+  EXPECT_EQ(c.state().services.size(), 1u);
+}
+
+std::string split_yaml(const std::string& version, const std::string& backends, const std::string& extra = "") {
+  return "apiVersion: split.smi-spec.io/" + version +
+         "\nkind: TrafficSplit\nmetadata: {name: web-split}\nspec:\n  service: web\n" + extra + "  backends:\n" +
+         backends + "---\n";
+}
+
+std::string split_cluster() {
+  return service("web", "10.96.0.1") + service("web-v1", "10.96.0.2") + service("web-v2", "10.96.0.3") +
+         slice("web", {"10.1.0.100"}) + slice("web-v1", {"10.1.0.1", "10.1.0.2"}) + slice("web-v2", {"10.1.0.3"});
+}
+
+TEST(Split, WeightsAreRelativeAndSplitAmongEndpoints) {
+  for (const auto& [version, w1, w2] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"v1alpha1", "750m", "250m"}, {"v1alpha2", "3", "1"}, {"v1alpha3", "75", "25"}, {"v1alpha4", "300", "100"}}) {
+    auto c = compile(split_cluster() + split_yaml(version, "  - {service: web-v1, weight: " + w1 +
+                                                               "}\n  - {service: web-v2, weight: " + w2 + "}\n"));
+    ASSERT_TRUE(c.result.ok()) << version << "\n" << c.all();
+    ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
+    EXPECT_EQ(c.state().services.at(k).slot_count, 256u);
+    EXPECT_EQ(shares(c.state(), k),
+              (std::map<std::string, int>{{"10.1.0.1:8080", 96}, {"10.1.0.2:8080", 96}, {"10.1.0.3:8080", 64}}))
+        << version;
+    // Backends themselves keep their own plain tables.
+    EXPECT_EQ(c.state().services.at({ip("10.96.0.2"), 80, Protocol::tcp}).slot_count, 2u);
+    auto fid = c.state().services.at(k).frontend_id;
+    EXPECT_EQ(c.state().frontends.at(fid).split, "web-split");
+    const auto& slots = c.state().slots.at(fid);
+    EXPECT_EQ(c.state().backend_services.at(slots.front().backend_service_id).second, "web-v1");
+    EXPECT_EQ(c.state().backend_services.at(slots.back().backend_service_id).second, "web-v2");
+  }
+}
+
+TEST(Split, BackendWithoutTheApexPortGetsNothing) {
+  auto c = compile(split_cluster() + service("web-v3", "10.96.0.4", 81) + slice("web-v3", {"10.1.0.4"}) +
+                   split_yaml("v1alpha4", "  - {service: web-v2, weight: 50}\n  - {service: web-v3, weight: 50}\n"));
+  ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
+  EXPECT_EQ(shares(c.state(), k), (std::map<std::string, int>{{"10.1.0.3:8080", 256}}));
+  EXPECT_TRUE(c.has(Severity::warning, "backend web-v3 has no TCP port 80 like the apex"));
+}
+
+TEST(Split, BackendWithoutReadyEndpointsRenormalises) {
+  auto c = compile(split_cluster() + service("web-v3", "10.96.0.4") +
+                   split_yaml("v1alpha4", "  - {service: web-v2, weight: 10}\n  - {service: web-v3, weight: 90}\n"
+                                          "  - {service: web-missing, weight: 5}\n"));
+  ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
+  EXPECT_EQ(shares(c.state(), k), (std::map<std::string, int>{{"10.1.0.3:8080", 256}}));
+  EXPECT_TRUE(c.has(Severity::warning, "backend web-v3 has no ready IPv4 endpoint"));
+  EXPECT_TRUE(c.has(Severity::warning, "backend Service default/web-missing does not exist"));
+}
+
+TEST(Split, NoUsableBackendLeavesAnEmptyTable) {
+  auto c = compile(split_cluster() + split_yaml("v1alpha4", "  - {service: web-v1, weight: 0}\n"));
+  EXPECT_EQ(c.state().services.at({ip("10.96.0.1"), 80, Protocol::tcp}).slot_count, 0u);
+  EXPECT_TRUE(c.has(Severity::warning, "no backend can take TCP port 80 traffic"));
+}
+
+TEST(Split, SplitsDoNotNest) {
+  std::string inner = "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata: {name: inner}\nspec:\n"
+                      "  service: web-v1\n  backends: [{service: web-v2, weight: 1}]\n---\n";
+  auto c = compile(split_cluster() + inner + split_yaml("v1alpha4", "  - {service: web-v1, weight: 1}\n"));
+  // The outer split uses web-v1's own endpoints, not web-v1's split.
+  EXPECT_EQ(shares(c.state(), {ip("10.96.0.1"), 80, Protocol::tcp}),
+            (std::map<std::string, int>{{"10.1.0.1:8080", 128}, {"10.1.0.2:8080", 128}}));
+  EXPECT_EQ(shares(c.state(), {ip("10.96.0.2"), 80, Protocol::tcp}), (std::map<std::string, int>{{"10.1.0.3:8080", 256}}));
+  EXPECT_TRUE(c.has(Severity::warning, "splits do not nest"));
+}
+
+TEST(Split, TwoSplitsForOneApexAreBothRefused) {
+  std::string other = "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\nmetadata: {name: other}\nspec:\n"
+                      "  service: web\n  backends: [{service: web-v2, weight: 1}]\n---\n";
+  auto c = compile(split_cluster() + other + split_yaml("v1alpha4", "  - {service: web-v1, weight: 1}\n"));
+  EXPECT_TRUE(c.has(Severity::error, "TrafficSplit default/other: spec.service: web is also the apex of TrafficSplit web-split"));
+  EXPECT_TRUE(c.has(Severity::error, "TrafficSplit default/web-split: spec.service: web is also the apex of TrafficSplit other"));
+  // Neither applies: the apex keeps its own endpoint.
+  EXPECT_EQ(shares(c.state(), {ip("10.96.0.1"), 80, Protocol::tcp}), (std::map<std::string, int>{{"10.1.0.100:8080", 1}}));
+}
+
+TEST(Split, MatchesReferenceRouteGroups) {
+  std::string group = "apiVersion: specs.smi-spec.io/v1alpha4\nkind: HTTPRouteGroup\nmetadata: {name: ab}\nspec:\n"
+                      "  matches: [{name: firefox, headers: {user-agent: '.*Firefox.*'}}]\n---\n";
+  auto ok = compile(split_cluster() + group +
+                    split_yaml("v1alpha4", "  - {service: web-v1, weight: 1}\n",
+                               "  matches: [{kind: HTTPRouteGroup, name: ab}]\n"));
+  EXPECT_TRUE(ok.result.ok()) << ok.all();
+  EXPECT_TRUE(ok.has(Severity::warning, "not enforced at connection level; the split applies to all traffic"));
+  auto missing = compile(split_cluster() + split_yaml("v1alpha3", "  - {service: web-v1, weight: 1}\n",
+                                                      "  matches: [{kind: HTTPRouteGroup, name: nope}]\n"));
+  EXPECT_TRUE(missing.has(Severity::error, "TrafficSplit default/web-split: spec.matches[0].name: HTTPRouteGroup default/nope does not exist"));
+}
+
+std::string target(const std::string& name, const std::string& dst, const std::vector<std::string>& srcs,
+                   const std::string& rules, const std::string& version = "v1alpha3", const std::string& dport = "") {
+  std::string y = "apiVersion: access.smi-spec.io/" + version + "\nkind: TrafficTarget\nmetadata: {name: " + name +
+                  "}\nspec:\n  destination: {kind: ServiceAccount, name: " + dst + ", namespace: default" +
+                  (dport.empty() ? "" : ", port: " + dport) + "}\n  rules:\n" + rules + "  sources:\n";
+  for (const auto& s : srcs) y += "  - {kind: ServiceAccount, name: " + s + ", namespace: default}\n";
+  return y + "---\n";
+}
+std::string tcp_route(const std::string& name, const std::string& ports, const std::string& kind = "TCPRoute") {
+  return "apiVersion: specs.smi-spec.io/v1alpha4\nkind: " + kind + "\nmetadata: {name: " + name + "}\nspec:\n" +
+         (ports.empty() ? "  {}\n" : "  matches: {ports: [" + ports + "]}\n") + "---\n";
+}
+std::string http_group() {
+  return "apiVersion: specs.smi-spec.io/v1alpha4\nkind: HTTPRouteGroup\nmetadata: {name: api}\nspec:\n  matches:\n"
+         "  - {name: metrics, pathRegex: /metrics, methods: [GET]}\n  - {name: anything, pathRegex: '.*', methods: ['*']}\n---\n";
+}
+
+TEST(Policy, TcpAndUdpRoutePorts) {
+  auto c = compile(tcp_route("web", "80, 443") + tcp_route("all", "") + tcp_route("dns", "53", "UDPRoute") +
+                   target("t", "api", {"web", "cli"},
+                          "  - {kind: TCPRoute, name: web}\n  - {kind: UDPRoute, name: dns}\n") +
+                   target("t2", "db", {"api"}, "  - {kind: TCPRoute, name: all}\n"));
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  const auto& p = c.state().policy;
+  auto api = id("default", "api"), web = id("default", "web"), cli = id("default", "cli"), db = id("default", "db");
+  EXPECT_EQ(p.size(), 7u);
+  EXPECT_TRUE(p.count(PolicyKey{api, web, 80, Protocol::tcp}));
+  EXPECT_TRUE(p.count(PolicyKey{api, cli, 443, Protocol::tcp}));
+  EXPECT_TRUE(p.count(PolicyKey{api, cli, 53, Protocol::udp}));
+  EXPECT_TRUE(p.count(PolicyKey{db, api, 0, Protocol::tcp}));  // empty ports = all ports
+  EXPECT_EQ(c.state().policy_dst, (std::set<std::uint64_t>{api, db}));
+}
+
+TEST(Policy, AccessIsAdditiveAndOnlyNamedDestinationsAreEnforced) {
+  auto c = compile(tcp_route("a", "80") + tcp_route("b", "81") + pod("x", "other", "10.1.0.9") +
+                   target("t1", "api", {"web"}, "  - {kind: TCPRoute, name: a}\n") +
+                   target("t2", "api", {"web"}, "  - {kind: TCPRoute, name: b}\n"));
+  auto api = id("default", "api"), web = id("default", "web");
+  EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 80, Protocol::tcp}));
+  EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 81, Protocol::tcp}));
+  EXPECT_EQ(c.state().policy_dst, std::set<std::uint64_t>{api});  // "other" is not enforced
+}
+
+TEST(Policy, HttpRouteGroupIsCompiledToPortsAndReportedAsNotEnforced) {
+  auto c = compile(http_group() + target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api, matches: [metrics]}\n"));
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  auto api = id("default", "api"), web = id("default", "web");
+  EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 0, Protocol::tcp}));
+  EXPECT_TRUE(c.has(Severity::warning, "TrafficTarget default/t: spec.rules[0]: HTTPRouteGroup api matches [metrics] "
+                                       "(method/path/header) need layer 7 and are not enforced at connection level"));
+  ASSERT_EQ(c.state().targets.size(), 1u);
+  const auto& r = c.state().targets[0].rules.at(0);
+  EXPECT_FALSE(r.l7_enforced);
+  EXPECT_THAT(r.note, HasSubstr("not enforced"));
+  // matches omitted = all matches, including the restrictive one.
+  auto all = compile(http_group() + target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api}\n"));
+  EXPECT_FALSE(all.state().targets.at(0).rules.at(0).l7_enforced);
+  // A match that restricts nothing needs no layer 7.
+  auto any = compile(http_group() + target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api, matches: [anything]}\n"));
+  EXPECT_TRUE(any.state().targets.at(0).rules.at(0).l7_enforced);
+  EXPECT_FALSE(any.has(Severity::warning, "layer 7"));
+}
+
+TEST(Policy, V1alpha2DestinationPortNarrowsRules) {
+  auto c = compile(http_group() + tcp_route("r", "80, 8080") +
+                   target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api}\n  - {kind: TCPRoute, name: r}\n",
+                          "v1alpha2", "8080") +
+                   target("t2", "db", {"web"}, "  - {kind: TCPRoute, name: r}\n", "v1alpha2", "9999"));
+  auto api = id("default", "api"), web = id("default", "web");
+  EXPECT_EQ(c.state().policy, (std::set<PolicyKey>{{api, web, 8080, Protocol::tcp}}));
+  EXPECT_TRUE(c.has(Severity::warning, "the rule allows nothing"));
+}
+
+TEST(Policy, MissingReferencesAreErrorsAndDropTheTarget) {
+  auto c = compile(http_group() +
+                   target("t", "api", {"web"}, "  - {kind: TCPRoute, name: nope}\n  - {kind: HTTPRouteGroup, name: api, matches: [metrics, ghost]}\n"));
+  EXPECT_TRUE(c.has(Severity::error, "TrafficTarget default/t: spec.rules[0].name: TCPRoute default/nope does not exist"));
+  EXPECT_TRUE(c.has(Severity::error, "TrafficTarget default/t: spec.rules[1].matches[1]: HTTPRouteGroup default/api has no match named 'ghost'"));
+  EXPECT_TRUE(c.state().policy.empty());
+  EXPECT_TRUE(c.state().policy_dst.empty());
+}
+
+TEST(Policy, PermissiveModeEnforcesNothingButReports) {
+  CompileOptions o;
+  o.mode = compiler::Mode::permissive;
+  auto c = compile(tcp_route("a", "80") + target("t", "api", {"web"}, "  - {kind: TCPRoute, name: a}\n") +
+                       split_cluster() + split_yaml("v1alpha4", "  - {service: web-v2, weight: 1}\n"),
+                   o);
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  EXPECT_TRUE(c.state().policy_dst.empty());
+  EXPECT_TRUE(c.has(Severity::info, "permissive mode: spiffe://cluster.local/ns/default/sa/api would be enforced"));
+  EXPECT_FALSE(c.state().targets.at(0).enforced);
+  // Splits still apply.
+  EXPECT_EQ(shares(c.state(), {ip("10.96.0.1"), 80, Protocol::tcp}), (std::map<std::string, int>{{"10.1.0.3:8080", 256}}));
+}
+
+TEST(Capacities, ExceedingALimitNamesFamilyLimitAndCount) {
+  CompileOptions o;
+  o.capacities.ip_identity = 2;
+  o.capacities.backend_slot = 100;
+  auto c = compile(pod("a", "x", "10.1.0.1") + pod("b", "x", "10.1.0.2") + pod("c", "x", "10.1.0.3") +
+                       split_cluster() + split_yaml("v1alpha4", "  - {service: web-v2, weight: 1}\n"),
+                   o);
+  EXPECT_FALSE(c.result.ok());
+  EXPECT_TRUE(c.has(Severity::error, "ip_identity: 3 entries exceed the map capacity 2"));
+  EXPECT_TRUE(c.has(Severity::error, "backend_slot: 259 entries exceed the map capacity 100"));
+}
+
+TEST(Render, TextShowsSharesAndJsonIsComplete) {
+  auto c = compile(split_cluster() + split_yaml("v1alpha4", "  - {service: web-v1, weight: 3}\n  - {service: web-v2, weight: 1}\n") +
+                   http_group() + target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api}\n"));
+  auto text = compiler::to_text(c.state());
+  EXPECT_THAT(text, HasSubstr("10.96.0.1:80/TCP  default/web  split web-split  256 slot(s)"));
+  EXPECT_THAT(text, HasSubstr(" 25.00%"));
+  EXPECT_THAT(text, HasSubstr("L7 NOT ENFORCED"));
+  auto j = compiler::to_json(c.state());
+  EXPECT_EQ(j["services"].size(), 3u);
+  EXPECT_EQ(j["traffic_targets"][0]["rules"][0]["l7_enforced"], false);
+}
+
+}  // namespace
+}  // namespace smi::test

@@ -1,0 +1,66 @@
+#include "daemon/reconciler.h"
+
+#include <fmt/format.h>
+
+namespace smi::daemon {
+
+const char* outcome_name(ReconcileResult::Outcome o) {
+  switch (o) {
+    case ReconcileResult::Outcome::applied: return "applied";
+    case ReconcileResult::Outcome::unchanged: return "unchanged";
+    case ReconcileResult::Outcome::refused: return "refused";
+    case ReconcileResult::Outcome::failed: return "failed";
+  }
+  return "?";
+}
+
+ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model::Diagnostics load_diags) {
+  auto t0 = std::chrono::steady_clock::now();
+  ReconcileResult r;
+  r.diagnostics = std::move(load_diags);
+  auto finish = [&](ReconcileResult::Outcome o) {
+    r.outcome = o;
+    r.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+    r.diagnostics.sort();
+    return std::move(r);
+  };
+
+  model::Model m = model::build_model(std::move(objects), r.diagnostics);
+  compiler::CompileResult compiled = compiler::compile(m, options_);
+  r.diagnostics.append(compiled.diagnostics);
+  if (r.diagnostics.has_errors()) {
+    r.error = fmt::format("{} error(s) in the update; the last applied state keeps running",
+                          r.diagnostics.count(model::Severity::error));
+    return finish(ReconcileResult::Outcome::refused);
+  }
+
+  std::vector<compiler::MapOp> ops = compiler::diff(applied_, compiled.state);
+  r.ops = ops.size();
+  if (ops.empty()) {
+    applied_ = std::move(compiled.state);  // descriptions may differ even when the maps do not
+    return finish(ReconcileResult::Outcome::unchanged);
+  }
+
+  size_t done = 0;
+  Status st = sink_.apply(ops, done);
+  if (!st) {
+    r.error = st.error().message();
+    std::vector<compiler::MapOp> applied_part(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(done));
+    size_t undone = 0;
+    auto undo = undo_ops(applied_, applied_part);
+    if (Status u = sink_.apply(undo, undone); !u) {
+      // The kernel holds something between the two states: forget the old
+      // one so the next update writes every entry again.
+      applied_ = compiler::DesiredState{};
+      r.error += "; undo failed too (" + u.error().message() + "): the next update rewrites every entry";
+    } else {
+      r.error += fmt::format("; the {} operation(s) already applied were undone", done);
+    }
+    return finish(ReconcileResult::Outcome::failed);
+  }
+  applied_ = std::move(compiled.state);
+  ++generation_;
+  return finish(ReconcileResult::Outcome::applied);
+}
+
+}  // namespace smi::daemon

@@ -1,0 +1,60 @@
+// The reconcile step: objects from a source -> model -> compile -> diff ->
+// apply, all or nothing.
+//
+// An update with any error diagnostic is refused whole and the last applied
+// state keeps running. If the sink fails part-way (a kernel error), the
+// operations already applied are undone, so the kernel again holds the last
+// applied state; if even the undo fails, the reconciler forgets what it
+// believed and the next update rewrites every entry.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/compile.h"
+#include "daemon/state_sink.h"
+#include "daemon/undo.h"
+#include "model/diagnostic.h"
+#include "model/model.h"
+
+namespace smi::daemon {
+
+struct ReconcileResult {
+  enum class Outcome { applied, unchanged, refused, failed };
+  Outcome outcome = Outcome::unchanged;
+  size_t ops = 0;
+  std::chrono::microseconds took{0};
+  model::Diagnostics diagnostics;  // every error, warning and info of this update
+  std::string error;               // refused/failed: one line saying why
+};
+
+class Reconciler {
+ public:
+  Reconciler(compiler::CompileOptions options, StateSink& sink) : options_(std::move(options)), sink_(sink) {}
+
+  // `load_diags` are the source's own diagnostics (files that did not parse).
+  ReconcileResult reconcile(std::vector<model::Object> objects, model::Diagnostics load_diags);
+
+  // Starts from what the kernel already holds (read back from pinned maps by
+  // a restarted agent), so the first update also removes entries that went
+  // stale while no agent ran.
+  void adopt(compiler::DesiredState kernel_state) { applied_ = std::move(kernel_state); }
+
+  // The state the kernel holds, as far as this reconciler knows.
+  const compiler::DesiredState& applied() const { return applied_; }
+  // Incremented by every applied update.
+  uint64_t generation() const { return generation_; }
+  const compiler::CompileOptions& options() const { return options_; }
+
+ private:
+  compiler::CompileOptions options_;
+  StateSink& sink_;
+  compiler::DesiredState applied_;
+  uint64_t generation_ = 0;
+};
+
+const char* outcome_name(ReconcileResult::Outcome o);
+
+}  // namespace smi::daemon

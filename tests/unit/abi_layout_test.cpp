@@ -12,6 +12,7 @@
 #include "abi/policy.h"
 #include "abi/service.h"
 #include "abi/pod_src.h"
+#include "abi/revoke.h"
 
 static_assert(sizeof(union smi_addr) == 16);
 static_assert(sizeof(struct smi_counter_key) == 8);
@@ -37,6 +38,8 @@ static_assert(sizeof(struct smi_revnat_value) == 24);
 static_assert(sizeof(struct smi_pol_key) == 24);
 static_assert(sizeof(struct smi_pol_value) == 8);
 static_assert(sizeof(struct smi_pol_dst_key) == 8);
+static_assert(sizeof(struct smi_revoked) == 32);
+static_assert(offsetof(struct smi_revoked, err) == 28);
 
 TEST(AbiLayout, VersionMatchesTheLayoutsCheckedHere) {
   // Changing a struct above means bumping the version and this expectation.

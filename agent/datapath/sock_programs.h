@@ -1,0 +1,56 @@
+// Loader for the service/policy datapath objects this branch owns:
+// - SockAddrPrograms: cgroup connect/sendmsg/recvmsg/getpeername (v4+v6),
+//   attached at a node's pod cgroup root;
+// - ServerCheck: sk_lookup, attached to each meshed pod's network namespace.
+// Maps are pinned by name under config.pin_dir (shared with every other
+// object), links under <pin_dir>/links/..., so the datapath keeps working
+// when the agent exits; detach_* removes those link pins.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "base/skeleton.h"
+#include "datapath/capacities.h"
+#include "sk_lookup.skel.h"
+#include "sock_addr.skel.h"
+
+namespace smi {
+
+class SockAddrPrograms {
+ public:
+  static Result<SockAddrPrograms> load(const DatapathConfig& config);
+
+  // Attaches the eight programs to a cgroup (never the machine's root cgroup)
+  // and pins the links under <pin_dir>/links/cg-<cgroup id>/.
+  Status attach_cgroup(const std::string& cgroup_path);
+  // Unpins those links: the programs detach once nothing else holds them.
+  static Status detach_cgroup(const DatapathConfig& config, const std::string& cgroup_path);
+
+  sock_addr* skeleton() const { return skel_.get(); }
+
+ private:
+  SockAddrPrograms(Skeleton<sock_addr> skel, std::string pin_dir)
+      : skel_(std::move(skel)), pin_dir_(std::move(pin_dir)) {}
+  Skeleton<sock_addr> skel_;
+  std::string pin_dir_;
+};
+
+class ServerCheck {
+ public:
+  static Result<ServerCheck> load(const DatapathConfig& config);
+
+  // Attaches to the network namespace at netns_path (/run/netns/<name> or
+  // /proc/<pid>/ns/net); the link is pinned under <pin_dir>/links/netns-<inode>/.
+  Status attach_netns(const std::string& netns_path);
+  static Status detach_netns(const DatapathConfig& config, const std::string& netns_path);
+
+  sk_lookup* skeleton() const { return skel_.get(); }
+
+ private:
+  ServerCheck(Skeleton<sk_lookup> skel, std::string pin_dir) : skel_(std::move(skel)), pin_dir_(std::move(pin_dir)) {}
+  Skeleton<sk_lookup> skel_;
+  std::string pin_dir_;
+};
+
+}  // namespace smi

@@ -1,0 +1,118 @@
+/* Revocation: walks the TCP sockets of one network namespace (the namespace of
+ * the process that creates the iterator) and destroys those whose edge the
+ * current policy no longer allows. bpf_sock_destroy aborts the local socket
+ * (ECONNABORTED to its owner) and sends a RST (ECONNRESET at the peer).
+ * Kept in its own object: libbpf 1.1 resolves the kfunc extern for a whole
+ * object, so the other programs must not depend on it.
+ *
+ * Edge of a socket:
+ * - a client socket connected through our connect hook carries its identities
+ *   and backend port in socket storage (smi_sk_state_v1);
+ * - every other socket is judged as the server end: destination = identity of
+ *   its local address, source = identity of its peer address, port = local port. */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "abi/revoke.h"
+#include "lib/counters.h"
+#include "lib/deny.h"
+#include "lib/identity.h"
+#include "lib/policy.h"
+#include "lib/service.h"
+
+#define SMI_IPPROTO_TCP 6
+
+extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+
+enum {
+  SMI_TCP_ESTABLISHED = 1,
+  SMI_TCP_SYN_SENT = 2,
+  SMI_TCP_SYN_RECV = 3,
+  SMI_TCP_FIN_WAIT1 = 4,
+  SMI_TCP_FIN_WAIT2 = 5,
+  SMI_TCP_CLOSE_WAIT = 8,
+};
+
+static __always_inline __u64 smi_id(__u8 family, const union smi_addr *a) {
+  struct smi_identity_value *v = smi_identity_of_ip(family, a);
+  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+}
+
+/* Local and peer address of a socket. An AF_INET6 socket carrying IPv4
+ * (v4-mapped, a dual-stack listener's child) is read as IPv4, which is how
+ * the ipcache knows the pod. */
+static __always_inline __u8 smi_sock_addrs(struct sock_common *skc, union smi_addr *local, union smi_addr *peer) {
+  if (skc->skc_family == SMI_AF_INET6) {
+    __u32 w0 = skc->skc_v6_daddr.in6_u.u6_addr32[0];
+    __u32 w1 = skc->skc_v6_daddr.in6_u.u6_addr32[1];
+    __u32 w2 = skc->skc_v6_daddr.in6_u.u6_addr32[2];
+    if (!(w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff))) {
+      for (int i = 0; i < 4; i++) {
+        local->v6[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+        peer->v6[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
+      }
+      return SMI_AF_INET6;
+    }
+  }
+  local->v4 = skc->skc_rcv_saddr;
+  peer->v4 = skc->skc_daddr;
+  return SMI_AF_INET;
+}
+
+SEC("iter/tcp")
+int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
+  struct sock_common *skc = ctx->sk_common;
+  if (!skc) return 0;
+  int state = skc->skc_state;
+  if (state != SMI_TCP_ESTABLISHED && state != SMI_TCP_SYN_SENT && state != SMI_TCP_SYN_RECV &&
+      state != SMI_TCP_FIN_WAIT1 && state != SMI_TCP_FIN_WAIT2 && state != SMI_TCP_CLOSE_WAIT)
+    return 0;
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+  if (!tp) return 0; /* request and time-wait minisockets carry no data */
+
+  union smi_addr local = {}, peer = {};
+  __u8 family = smi_sock_addrs(skc, &local, &peer);
+  struct smi_flow f = {.family = family, .protocol = SMI_IPPROTO_TCP};
+  struct smi_edge e = {.reason = SMI_EVREASON_REVOKED, .cookie = bpf_get_socket_cookie(tp)};
+  __u8 direction;
+
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, tp, 0, 0);
+  if (st && (st->flags & SMI_SOCK_F_CLIENT)) {
+    e.side = SMI_SIDE_CLIENT;
+    e.src_identity = st->src_identity;
+    e.dst_identity = st->dst_identity;
+    e.src_addr = local;
+    e.src_port = skc->skc_num;
+    f.dst_addr = peer;
+    f.dst_port = bpf_ntohs(skc->skc_dport);
+    if (st->flags & SMI_SOCK_F_REDIRECTED) {
+      f.svc_addr = st->svc_addr;
+      f.svc_port = st->svc_port;
+      f.svc_id = st->svc_id;
+      f.backend_svc_id = st->svc_id;
+    }
+    direction = SMI_DIR_EGRESS;
+  } else {
+    e.side = SMI_SIDE_SERVER;
+    e.src_identity = smi_id(family, &peer);
+    e.dst_identity = smi_id(family, &local);
+    e.src_addr = peer;
+    e.src_port = bpf_ntohs(skc->skc_dport);
+    f.dst_addr = local;
+    f.dst_port = skc->skc_num;
+    direction = SMI_DIR_INGRESS;
+  }
+
+  if (smi_policy_verdict(e.dst_identity, e.src_identity, f.dst_port, SMI_IPPROTO_TCP) != SMI_VERDICT_DENY)
+    return 0;
+
+  struct smi_revoked out = {.cookie = e.cookie, .src_identity = e.src_identity, .dst_identity = e.dst_identity,
+                            .port = f.dst_port, .family = family, .side = e.side};
+  out.err = bpf_sock_destroy(skc);
+  if (out.err == 0) smi_deny(&f, &e, SMI_REASON_POLICY_DENIED, direction);
+  bpf_seq_write(ctx->meta->seq, &out, sizeof(out));
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

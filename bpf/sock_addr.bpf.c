@@ -1,0 +1,181 @@
+/* cgroup sock_addr programs, attached at a node's pod cgroup root:
+ * - connect4/6 (TCP, connected UDP): service -> weighted backend, client-side
+ *   identity verdict, per-socket state for getpeername and revocation;
+ * - sendmsg4/6 (unconnected UDP): the same per datagram, plus a reverse
+ *   translation so recvmsg4/6 shows the service address as the reply's source;
+ * - getpeername4/6: the application keeps seeing the service address.
+ * Refusals: policy -> EPERM (return 0); a service with no ready backend ->
+ * ECONNREFUSED (bpf_set_retval), as a service without endpoints behaves
+ * elsewhere in Kubernetes. Nothing is sent in either case. */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/counters.h"
+#include "lib/deny.h"
+#include "lib/identity.h"
+#include "lib/policy.h"
+#include "lib/service.h"
+
+#define SMI_IPPROTO_TCP 6
+#define SMI_IPPROTO_UDP 17
+#define SMI_ECONNREFUSED 111
+
+/* The context's address words are read and written one 4-byte field at a
+ * time with constant offsets, as the verifier requires. */
+static __always_inline void smi_ctx_addr(struct bpf_sock_addr *ctx, __u8 family, union smi_addr *a) {
+  if (family == SMI_AF_INET) {
+    a->v4 = ctx->user_ip4;
+    return;
+  }
+  a->v6[0] = ctx->user_ip6[0];
+  a->v6[1] = ctx->user_ip6[1];
+  a->v6[2] = ctx->user_ip6[2];
+  a->v6[3] = ctx->user_ip6[3];
+}
+
+static __always_inline void smi_ctx_set(struct bpf_sock_addr *ctx, __u8 family, const union smi_addr *a,
+                                        __u16 port) {
+  if (family == SMI_AF_INET) {
+    ctx->user_ip4 = a->v4;
+  } else {
+    ctx->user_ip6[0] = a->v6[0];
+    ctx->user_ip6[1] = a->v6[1];
+    ctx->user_ip6[2] = a->v6[2];
+    ctx->user_ip6[3] = a->v6[3];
+  }
+  ctx->user_port = bpf_htons(port);
+}
+
+static __always_inline __u64 smi_client_identity(void) {
+  struct smi_identity_value *v = smi_identity_of_cgroup(bpf_get_current_cgroup_id());
+  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+}
+
+static __always_inline __u64 smi_addr_identity(__u8 family, const union smi_addr *a) {
+  struct smi_identity_value *v = smi_identity_of_ip(family, a);
+  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+}
+
+/* Service choice and client verdict shared by connect and sendmsg. Returns 1
+ * to let the call proceed (ctx rewritten when redirected), 0 to refuse. */
+static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, struct smi_flow *f, __u64 *src_id,
+                                            __u64 *dst_id) {
+  struct smi_edge e = {.side = SMI_SIDE_CLIENT, .cookie = bpf_get_socket_cookie(ctx)};
+  e.src_identity = smi_client_identity();
+  *src_id = e.src_identity;
+
+  int picked = smi_service_pick(f);
+  if (picked == SMI_SVC_NO_BACKEND) {
+    e.reason = SMI_EVREASON_NO_BACKEND;
+    smi_deny(f, &e, SMI_REASON_NO_BACKEND, SMI_DIR_EGRESS);
+    bpf_set_retval(-SMI_ECONNREFUSED);
+    return 0;
+  }
+
+  e.dst_identity = smi_addr_identity(f->family, &f->dst_addr);
+  *dst_id = e.dst_identity;
+  int verdict = smi_policy_verdict(e.dst_identity, e.src_identity, f->dst_port, f->protocol);
+  if (verdict == SMI_VERDICT_DENY) {
+    e.reason = SMI_EVREASON_POLICY_CLIENT;
+    smi_deny(f, &e, SMI_REASON_POLICY_DENIED, SMI_DIR_EGRESS);
+    return 0;
+  }
+  if (verdict == SMI_VERDICT_ALLOW) smi_count(SMI_REASON_FORWARDED, SMI_DIR_EGRESS, 0);
+  if (picked == SMI_SVC_PICKED) smi_ctx_set(ctx, f->family, &f->dst_addr, f->dst_port);
+  return 1;
+}
+
+static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 family) {
+  __u8 protocol = ctx->protocol;
+  if (protocol != SMI_IPPROTO_TCP && protocol != SMI_IPPROTO_UDP) return 1;
+  struct smi_flow f = {.family = family, .protocol = protocol, .svc_port = bpf_ntohs(ctx->user_port)};
+  smi_ctx_addr(ctx, family, &f.svc_addr);
+
+  __u64 src_id = 0, dst_id = 0;
+  if (!smi_client_check(ctx, &f, &src_id, &dst_id)) return 0;
+
+  /* Remembered for getpeername, connected-UDP replies and revocation. A
+   * failed allocation (memory pressure) only loses those, never the verdict. */
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  if (st) {
+    st->svc_addr = f.svc_addr;
+    st->backend_addr = f.dst_addr;
+    st->src_identity = src_id;
+    st->dst_identity = dst_id;
+    st->svc_id = f.svc_id;
+    st->svc_port = f.svc_port;
+    st->backend_port = f.dst_port;
+    st->family = family;
+    st->protocol = protocol;
+    st->flags = SMI_SOCK_F_CLIENT | (f.redirected ? SMI_SOCK_F_REDIRECTED : 0);
+  }
+  return 1;
+}
+
+static __always_inline int smi_sendmsg(struct bpf_sock_addr *ctx, __u8 family) {
+  if (ctx->protocol != SMI_IPPROTO_UDP) return 1;
+  struct smi_flow f = {.family = family, .protocol = SMI_IPPROTO_UDP, .svc_port = bpf_ntohs(ctx->user_port)};
+  smi_ctx_addr(ctx, family, &f.svc_addr);
+
+  __u64 src_id = 0, dst_id = 0;
+  if (!smi_client_check(ctx, &f, &src_id, &dst_id)) return 0;
+  if (!f.redirected) return 1;
+
+  struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = f.dst_port, .family = family};
+  rk.addr = f.dst_addr;
+  struct smi_revnat_value rv = {.port = f.svc_port};
+  rv.addr = f.svc_addr;
+  bpf_map_update_elem(&smi_revnat_v1, &rk, &rv, BPF_ANY);
+  return 1;
+}
+
+/* A reply from a backend is shown as coming from the service the socket sent
+ * to: by reverse translation (unconnected) or the socket's state (connected). */
+static __always_inline int smi_recvmsg(struct bpf_sock_addr *ctx, __u8 family) {
+  struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = bpf_ntohs(ctx->user_port),
+                              .family = family};
+  smi_ctx_addr(ctx, family, &rk.addr);
+  struct smi_revnat_value *rv = bpf_map_lookup_elem(&smi_revnat_v1, &rk);
+  if (rv) {
+    smi_ctx_set(ctx, family, &rv->addr, rv->port);
+    return 1;
+  }
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, ctx->sk, 0, 0);
+  if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == family && st->backend_port == rk.port)
+    smi_ctx_set(ctx, family, &st->svc_addr, st->svc_port);
+  return 1;
+}
+
+static __always_inline int smi_getpeername(struct bpf_sock_addr *ctx, __u8 family) {
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, ctx->sk, 0, 0);
+  if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == family)
+    smi_ctx_set(ctx, family, &st->svc_addr, st->svc_port);
+  return 1;
+}
+
+SEC("cgroup/connect4")
+int smi_connect4(struct bpf_sock_addr *ctx) { return smi_connect(ctx, SMI_AF_INET); }
+
+SEC("cgroup/connect6")
+int smi_connect6(struct bpf_sock_addr *ctx) { return smi_connect(ctx, SMI_AF_INET6); }
+
+SEC("cgroup/sendmsg4")
+int smi_sendmsg4(struct bpf_sock_addr *ctx) { return smi_sendmsg(ctx, SMI_AF_INET); }
+
+SEC("cgroup/sendmsg6")
+int smi_sendmsg6(struct bpf_sock_addr *ctx) { return smi_sendmsg(ctx, SMI_AF_INET6); }
+
+SEC("cgroup/recvmsg4")
+int smi_recvmsg4(struct bpf_sock_addr *ctx) { return smi_recvmsg(ctx, SMI_AF_INET); }
+
+SEC("cgroup/recvmsg6")
+int smi_recvmsg6(struct bpf_sock_addr *ctx) { return smi_recvmsg(ctx, SMI_AF_INET6); }
+
+SEC("cgroup/getpeername4")
+int smi_getpeername4(struct bpf_sock_addr *ctx) { return smi_getpeername(ctx, SMI_AF_INET); }
+
+SEC("cgroup/getpeername6")
+int smi_getpeername6(struct bpf_sock_addr *ctx) { return smi_getpeername(ctx, SMI_AF_INET6); }
+
+char LICENSE[] SEC("license") = "GPL";

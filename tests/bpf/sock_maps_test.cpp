@@ -1,0 +1,144 @@
+// maps/ against real pinned maps: a full map is an error naming the map and
+// its capacity (never a silent partial policy), sizes are checked against the
+// ABI, and bpftool prints the pinned maps with their field names (BTF).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "datapath/sock_programs.h"
+#include "fixture/command.h"
+#include "fixture/topology.h"
+#include "maps/identity.h"
+#include "maps/policy.h"
+#include "maps/service.h"
+
+namespace smi::test {
+namespace {
+
+class SockMapsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF) to load programs";
+    route_libbpf_logs();
+    auto dir = BpffsDir::create("sock_maps_test");
+    ASSERT_TRUE(dir.ok()) << dir.error().message();
+    pins_.emplace(std::move(*dir));
+    config_.pin_dir = pins_->path() + "/smi";
+  }
+  void load() {
+    auto p = SockAddrPrograms::load(config_);
+    ASSERT_TRUE(p.ok()) << p.error().message();
+    progs_.emplace(std::move(*p));
+  }
+  std::optional<BpffsDir> pins_;
+  DatapathConfig config_;
+  std::optional<SockAddrPrograms> progs_;
+};
+
+TEST_F(SockMapsTest, FullPolicyMapIsAnErrorNamingMapAndCapacity) {
+  config_.capacities.pol = 4;
+  load();
+  auto pol = maps::PolicyMaps::open(config_.pin_dir);
+  ASSERT_TRUE(pol.ok()) << pol.error().message();
+  EXPECT_EQ(pol->edges().capacity(), 4u);
+  for (uint16_t port = 1; port <= 4; ++port) ASSERT_TRUE(pol->allow(7, 8, port, IPPROTO_TCP).ok()) << port;
+  auto full = pol->allow(7, 8, 5, IPPROTO_TCP);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code(), E2BIG);
+  EXPECT_NE(full.error().message().find("smi_pol_v1"), std::string::npos) << full.error().message();
+  EXPECT_NE(full.error().message().find("capacity 4"), std::string::npos) << full.error().message();
+  // Replacing an existing entry still works in a full map.
+  EXPECT_TRUE(pol->allow(7, 8, 4, IPPROTO_TCP).ok());
+}
+
+TEST_F(SockMapsTest, FullSlotMapFailsTheServiceUpdate) {
+  config_.capacities.slot = 3;
+  load();
+  auto svc = maps::ServiceMaps::open(config_.pin_dir);
+  ASSERT_TRUE(svc.ok());
+  std::vector<maps::Backend> four(4, maps::Backend{"10.244.2.2", 8080, 0});
+  auto st = svc->set_service("10.96.0.10", 80, IPPROTO_TCP, 1, four);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), E2BIG);
+  EXPECT_NE(st.error().message().find("smi_slot_v1"), std::string::npos) << st.error().message();
+  // The service entry itself was never exposed with a count it cannot serve.
+  auto key = smi_svc_key{};
+  ASSERT_EQ(inet_pton(AF_INET, "10.96.0.10", key.addr.b), 1);
+  key.port = 80;
+  key.family = SMI_AF_INET;
+  key.protocol = IPPROTO_TCP;
+  auto v = svc->services().get(key);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->has_value());
+}
+
+TEST_F(SockMapsTest, CapacitiesAreAppliedAndSizesChecked) {
+  config_.capacities.svc = 10;
+  load();
+  auto svc = maps::ServiceMaps::open(config_.pin_dir);
+  ASSERT_TRUE(svc.ok());
+  EXPECT_EQ(svc->services().capacity(), 10u);
+  // Opening a map through the wrong struct is refused (ABI drift).
+  auto wrong = maps::TypedMap<smi_pol_key, smi_pol_value>::open(config_.pin_dir, "smi_svc_v1");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code(), EINVAL);
+}
+
+TEST_F(SockMapsTest, BadAddressIsAnError) {
+  load();
+  auto ids = maps::IdentityMaps::open(config_.pin_dir);
+  ASSERT_TRUE(ids.ok());
+  auto st = ids->set_ip("10.244.1.300", 5);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), EINVAL);
+}
+
+// `bpftool map dump pinned` shows field names: the maps carry BTF.
+std::set<std::string> dumped_fields(const std::string& path) {
+  auto out = run_output({"bpftool", "-j", "map", "dump", "pinned", path});
+  EXPECT_TRUE(out.ok()) << (out ? "" : out.error().message());
+  std::set<std::string> names;
+  if (!out) return names;
+  auto j = nlohmann::json::parse(*out);
+  EXPECT_FALSE(j.empty()) << path;
+  for (const auto& entry : j) {
+    EXPECT_TRUE(entry.contains("formatted")) << path << ": no BTF-formatted entry in " << entry.dump();
+    if (!entry.contains("formatted")) continue;
+    for (const char* part : {"key", "value"})
+      for (const auto& [k, _] : entry["formatted"][part].items()) names.insert(k);
+  }
+  return names;
+}
+
+TEST_F(SockMapsTest, BpftoolDumpShowsFieldNames) {
+  load();
+  auto svc = maps::ServiceMaps::open(config_.pin_dir);
+  ASSERT_TRUE(svc.ok());
+  ASSERT_TRUE(svc->set_service("10.96.0.10", 80, IPPROTO_TCP, 3, {{"10.244.2.2", 8080, 0}}).ok());
+  auto pol = maps::PolicyMaps::open(config_.pin_dir);
+  ASSERT_TRUE(pol.ok());
+  ASSERT_TRUE(pol->allow(11, 12, 8080, IPPROTO_TCP).ok());
+  ASSERT_TRUE(pol->enforce(11).ok());
+
+  auto svc_fields = dumped_fields(config_.pin_dir + "/smi_svc_v1");
+  for (const char* f : {"addr", "port", "family", "protocol", "svc_id", "slot_count"})
+    EXPECT_TRUE(svc_fields.count(f)) << "smi_svc_v1 lacks " << f;
+  auto slot_fields = dumped_fields(config_.pin_dir + "/smi_slot_v1");
+  for (const char* f : {"svc_id", "slot", "addr", "port", "backend_svc_id"})
+    EXPECT_TRUE(slot_fields.count(f)) << "smi_slot_v1 lacks " << f;
+  auto pol_fields = dumped_fields(config_.pin_dir + "/smi_pol_v1");
+  for (const char* f : {"dst_identity", "src_identity", "port", "protocol", "flags"})
+    EXPECT_TRUE(pol_fields.count(f)) << "smi_pol_v1 lacks " << f;
+  auto dst_fields = dumped_fields(config_.pin_dir + "/smi_pol_dst_v1");
+  for (const char* f : {"identity", "flags"}) EXPECT_TRUE(dst_fields.count(f)) << "smi_pol_dst_v1 lacks " << f;
+}
+
+}  // namespace
+}  // namespace smi::test

@@ -1,0 +1,197 @@
+// Revocation: after a policy update removes an edge, established connections
+// on that edge are cut, and connections still allowed survive. Run on the
+// server's namespace (the server node's agent) and on the client's namespace
+// (the client node's agent); each time the client's next read is checked for
+// exactly the error it gets.
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "abi/events.h"
+#include "datapath/sock_diag.h"
+#include "fixture/sockets.h"
+#include "sock_env.h"
+
+namespace smi::test {
+namespace {
+
+struct Outcome {
+  int ready = 0;
+  int kept_err = -1;     // echo on the still-allowed connection (0 = worked)
+  int cut_read = -2;     // read() result on the revoked connection
+  int cut_read_errno = 0;
+  int cut_write_errno = 0;  // a write after that read
+};
+
+// A client in pod a holding two connections to b1 (8080 and 8081) across a
+// policy change made by the parent; the pipes order the steps.
+class HeldConnections {
+ public:
+  explicit HeldConnections(const Pod& a, const std::string& addr) {
+    if (::pipe(ready_) != 0 || ::pipe(go_) != 0) return;
+    auto p = a.spawn([this, addr] { return client(addr); });
+    if (p) proc_ = std::move(*p);
+  }
+  ~HeldConnections() {
+    for (int fd : {ready_[0], ready_[1], go_[0], go_[1]})
+      if (fd >= 0) ::close(fd);
+  }
+  bool wait_ready() {
+    char c = 0;
+    return ::read(ready_[0], &c, 1) == 1 && c == 'R';
+  }
+  Outcome finish() {
+    char c = 'G';
+    (void)!::write(go_[1], &c, 1);
+    proc_.wait();
+    return *out_;
+  }
+
+ private:
+  int client(const std::string& addr) {
+    auto kept = tcp_connect(addr, kTcpPort, 2000);
+    auto cut = tcp_connect(addr, kTcpPort2, 2000);
+    char id;
+    if (!kept || !cut || !read_exact(kept->get(), &id, 1) || !read_exact(cut->get(), &id, 1)) return 1;
+    out_->ready = 1;
+    (void)!::write(ready_[1], "R", 1);
+    char go;
+    if (::read(go_[0], &go, 1) != 1) return 2;
+
+    char x = 'x', y = 0;
+    out_->kept_err = write_all(kept->get(), &x, 1) && read_exact(kept->get(), &y, 1) && y == 'x' ? 0 : 1;
+    // Wait (bounded) for the revoked socket to become readable, then read.
+    pollfd p{cut->get(), POLLIN, 0};
+    ::poll(&p, 1, 2000);
+    errno = 0;
+    out_->cut_read = static_cast<int>(::read(cut->get(), &y, 1));
+    out_->cut_read_errno = errno;
+    errno = 0;
+    if (::send(cut->get(), &x, 1, MSG_NOSIGNAL) < 0) out_->cut_write_errno = errno;
+    return 0;
+  }
+
+  int ready_[2] = {-1, -1}, go_[2] = {-1, -1};
+  Process proc_;
+  Shared<Outcome> out_;
+};
+
+class RevokeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) return;
+    auto e = SockEnv::create();
+    if (!e) {
+      error_ = new std::string(e.error().message());
+      return;
+    }
+    env_ = e->release();
+  }
+  static void TearDownTestSuite() {
+    delete env_;
+    env_ = nullptr;
+  }
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    ASSERT_EQ(error_, nullptr) << *error_;
+    ASSERT_TRUE(env_->reset_state().ok());
+    // a may reach b1 on both ports; b1 is enforced.
+    ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
+    ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
+    ASSERT_TRUE(env_->policy->enforce(kIdB1).ok());
+  }
+
+  // Opens the two connections, revokes 8081, runs the revoker in `netns_of`'s
+  // namespace, and returns what the client saw.
+  Outcome revoke_8081(const std::string& addr, RevokeMechanism mech, const std::string& netns_of,
+                      std::vector<smi_revoked>* records) {
+    HeldConnections held(env_->pod("a"), addr);
+    EXPECT_TRUE(held.wait_ready());
+    auto revoker = Revoker::create(env_->config, mech);
+    EXPECT_TRUE(revoker.ok()) << revoker.error().message();
+    EXPECT_TRUE(env_->policy->disallow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
+    if (revoker) {
+      auto r = revoker->run_in_netns("/run/netns/" + env_->pod(netns_of).netns);
+      EXPECT_TRUE(r.ok()) << r.error().message();
+      if (r) *records = *r;
+    }
+    return held.finish();
+  }
+
+  static inline SockEnv* env_ = nullptr;
+  static inline std::string* error_ = nullptr;
+};
+
+TEST_F(RevokeTest, ThisKernelHasTheKfunc) {
+  EXPECT_EQ(probe_revoke_mechanism(), RevokeMechanism::kfunc);
+}
+
+// On the server's node: the server socket is aborted and sends a RST; the
+// client's next read fails with ECONNRESET, a write after it with EPIPE.
+TEST_F(RevokeTest, ServerSideCutsTheRevokedEdgeOnly) {
+  for (const auto& addr : {env_->pod("b1").ipv4, env_->pod("b1").ipv6}) {
+    SetUp();
+    uint64_t before = env_->counter(SMI_REASON_POLICY_DENIED, SMI_DIR_INGRESS);
+    std::vector<smi_revoked> records;
+    Outcome o = revoke_8081(addr, RevokeMechanism::kfunc, "b1", &records);
+    ASSERT_EQ(records.size(), 1u) << addr;
+    EXPECT_EQ(records[0].err, 0);
+    EXPECT_EQ(records[0].side, SMI_SIDE_SERVER);
+    EXPECT_EQ(records[0].src_identity, kIdA);
+    EXPECT_EQ(records[0].dst_identity, kIdB1);
+    EXPECT_EQ(records[0].port, kTcpPort2);
+    EXPECT_EQ(env_->counter(SMI_REASON_POLICY_DENIED, SMI_DIR_INGRESS), before + 1);
+    EXPECT_EQ(o.kept_err, 0) << addr << ": the allowed connection survives";
+    EXPECT_EQ(o.cut_read, -1) << addr;
+    EXPECT_EQ(o.cut_read_errno, ECONNRESET) << addr << ": " << strerror(o.cut_read_errno);
+    EXPECT_EQ(o.cut_write_errno, EPIPE) << addr << ": " << strerror(o.cut_write_errno);
+  }
+}
+
+// On the client's node: the client socket itself is aborted (its edge comes
+// from socket storage written at connect); its next read fails with
+// ECONNABORTED, a write after it with EPIPE.
+TEST_F(RevokeTest, ClientSideCutsTheRevokedEdgeOnly) {
+  for (const auto& addr : {env_->pod("b1").ipv4, env_->pod("b1").ipv6}) {
+    SetUp();
+    std::vector<smi_revoked> records;
+    Outcome o = revoke_8081(addr, RevokeMechanism::kfunc, "a", &records);
+    ASSERT_EQ(records.size(), 1u) << addr;
+    EXPECT_EQ(records[0].side, SMI_SIDE_CLIENT);
+    EXPECT_EQ(records[0].src_identity, kIdA);
+    EXPECT_EQ(records[0].dst_identity, kIdB1);
+    EXPECT_EQ(records[0].port, kTcpPort2);
+    EXPECT_EQ(o.kept_err, 0) << addr;
+    EXPECT_EQ(o.cut_read, -1) << addr;
+    EXPECT_EQ(o.cut_read_errno, ECONNABORTED) << addr << ": " << strerror(o.cut_read_errno);
+    EXPECT_EQ(o.cut_write_errno, EPIPE) << addr << ": " << strerror(o.cut_write_errno);
+  }
+}
+
+// The older-kernel path, run here too when SOCK_DESTROY is built in.
+TEST_F(RevokeTest, SockDiagFallbackCutsTheRevokedEdgeOnly) {
+  if (!sock_diag_destroy_supported()) GTEST_SKIP() << "kernel lacks CONFIG_INET_DIAG_DESTROY";
+  std::vector<smi_revoked> records;
+  Outcome o = revoke_8081(env_->pod("b1").ipv4, RevokeMechanism::sock_diag, "b1", &records);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].err, 0) << strerror(-records[0].err);
+  EXPECT_EQ(records[0].side, SMI_SIDE_SERVER);
+  EXPECT_EQ(records[0].port, kTcpPort2);
+  EXPECT_EQ(o.kept_err, 0);
+  EXPECT_EQ(o.cut_read_errno, ECONNRESET) << strerror(o.cut_read_errno);
+}
+
+TEST_F(RevokeTest, NoMechanismIsAClearError) {
+  auto r = Revoker::create(env_->config, RevokeMechanism::none);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), EOPNOTSUPP);
+  EXPECT_NE(r.error().message().find("CONFIG_INET_DIAG_DESTROY"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smi::test

@@ -1,0 +1,147 @@
+#include "sock_env.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "base/log.h"
+#include "fixture/sockets.h"
+
+namespace smi::test {
+namespace {
+
+int tcp_server(char id, uint16_t port) {
+  auto l = tcp_listen("::", port);
+  if (!l) return 10;
+  for (;;) {
+    int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    std::thread([c, id] {
+      Fd conn(c);
+      if (::write(conn.get(), &id, 1) != 1) return;
+      char buf[256];
+      for (;;) {
+        ssize_t n = ::read(conn.get(), buf, sizeof(buf));
+        if (n <= 0 || ::write(conn.get(), buf, static_cast<size_t>(n)) != n) return;
+      }
+    }).detach();
+  }
+}
+
+int udp_server(char id, uint16_t port) {
+  auto s = udp_bind("::", port);
+  if (!s) return 11;
+  for (;;) {
+    sockaddr_storage from{};
+    socklen_t len = sizeof(from);
+    char buf[64];
+    if (::recvfrom(s->get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len) < 0) continue;
+    (void)!::sendto(s->get(), &id, 1, 0, reinterpret_cast<sockaddr*>(&from), len);
+  }
+}
+
+Status wait_tcp(const Pod& from, const std::string& addr, uint16_t port) {
+  for (int i = 0; i < 200; ++i) {
+    auto r = from.run([&] { return tcp_connect(addr, port, 500).ok() ? 0 : 1; });
+    if (r && *r == 0) return ok();
+    ::usleep(10000);
+  }
+  return Error("server " + addr + " port " + std::to_string(port) + " never answered");
+}
+
+}  // namespace
+
+char pod_id_byte(const std::string& pod) {
+  if (pod == "b1") return '1';
+  if (pod == "b2") return '2';
+  return 'c';
+}
+
+Result<std::unique_ptr<SockEnv>> SockEnv::create() {
+  route_libbpf_logs();
+  auto env = std::make_unique<SockEnv>();
+  auto t = Topology::create({.nodes = {"n1", "n2"},
+                             .pods = {{.name = "a", .node = "n1"},
+                                      {.name = "c", .node = "n1"},
+                                      {.name = "b1", .node = "n2"},
+                                      {.name = "b2", .node = "n2"},
+                                      {.name = "u", .node = "n2", .meshed = false}}});
+  if (!t) return std::move(t).error();
+  env->topo = std::move(*t);
+  auto dir = BpffsDir::create(env->topo->tag());
+  if (!dir) return std::move(dir).error();
+  env->pins.emplace(std::move(*dir));
+  env->config.pin_dir = env->pins->path() + "/smi";
+
+  auto sa = SockAddrPrograms::load(env->config);
+  if (!sa) return std::move(sa).error();
+  env->sock_addr.emplace(std::move(*sa));
+  auto sc = ServerCheck::load(env->config);
+  if (!sc) return std::move(sc).error();
+  env->server_check.emplace(std::move(*sc));
+  for (const auto& n : env->topo->nodes()) SMI_TRY(env->sock_addr->attach_cgroup(n.cgroup_root));
+  for (const char* p : {"a", "c", "b1", "b2"})
+    SMI_TRY(env->server_check->attach_netns("/run/netns/" + env->topo->pod(p).netns));
+
+  auto ids = maps::IdentityMaps::open(env->config.pin_dir);
+  if (!ids) return std::move(ids).error();
+  env->ids.emplace(std::move(*ids));
+  auto svc = maps::ServiceMaps::open(env->config.pin_dir);
+  if (!svc) return std::move(svc).error();
+  env->services.emplace(std::move(*svc));
+  auto pol = maps::PolicyMaps::open(env->config.pin_dir);
+  if (!pol) return std::move(pol).error();
+  env->policy.emplace(std::move(*pol));
+  auto cnt = maps::CounterMap::open(env->config.pin_dir);
+  if (!cnt) return std::move(cnt).error();
+  env->counters.emplace(std::move(*cnt));
+
+  const std::pair<const char*, uint64_t> meshed[] = {{"a", kIdA}, {"c", kIdC}, {"b1", kIdB1}, {"b2", kIdB2}};
+  for (const auto& [name, id] : meshed) {
+    const Pod& p = env->topo->pod(name);
+    SMI_TRY(env->ids->set_cgroup(p.cgroup_id, id));
+    SMI_TRY(env->ids->set_ip(p.ipv4, id));
+    SMI_TRY(env->ids->set_ip(p.ipv6, id));
+  }
+
+  for (const char* name : {"b1", "b2", "c"}) {
+    const Pod& p = env->topo->pod(name);
+    char id = pod_id_byte(name);
+    for (uint16_t port : {kTcpPort, kTcpPort2}) {
+      auto s = p.spawn([id, port] { return tcp_server(id, port); });
+      if (!s) return std::move(s).error();
+      env->servers.push_back(std::move(*s));
+    }
+    auto u = p.spawn([id] { return udp_server(id, kUdpPort); });
+    if (!u) return std::move(u).error();
+    env->servers.push_back(std::move(*u));
+  }
+  for (const char* name : {"b1", "b2", "c"})
+    for (uint16_t port : {kTcpPort, kTcpPort2}) SMI_TRY(wait_tcp(env->topo->pod("u"), env->topo->pod(name).ipv4, port));
+  return env;
+}
+
+Status SockEnv::reset_state() {
+  std::vector<smi_pol_dst_key> dsts;
+  SMI_TRY(policy->destinations().for_each([&](const smi_pol_dst_key& k, const smi_pol_dst_value&) { dsts.push_back(k); }));
+  for (const auto& k : dsts) SMI_TRY(policy->destinations().erase(k));
+  std::vector<smi_pol_key> edges;
+  SMI_TRY(policy->edges().for_each([&](const smi_pol_key& k, const smi_pol_value&) { edges.push_back(k); }));
+  for (const auto& k : edges) SMI_TRY(policy->edges().erase(k));
+  std::vector<smi_svc_key> svcs;
+  SMI_TRY(services->services().for_each([&](const smi_svc_key& k, const smi_svc_value&) { svcs.push_back(k); }));
+  for (const auto& k : svcs) SMI_TRY(services->services().erase(k));
+  std::vector<smi_slot_key> slots;
+  SMI_TRY(services->slots().for_each([&](const smi_slot_key& k, const smi_slot_value&) { slots.push_back(k); }));
+  for (const auto& k : slots) SMI_TRY(services->slots().erase(k));
+  return ok();
+}
+
+uint64_t SockEnv::counter(uint32_t reason, uint8_t direction) const {
+  auto v = counters->read(reason, direction);
+  return v ? v->packets : ~0ULL;
+}
+
+}  // namespace smi::test

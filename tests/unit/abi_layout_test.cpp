@@ -13,6 +13,8 @@
 #include "abi/service.h"
 #include "abi/pod_src.h"
 #include "abi/revoke.h"
+#include "abi/sock_state.h"
+#include "abi/sockhash.h"
 
 static_assert(sizeof(union smi_addr) == 16);
 static_assert(sizeof(struct smi_counter_key) == 8);
@@ -40,6 +42,13 @@ static_assert(sizeof(struct smi_pol_value) == 8);
 static_assert(sizeof(struct smi_pol_dst_key) == 8);
 static_assert(sizeof(struct smi_revoked) == 32);
 static_assert(offsetof(struct smi_revoked, err) == 28);
+static_assert(sizeof(struct smi_sock_state) == 64);
+static_assert(offsetof(struct smi_sock_state, svc_port) == 16);
+static_assert(offsetof(struct smi_sock_state, svc_id) == 20);
+static_assert(offsetof(struct smi_sock_state, connect_ns) == 32);
+static_assert(sizeof(struct smi_sock_key) == 40);
+static_assert(offsetof(struct smi_sock_key, local_port) == 32);
+static_assert(sizeof(struct smi_accel_bytes) == 16);
 
 TEST(AbiLayout, VersionMatchesTheLayoutsCheckedHere) {
   // Changing a struct above means bumping the version and this expectation.

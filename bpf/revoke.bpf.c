@@ -7,7 +7,7 @@
  *
  * Edge of a socket:
  * - a client socket connected through our connect hook carries its identities
- *   and backend port in socket storage (smi_sk_state_v1);
+ *   and backend port in socket storage (smi_sock_v1);
  * - every other socket is judged as the server end: destination = identity of
  *   its local address, source = identity of its peer address, port = local port. */
 #include "vmlinux.h"
@@ -77,7 +77,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct smi_edge e = {.reason = SMI_EVREASON_REVOKED, .cookie = bpf_get_socket_cookie(tp)};
   __u8 direction;
 
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, tp, 0, 0);
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, tp, 0, 0);
   if (st && (st->flags & SMI_SOCK_F_CLIENT)) {
     e.side = SMI_SIDE_CLIENT;
     e.src_identity = st->src_identity;
@@ -90,7 +90,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
       f.svc_addr = st->svc_addr;
       f.svc_port = st->svc_port;
       f.svc_id = st->svc_id;
-      f.backend_svc_id = st->svc_id;
+      f.backend_svc_id = st->backend_svc_id;
     }
     direction = SMI_DIR_EGRESS;
   } else {

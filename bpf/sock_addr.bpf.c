@@ -97,13 +97,15 @@ static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 family) {
 
   /* Remembered for getpeername, connected-UDP replies and revocation. A
    * failed allocation (memory pressure) only loses those, never the verdict. */
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
   if (st) {
     st->svc_addr = f.svc_addr;
     st->backend_addr = f.dst_addr;
     st->src_identity = src_id;
     st->dst_identity = dst_id;
     st->svc_id = f.svc_id;
+    st->backend_svc_id = f.backend_svc_id;
+    st->connect_ns = bpf_ktime_get_ns();
     st->svc_port = f.svc_port;
     st->backend_port = f.dst_port;
     st->family = family;
@@ -141,14 +143,14 @@ static __always_inline int smi_recvmsg(struct bpf_sock_addr *ctx, __u8 family) {
     smi_ctx_set(ctx, family, &rv->addr, rv->port);
     return 1;
   }
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, ctx->sk, 0, 0);
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, 0);
   if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == family && st->backend_port == rk.port)
     smi_ctx_set(ctx, family, &st->svc_addr, st->svc_port);
   return 1;
 }
 
 static __always_inline int smi_getpeername(struct bpf_sock_addr *ctx, __u8 family) {
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sk_state_v1, ctx->sk, 0, 0);
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, 0);
   if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == family)
     smi_ctx_set(ctx, family, &st->svc_addr, st->svc_port);
   return 1;

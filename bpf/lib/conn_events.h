@@ -86,7 +86,7 @@ static __always_inline void smi_event_fill_ends(struct smi_event *e, const struc
 static __always_inline void smi_event_fill_state(struct smi_event *e, const struct smi_sock_state *st) {
   e->src_identity = st->src_identity;
   e->dst_identity = st->dst_identity;
-  if (st->svc_family) {
+  if (st->flags & SMI_SOCK_F_REDIRECTED) {
     e->svc_addr = st->svc_addr;
     e->svc_port = st->svc_port;
     e->svc_id = st->svc_id;

@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/service.h"
+#include "lib/sock_state.h"
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -38,35 +39,6 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } smi_revnat_v1 SEC(".maps");
 
-enum smi_sock_flags {
-  SMI_SOCK_F_REDIRECTED = 1 << 0, /* connect() went to a service: svc_* is what the app asked for */
-  SMI_SOCK_F_CLIENT = 1 << 1,     /* connected by a meshed pod through our connect hook */
-};
-
-/* Per-socket state, kernel-internal (socket storage cannot be dumped by
- * bpftool; it dies with the socket). Written at connect(), read by
- * getpeername/recvmsg and by the revocation iterator. */
-struct smi_sock_state {
-  union smi_addr svc_addr;     /* service address the application connected to */
-  union smi_addr backend_addr; /* backend actually connected to */
-  __u64 src_identity;          /* client identity at connect() */
-  __u64 dst_identity;          /* backend identity at connect() */
-  __u32 svc_id;
-  __u16 svc_port;              /* host order */
-  __u16 backend_port;          /* host order */
-  __u8 family;
-  __u8 protocol;
-  __u8 flags;                  /* enum smi_sock_flags */
-  __u8 pad[5];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, int);
-  __type(value, struct smi_sock_state);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_sk_state_v1 SEC(".maps");
 
 /* One connection attempt (or datagram) as the hooks see it. */
 struct smi_flow {

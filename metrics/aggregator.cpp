@@ -7,20 +7,29 @@ namespace {
 
 FailReason fail_reason(uint8_t r) {
   switch (r) {
-    case SMI_EVREASON_REFUSED: return FailReason::refused;
-    case SMI_EVREASON_RESET: return FailReason::reset;
-    case SMI_EVREASON_TIMEOUT: return FailReason::timeout;
-    case SMI_EVREASON_NO_BACKEND: return FailReason::no_backend;
-    default: return FailReason::other;
+    case SMI_EVREASON_REFUSED:
+      return FailReason::refused;
+    case SMI_EVREASON_RESET:
+      return FailReason::reset;
+    case SMI_EVREASON_TIMEOUT:
+      return FailReason::timeout;
+    case SMI_EVREASON_NO_BACKEND:
+      return FailReason::no_backend;
+    default:
+      return FailReason::other;
   }
 }
 
 DenyReason deny_reason(uint8_t r) {
   switch (r) {
-    case SMI_EVREASON_POLICY_CLIENT: return DenyReason::client_policy;
-    case SMI_EVREASON_POLICY_SERVER: return DenyReason::server_policy;
-    case SMI_EVREASON_REVOKED: return DenyReason::revoked;
-    default: return DenyReason::other;
+    case SMI_EVREASON_POLICY_CLIENT:
+      return DenyReason::client_policy;
+    case SMI_EVREASON_POLICY_SERVER:
+      return DenyReason::server_policy;
+    case SMI_EVREASON_REVOKED:
+      return DenyReason::revoked;
+    default:
+      return DenyReason::other;
   }
 }
 

@@ -6,20 +6,29 @@ namespace smi::metrics {
 
 const char* reason_name(FailReason r) {
   switch (r) {
-    case FailReason::refused: return "refused";
-    case FailReason::reset: return "reset";
-    case FailReason::timeout: return "timeout";
-    case FailReason::no_backend: return "no_backend";
-    default: return "other";
+    case FailReason::refused:
+      return "refused";
+    case FailReason::reset:
+      return "reset";
+    case FailReason::timeout:
+      return "timeout";
+    case FailReason::no_backend:
+      return "no_backend";
+    default:
+      return "other";
   }
 }
 
 const char* reason_name(DenyReason r) {
   switch (r) {
-    case DenyReason::client_policy: return "client_policy";
-    case DenyReason::server_policy: return "server_policy";
-    case DenyReason::revoked: return "revoked";
-    default: return "other";
+    case DenyReason::client_policy:
+      return "client_policy";
+    case DenyReason::server_policy:
+      return "server_policy";
+    case DenyReason::revoked:
+      return "revoked";
+    default:
+      return "other";
   }
 }
 

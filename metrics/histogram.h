@@ -15,10 +15,9 @@ namespace smi::metrics {
 // Loopback connects take ~20-50 us and WAN ones tens of ms, so the range
 // covers both with ~2.5x resolution; anything slower lands in +Inf.
 inline constexpr std::array<uint64_t, 22> kLatencyBoundsNs = {
-    1'000,         2'500,         5'000,         10'000,        25'000,         50'000,
-    100'000,       250'000,       500'000,       1'000'000,     2'500'000,      5'000'000,
-    10'000'000,    25'000'000,    50'000'000,    100'000'000,   250'000'000,    500'000'000,
-    1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
+    1'000,       2'500,       5'000,         10'000,        25'000,        50'000,        100'000,    250'000,
+    500'000,     1'000'000,   2'500'000,     5'000'000,     10'000'000,    25'000'000,    50'000'000, 100'000'000,
+    250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 inline constexpr size_t kLatencyBuckets = kLatencyBoundsNs.size() + 1;  // last one is +Inf
 
 class LatencyHistogram {

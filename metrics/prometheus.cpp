@@ -66,10 +66,16 @@ MetricFamily family(std::string name, std::string help, MetricType type) {
 }  // namespace
 
 const std::vector<std::string>& edge_label_names() {
-  static const std::vector<std::string> names = {
-      "source_namespace",      "source_service_account", "source_workload",      "destination_namespace",
-      "destination_service",   "destination_backend",    "destination_workload", "protocol",
-      "port",                  "side"};
+  static const std::vector<std::string> names = {"source_namespace",
+                                                 "source_service_account",
+                                                 "source_workload",
+                                                 "destination_namespace",
+                                                 "destination_service",
+                                                 "destination_backend",
+                                                 "destination_workload",
+                                                 "protocol",
+                                                 "port",
+                                                 "side"};
   return names;
 }
 
@@ -80,18 +86,18 @@ std::vector<MetricFamily> EdgeCollector::Collect() const {
     series[label_values(e, mode_)].merge(e.stats);
   }
 
-  auto opened = family("smi_edge_connections_opened_total", "Connections established on the edge.",
-                       MetricType::Counter);
+  auto opened =
+      family("smi_edge_connections_opened_total", "Connections established on the edge.", MetricType::Counter);
   auto closed = family("smi_edge_connections_closed_total", "Connections closed without a reset (successes).",
                        MetricType::Counter);
   auto failed = family("smi_edge_connections_failed_total",
                        "Connections that failed: refused, reset, timed out, no backend.", MetricType::Counter);
-  auto denied = family("smi_edge_connections_denied_total", "Connections refused or cut by policy.",
-                       MetricType::Counter);
+  auto denied =
+      family("smi_edge_connections_denied_total", "Connections refused or cut by policy.", MetricType::Counter);
   auto sent = family("smi_edge_sent_bytes_total", "Bytes from source to destination (closed connections).",
                      MetricType::Counter);
-  auto received = family("smi_edge_received_bytes_total",
-                         "Bytes from destination to source (closed connections).", MetricType::Counter);
+  auto received = family("smi_edge_received_bytes_total", "Bytes from destination to source (closed connections).",
+                         MetricType::Counter);
   auto connect = family("smi_edge_connect_duration_seconds", "Connection establishment time (SYN to established).",
                         MetricType::Histogram);
   auto rtt = family("smi_edge_rtt_seconds", "Smoothed round-trip time at connection close.", MetricType::Histogram);

@@ -35,7 +35,9 @@ std::string protocol_name(uint8_t p) {
 
 }  // namespace
 
-const char* side_name(uint8_t side) { return side == SMI_SIDE_SERVER ? "server" : "client"; }
+const char* side_name(uint8_t side) {
+  return side == SMI_SIDE_SERVER ? "server" : "client";
+}
 
 ResolvedEdge resolve(const Edge& edge, const Resolver& r) {
   const EdgeKey& k = edge.key;

@@ -21,16 +21,14 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& con
   EventReader* reader = s->reader_.get();
   own->add_counter("smi_events_processed_total", "Connection events aggregated.",
                    [agg] { return static_cast<double>(agg->processed()); });
-  own->add_counter("smi_events_lost_total", "Events the datapath could not submit (ring buffer full).",
-                   [reader] {
-                     if (reader == nullptr) return 0.0;
-                     auto lost = reader->read_lost();  // fresh from the kernel at every scrape
-                     return static_cast<double>(lost.ok() ? *lost : reader->lost());
-                   });
-  own->add_counter("smi_events_malformed_total", "Events of an unknown type, side or size (not aggregated).",
-                   [agg, reader] {
-                     return static_cast<double>(agg->malformed() + (reader ? reader->short_records() : 0));
-                   });
+  own->add_counter("smi_events_lost_total", "Events the datapath could not submit (ring buffer full).", [reader] {
+    if (reader == nullptr) return 0.0;
+    auto lost = reader->read_lost();  // fresh from the kernel at every scrape
+    return static_cast<double>(lost.ok() ? *lost : reader->lost());
+  });
+  own->add_counter(
+      "smi_events_malformed_total", "Events of an unknown type, side or size (not aggregated).",
+      [agg, reader] { return static_cast<double>(agg->malformed() + (reader ? reader->short_records() : 0)); });
   own->add_counter("smi_edges_evicted_total", "Edges dropped (least recently updated first) at the edge cap.",
                    [agg] { return static_cast<double>(agg->evicted()); });
   own->add_gauge("smi_edges", "Edges currently aggregated.", [agg] { return static_cast<double>(agg->edges()); });
@@ -41,7 +39,9 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& con
   return s;
 }
 
-MetricsService::~MetricsService() { stop(); }
+MetricsService::~MetricsService() {
+  stop();
+}
 
 void MetricsService::start() {
   if (reader_) reader_->start();
@@ -51,6 +51,8 @@ void MetricsService::stop() {
   if (reader_) reader_->stop();
 }
 
-void MetricsService::add_routes(http::Router& router) const { add_metrics_routes(router, exposition_, api_); }
+void MetricsService::add_routes(http::Router& router) const {
+  add_metrics_routes(router, exposition_, api_);
+}
 
 }  // namespace smi::metrics

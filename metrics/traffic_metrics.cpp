@@ -32,10 +32,14 @@ std::optional<Kind> parse_kind(std::string_view s) {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::pods: return "Pod";
-    case Kind::deployments: return "Deployment";
-    case Kind::services: return "Service";
-    default: return "TrafficSplit";
+    case Kind::pods:
+      return "Pod";
+    case Kind::deployments:
+      return "Deployment";
+    case Kind::services:
+      return "Service";
+    default:
+      return "TrafficSplit";
   }
 }
 
@@ -86,7 +90,9 @@ std::vector<Ref> destination_refs(const ResolvedEdge& e, Kind k) {
   return out;
 }
 
-bool has_traffic(const EdgeStats& s) { return s.first_ns != 0 || s.opened || s.closed || s.failures(); }
+bool has_traffic(const EdgeStats& s) {
+  return s.first_ns != 0 || s.opened || s.closed || s.failures();
+}
 
 std::string rfc3339(std::time_t t) {
   std::tm tm{};
@@ -97,8 +103,8 @@ std::string rfc3339(std::time_t t) {
 }
 
 json status_json(int code, const std::string& reason, const std::string& message) {
-  return json{{"kind", "Status"},   {"apiVersion", "v1"},       {"status", "Failure"},
-              {"message", message}, {"reason", reason},         {"code", code}};
+  return json{{"kind", "Status"},   {"apiVersion", "v1"}, {"status", "Failure"},
+              {"message", message}, {"reason", reason},   {"code", code}};
 }
 
 class Builder {
@@ -119,8 +125,8 @@ class Builder {
     j["window"] = std::to_string((window_ns + 999'999'999) / 1'000'000'000) + "s";
     json metrics = json::array();
     // No sample, no latency: an invented 0 would read as "fast".
-    for (auto [name, q] : {std::pair{"p99_response_latency", 0.99}, {"p90_response_latency", 0.90},
-                           {"p50_response_latency", 0.50}}) {
+    for (auto [name, q] :
+         {std::pair{"p99_response_latency", 0.99}, {"p90_response_latency", 0.90}, {"p50_response_latency", 0.50}}) {
       if (auto v = s.connect.quantile_seconds(q))
         metrics.push_back({{"name", name}, {"unit", "seconds"}, {"value", seconds_quantity(*v)}});
     }
@@ -228,10 +234,11 @@ class Builder {
 json resource_list() {
   json resources = json::array();
   for (const char* name : {"pods", "deployments", "services", "trafficsplits"}) {
-    resources.push_back(
-        {{"name", name}, {"namespaced", true}, {"kind", "TrafficMetrics"}, {"verbs", {"get", "list"}}});
+    resources.push_back({{"name", name}, {"namespaced", true}, {"kind", "TrafficMetrics"}, {"verbs", {"get", "list"}}});
   }
-  return json{{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", kApiVersion},
+  return json{{"kind", "APIResourceList"},
+              {"apiVersion", "v1"},
+              {"groupVersion", kApiVersion},
               {"resources", std::move(resources)}};
 }
 
@@ -247,7 +254,9 @@ std::vector<std::string> split_path(std::string_view p) {
   return out;
 }
 
-ApiReply reply(int status, const json& j) { return {status, j.dump(2) + "\n"}; }
+ApiReply reply(int status, const json& j) {
+  return {status, j.dump(2) + "\n"};
+}
 
 }  // namespace
 

@@ -4,7 +4,9 @@
 
 namespace smi::http {
 
-void Router::add(std::string path, Handler handler) { exact_[std::move(path)] = std::move(handler); }
+void Router::add(std::string path, Handler handler) {
+  exact_[std::move(path)] = std::move(handler);
+}
 
 void Router::add_prefix(std::string prefix, Handler handler) {
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();

@@ -13,13 +13,20 @@ namespace {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -52,17 +59,15 @@ int HttpServer::on_request(mg_connection* conn) {
   return resp.status;
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen, Router router,
-                                                      ServerOptions options) {
+Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen, Router router, ServerOptions options) {
   static std::once_flag init;
   std::call_once(init, [] { mg_init_library(0); });
 
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(router)));
   const std::string threads = std::to_string(options.threads);
   const std::string timeout = std::to_string(options.request_timeout_ms);
-  const char* config[] = {"listening_ports", listen.c_str(), "num_threads",        threads.c_str(),
-                          "request_timeout_ms", timeout.c_str(), "enable_keep_alive", "no",
-                          nullptr};
+  const char* config[] = {"listening_ports", listen.c_str(),      "num_threads", threads.c_str(), "request_timeout_ms",
+                          timeout.c_str(),   "enable_keep_alive", "no",          nullptr};
   mg_callbacks callbacks{};
   callbacks.begin_request = &HttpServer::on_request;
   callbacks.log_message = &on_log;

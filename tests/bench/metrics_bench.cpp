@@ -39,7 +39,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace smi::metrics::testing;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 void pin_to_cpu(int cpu) {
   cpu_set_t set;
@@ -61,9 +63,14 @@ std::vector<smi_event> synthetic(size_t n, uint32_t edges) {
   for (size_t i = 0; i < n; ++i) {
     smi_event e = event(0, "10.244.1.2", "10.244.2.3", 8080, 1000 + (i % edges), 2000);
     switch (i % 16) {
-      case 15: out.push_back(denied(e, SMI_EVREASON_POLICY_SERVER)); break;
-      case 14: out.push_back(failed(e, SMI_EVREASON_REFUSED)); break;
-      default: out.push_back(i % 2 ? closed(e, 512, 4096, 40 + i % 200) : opened(e, 20'000 + (i % 1000) * 100));
+      case 15:
+        out.push_back(denied(e, SMI_EVREASON_POLICY_SERVER));
+        break;
+      case 14:
+        out.push_back(failed(e, SMI_EVREASON_REFUSED));
+        break;
+      default:
+        out.push_back(i % 2 ? closed(e, 512, 4096, 40 + i % 200) : opened(e, 20'000 + (i % 1000) * 100));
     }
   }
   return out;
@@ -160,8 +167,7 @@ uint64_t connection_round(const test::Pod& pod, double secs) {
 }
 
 void bench_connections(const std::string& tag, double secs) {
-  std::printf("3. TCP connections/s in one pod (connect, 1 byte each way, close), %0.1f s rounds, interleaved\n",
-              secs);
+  std::printf("3. TCP connections/s in one pod (connect, 1 byte each way, close), %0.1f s rounds, interleaved\n", secs);
   auto topo = test::Topology::create({.nodes = {"n1"}, .pods = {{.name = "bench", .node = "n1"}}});
   if (!topo) return (void)std::printf("   skipped: %s\n", topo.error().message().c_str());
   const test::Pod& pod = (*topo)->pod("bench");
@@ -197,8 +203,12 @@ void bench_connections(const std::string& tag, double secs) {
     // Rotate the order so no variant always runs first or last in a round.
     for (int k = 0; k < 3; ++k) {
       switch ((round + k) % 3) {
-        case 0: off.push_back(static_cast<double>(connection_round(pod, secs)) / secs); break;
-        case 1: hooks.push_back(static_cast<double>(attached_round(hooks_only->get())) / secs); break;
+        case 0:
+          off.push_back(static_cast<double>(connection_round(pod, secs)) / secs);
+          break;
+        case 1:
+          hooks.push_back(static_cast<double>(attached_round(hooks_only->get())) / secs);
+          break;
         default: {
           const uint64_t n = attached_round(with_events->get());
           conns_on += n;

@@ -185,7 +185,7 @@ TEST_F(MetricsE2E, KnownSequenceThroughARealRingBufferScrapedOverHttp) {
 }
 
 TEST_F(MetricsE2E, OverflowOfASmallRingCountsEveryLostEvent) {
-  constexpr uint32_t kRing = 4096;  // one page: the smallest ring
+  constexpr uint32_t kRing = 4096;                        // one page: the smallest ring
   constexpr uint64_t kFits = (kRing - 1) / kRecordBytes;  // a reservation fails once it would fill the ring
   auto src = EventSource::load(kRing);
   ASSERT_TRUE(src.ok()) << src.error().message();
@@ -266,9 +266,10 @@ int one_request(const std::string& addr, uint16_t port) {
 
 TEST_F(MetricsE2E, RealConnectionsBetweenPodsCountedExactly) {
   constexpr int kAllowed = 50, kDenied = 7;
-  auto topo_or = test::Topology::create({.nodes = {"n1"},
-                                         .pods = {{.name = "fe", .node = "n1", .ns = "shop", .service_account = "frontend"},
-                                                  {.name = "cart", .node = "n1", .ns = "shop", .service_account = "cart"}}});
+  auto topo_or =
+      test::Topology::create({.nodes = {"n1"},
+                              .pods = {{.name = "fe", .node = "n1", .ns = "shop", .service_account = "frontend"},
+                                       {.name = "cart", .node = "n1", .ns = "shop", .service_account = "cart"}}});
   ASSERT_TRUE(topo_or.ok()) << topo_or.error().message();
   auto& topo = **topo_or;
   const test::Pod& fe = topo.pod("fe");
@@ -329,8 +330,11 @@ TEST_F(MetricsE2E, RealConnectionsBetweenPodsCountedExactly) {
   EXPECT_EQ(service_->aggregator().processed(), expected_events);
 
   const std::string text = scrape();
-  const LabelSet edge = {{"source_workload", "fe"},     {"source_service_account", "frontend"},
-                         {"destination_workload", "cart"}, {"port", "8080"}, {"side", "client"}};
+  const LabelSet edge = {{"source_workload", "fe"},
+                         {"source_service_account", "frontend"},
+                         {"destination_workload", "cart"},
+                         {"port", "8080"},
+                         {"side", "client"}};
   EXPECT_EQ(series_value(text, "smi_edge_connections_opened_total", edge), double(kAllowed)) << text;
   EXPECT_EQ(series_value(text, "smi_edge_connections_closed_total", edge), double(kAllowed));
   EXPECT_EQ(series_value(text, "smi_edge_sent_bytes_total", edge), double(kAllowed * kRequestBytes));
@@ -338,8 +342,10 @@ TEST_F(MetricsE2E, RealConnectionsBetweenPodsCountedExactly) {
   EXPECT_EQ(series_value(text, "smi_edge_connect_duration_seconds_count", edge), double(kAllowed));
   EXPECT_EQ(series_value(text, "smi_edge_rtt_seconds_count", edge), double(kAllowed));
   EXPECT_EQ(series_value(text, "smi_edge_connections_denied_total",
-                         {{"source_service_account", "frontend"}, {"destination_workload", "cart"},
-                          {"port", std::to_string(kDeniedPort)}, {"reason", "client_policy"}}),
+                         {{"source_service_account", "frontend"},
+                          {"destination_workload", "cart"},
+                          {"port", std::to_string(kDeniedPort)},
+                          {"reason", "client_policy"}}),
             double(kDenied));
   EXPECT_FALSE(series_value(text, "smi_edge_connections_failed_total", {}));
   EXPECT_EQ(series_value(text, "smi_events_lost_total", {}), 0.0);

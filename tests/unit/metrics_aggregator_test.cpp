@@ -14,7 +14,9 @@ using namespace smi::metrics::testing;
 
 constexpr uint64_t kFrontend = 1001, kBackend = 1002;
 
-smi_event base(uint16_t port = 8080) { return event(0, "10.244.1.2", "10.244.1.3", port, kFrontend, kBackend); }
+smi_event base(uint16_t port = 8080) {
+  return event(0, "10.244.1.2", "10.244.1.3", port, kFrontend, kBackend);
+}
 
 const Edge* find(const std::vector<Edge>& edges, const EdgeKey& key) {
   auto it = std::find_if(edges.begin(), edges.end(), [&](const Edge& e) { return e.key == key; });

@@ -18,8 +18,8 @@ inline void set_addr(union smi_addr& a, const std::string& text) {
 }
 
 // A TCP IPv4 event from src to dst:port (through svc_id/svc_port when given).
-inline smi_event event(uint8_t type, const std::string& src, const std::string& dst, uint16_t dst_port,
-                       uint64_t src_id, uint64_t dst_id, uint8_t side = SMI_SIDE_CLIENT) {
+inline smi_event event(uint8_t type, const std::string& src, const std::string& dst, uint16_t dst_port, uint64_t src_id,
+                       uint64_t dst_id, uint8_t side = SMI_SIDE_CLIENT) {
   smi_event e{};
   e.type = type;
   e.side = side;

@@ -52,16 +52,20 @@ class ExpositionTest : public ::testing::Test {
   InMemoryResolver resolver_;
   Aggregator agg_;
   Exposition exposition_;
-  TrafficMetricsApi api_{agg_, resolver_, ApiClock{[] { return uint64_t{31'000'000'000}; }, [] {
-                                                     return std::time_t{1700000000};
-                                                   }}};
+  TrafficMetricsApi api_{agg_, resolver_,
+                         ApiClock{[] { return uint64_t{31'000'000'000}; }, [] { return std::time_t{1700000000}; }}};
 };
 
-const LabelSet kToV1 = {{"source_namespace", "shop"},     {"source_service_account", "frontend"},
-                        {"source_workload", "frontend"},  {"destination_namespace", "shop"},
-                        {"destination_service", "cart"}, {"destination_backend", "cart-v1"},
-                        {"destination_workload", "cart-v1"}, {"protocol", "tcp"},
-                        {"port", "80"},                   {"side", "client"}};
+const LabelSet kToV1 = {{"source_namespace", "shop"},
+                        {"source_service_account", "frontend"},
+                        {"source_workload", "frontend"},
+                        {"destination_namespace", "shop"},
+                        {"destination_service", "cart"},
+                        {"destination_backend", "cart-v1"},
+                        {"destination_workload", "cart-v1"},
+                        {"protocol", "tcp"},
+                        {"port", "80"},
+                        {"side", "client"}};
 
 TEST_F(ExpositionTest, PodsOfOneDeploymentAddUpIntoOneSeries) {
   const std::string text = exposition_.render();

@@ -7,12 +7,14 @@
 namespace smi::metrics {
 namespace {
 
-constexpr uint64_t us(uint64_t n) { return n * 1000; }
+constexpr uint64_t us(uint64_t n) {
+  return n * 1000;
+}
 
 TEST(LatencyHistogram, BucketIsTheFirstBoundAtOrAboveTheSample) {
   EXPECT_EQ(latency_bucket(0), 0u);
-  EXPECT_EQ(latency_bucket(us(1)), 0u);       // le=1us holds exactly 1us
-  EXPECT_EQ(latency_bucket(us(1) + 1), 1u);   // le=2.5us
+  EXPECT_EQ(latency_bucket(us(1)), 0u);      // le=1us holds exactly 1us
+  EXPECT_EQ(latency_bucket(us(1) + 1), 1u);  // le=2.5us
   EXPECT_EQ(latency_bucket(us(25)), 4u);
   EXPECT_EQ(latency_bucket(us(25) + 1), 5u);
   EXPECT_EQ(latency_bucket(10'000'000'000ULL), kLatencyBoundsNs.size() - 1);

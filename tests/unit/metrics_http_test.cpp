@@ -16,7 +16,9 @@ namespace {
 
 using namespace smi::metrics::testing;
 
-http::Response text(std::string body) { return {200, "text/plain", std::move(body)}; }
+http::Response text(std::string body) {
+  return {200, "text/plain", std::move(body)};
+}
 
 TEST(Router, ExactBeatsPrefixAndPrefixesMatchWholeSegments) {
   http::Router r;

@@ -11,7 +11,9 @@ namespace {
 
 using namespace smi::metrics::testing;
 
-Address addr(const char* text) { return *parse_address(text); }
+Address addr(const char* text) {
+  return *parse_address(text);
+}
 
 TEST(Resolve, NamesBothEndsTheServiceAndTheSplitBackend) {
   InMemoryResolver r;
@@ -23,9 +25,9 @@ TEST(Resolve, NamesBothEndsTheServiceAndTheSplitBackend) {
   r.add_service(8, {"shop", "cart-v2"});
   r.add_split_backend(7, 8, {"shop", "cart-split", "cart", "cart-v2", 25});
 
-  Edge edge{edge_key(via_service(event(SMI_EVENT_OPEN, "10.244.1.2", "10.244.2.5", 8080, 11, 22), "10.96.0.10",
-                                 80, 7, 8)),
-            {}};
+  Edge edge{
+      edge_key(via_service(event(SMI_EVENT_OPEN, "10.244.1.2", "10.244.2.5", 8080, 11, 22), "10.96.0.10", 80, 7, 8)),
+      {}};
   edge.stats.opened = 3;
   ResolvedEdge re = resolve(edge, r);
   EXPECT_EQ(re.src.ns, "shop");

@@ -1,0 +1,35 @@
+#include "metrics/health.h"
+
+namespace smi::metrics {
+
+AgentHealth::AgentHealth() : registry_(std::make_shared<prometheus::Registry>()) {
+  map_entries_ = &prometheus::BuildGauge()
+                      .Name("smi_map_entries")
+                      .Help("Entries in a pinned BPF map, as last counted by the agent.")
+                      .Register(*registry_);
+  map_capacity_ =
+      &prometheus::BuildGauge().Name("smi_map_capacity").Help("max_entries of a pinned BPF map.").Register(*registry_);
+  applied_ = &prometheus::BuildCounter()
+                  .Name("smi_updates_applied_total")
+                  .Help("Desired-state updates applied to the datapath.")
+                  .Register(*registry_)
+                  .Add({});
+  refused_ = &prometheus::BuildCounter()
+                  .Name("smi_updates_refused_total")
+                  .Help("Updates refused (invalid manifest or failed map write); the last good state kept running.")
+                  .Register(*registry_)
+                  .Add({});
+  reconcile_ = &prometheus::BuildHistogram()
+                    .Name("smi_reconcile_duration_seconds")
+                    .Help("Time of one reconcile pass, sources to maps.")
+                    .Register(*registry_)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                     0.5, 1, 2.5, 5, 10});
+}
+
+void AgentHealth::set_map_fill(const std::string& map, uint64_t entries, uint64_t capacity) {
+  map_entries_->Add({{"map", map}}).Set(static_cast<double>(entries));
+  map_capacity_->Add({{"map", map}}).Set(static_cast<double>(capacity));
+}
+
+}  // namespace smi::metrics

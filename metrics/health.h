@@ -1,0 +1,45 @@
+// The agent's own health series, set by the parts of the agent that know
+// them (the reconcile loop, the map writers) through these hooks:
+//   smi_map_entries{map}, smi_map_capacity{map}   map fill, per pinned map
+//   smi_updates_applied_total, smi_updates_refused_total
+//   smi_reconcile_duration_seconds               histogram
+// The event pipeline's own series (smi_events_processed_total,
+// smi_events_lost_total, smi_edges_evicted_total, ...) are registered by
+// MetricsService from the reader and the aggregator.
+//
+// All hooks are thread-safe and cheap (prometheus-cpp atomics).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace smi::metrics {
+
+class AgentHealth {
+ public:
+  AgentHealth();
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  void set_map_fill(const std::string& map, uint64_t entries, uint64_t capacity);
+  void update_applied(uint64_t n = 1) { applied_->Increment(static_cast<double>(n)); }
+  void update_refused(uint64_t n = 1) { refused_->Increment(static_cast<double>(n)); }
+  void observe_reconcile(std::chrono::nanoseconds d) { reconcile_->Observe(static_cast<double>(d.count()) / 1e9); }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>* map_entries_;
+  prometheus::Family<prometheus::Gauge>* map_capacity_;
+  prometheus::Counter* applied_;
+  prometheus::Counter* refused_;
+  prometheus::Histogram* reconcile_;
+};
+
+}  // namespace smi::metrics

@@ -1,0 +1,58 @@
+#include "metrics/service.h"
+
+#include "metrics/routes.h"
+
+namespace smi::metrics {
+
+MetricsService::MetricsService(const Config& config, const Resolver& resolver)
+    : aggregator_(AggregatorOptions{.max_edges = config.max_edges}), api_(aggregator_, resolver) {
+  exposition_.add(std::make_shared<EdgeCollector>(aggregator_, resolver, config.labels));
+}
+
+Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& config, const Resolver& resolver) {
+  std::unique_ptr<MetricsService> s(new MetricsService(config, resolver));
+  if (!config.pin_dir.empty()) {
+    auto reader = EventReader::open({.pin_dir = config.pin_dir, .interval = config.poll_interval}, s->aggregator_);
+    if (!reader) return std::move(reader).error().context("start metrics");
+    s->reader_ = std::move(*reader);
+  }
+  auto own = std::make_shared<CallbackCollector>();
+  Aggregator* agg = &s->aggregator_;
+  EventReader* reader = s->reader_.get();
+  own->add_counter("smi_events_processed_total", "Connection events aggregated.",
+                   [agg] { return static_cast<double>(agg->processed()); });
+  own->add_counter("smi_events_lost_total", "Events the datapath could not submit (ring buffer full).", [reader] {
+    if (reader == nullptr) return 0.0;
+    auto lost = reader->read_lost();  // fresh from the kernel at every scrape
+    return static_cast<double>(lost.ok() ? *lost : reader->lost());
+  });
+  own->add_counter(
+      "smi_events_malformed_total", "Events of an unknown type, side or size (not aggregated).",
+      [agg, reader] { return static_cast<double>(agg->malformed() + (reader ? reader->short_records() : 0)); });
+  own->add_counter("smi_edges_evicted_total", "Edges dropped (least recently updated first) at the edge cap.",
+                   [agg] { return static_cast<double>(agg->evicted()); });
+  own->add_gauge("smi_edges", "Edges currently aggregated.", [agg] { return static_cast<double>(agg->edges()); });
+  own->add_gauge("smi_edges_max", "The edge cap (--metrics-max-edges).",
+                 [agg] { return static_cast<double>(agg->max_edges()); });
+  s->exposition_.add(std::move(own));
+  s->exposition_.add(s->health_.registry());
+  return s;
+}
+
+MetricsService::~MetricsService() {
+  stop();
+}
+
+void MetricsService::start() {
+  if (reader_) reader_->start();
+}
+
+void MetricsService::stop() {
+  if (reader_) reader_->stop();
+}
+
+void MetricsService::add_routes(http::Router& router) const {
+  add_metrics_routes(router, exposition_, api_);
+}
+
+}  // namespace smi::metrics

@@ -1,0 +1,67 @@
+// MetricsService: the metrics pipeline the agent wires up in a few lines.
+//
+//   metrics::MetricsService::Config cfg{.pin_dir = "/sys/fs/bpf/smi", .max_edges = 10000};
+//   auto svc = metrics::MetricsService::create(cfg, resolver);   // resolver: the agent's
+//   (*svc)->start();                                             // reader thread
+//   http::Router router;
+//   (*svc)->add_routes(router);                                  // /metrics + TrafficMetrics API
+//   (*svc)->health().update_applied();                           // reconcile loop hooks
+//
+// It owns the aggregator, the ring-buffer reader (when pin_dir is set), the
+// Prometheus collectors and the TrafficMetrics API, and registers the event
+// pipeline's own health series:
+//   smi_events_processed_total, smi_events_lost_total, smi_events_malformed_total,
+//   smi_edges_evicted_total, smi_edges, smi_edges_max
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "http/router.h"
+#include "metrics/aggregator.h"
+#include "metrics/event_reader.h"
+#include "metrics/health.h"
+#include "metrics/prometheus.h"
+#include "metrics/resolver.h"
+#include "metrics/traffic_metrics.h"
+
+namespace smi::metrics {
+
+class MetricsService {
+ public:
+  struct Config {
+    std::string pin_dir;  // empty: no reader (events are fed to aggregator() directly)
+    std::chrono::milliseconds poll_interval{100};
+    size_t max_edges = 10000;
+    LabelMode labels = LabelMode::workload;
+  };
+
+  // The resolver must outlive the service.
+  static Result<std::unique_ptr<MetricsService>> create(const Config& config, const Resolver& resolver);
+  ~MetricsService();
+
+  void start();  // starts the reader thread (no-op without a reader)
+  void stop();
+  // Registers /metrics and /apis/metrics.smi-spec.io/v1alpha1/...; the
+  // service must outlive the router.
+  void add_routes(http::Router& router) const;
+
+  Aggregator& aggregator() { return aggregator_; }
+  EventReader* reader() { return reader_.get(); }
+  AgentHealth& health() { return health_; }
+  const Exposition& exposition() const { return exposition_; }
+  const TrafficMetricsApi& api() const { return api_; }
+
+ private:
+  MetricsService(const Config& config, const Resolver& resolver);
+
+  Aggregator aggregator_;
+  std::unique_ptr<EventReader> reader_;
+  AgentHealth health_;
+  Exposition exposition_;
+  TrafficMetricsApi api_;
+};
+
+}  // namespace smi::metrics

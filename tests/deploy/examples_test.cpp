@@ -115,9 +115,7 @@ TEST_F(Examples, EndpointSlicesMatchTheirServiceAndPods) {
   // Per service and family: the pods the slices list == the pods the selector picks.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> listed;
   for (const auto* e : of_kind(docs_, "EndpointSlice")) {
-    // The label key holds dots, so it is looked up directly rather than by path.
-    std::string svc_name;
-    if (auto v = e->node["metadata"]["labels"]["kubernetes.io/service-name"]) svc_name = v.Scalar();
+    auto svc_name = key(at(e->node, "metadata.labels"), "kubernetes.io/service-name");
     const Doc* svc = nullptr;
     for (const auto* s : of_kind(docs_, "Service"))
       if (s->ns() == e->ns() && s->name() == svc_name) svc = s;

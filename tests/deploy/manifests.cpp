@@ -104,6 +104,13 @@ std::string str(const YAML::Node& n, const std::string& path) {
   return v && v.IsScalar() ? v.Scalar() : "";
 }
 
+std::string key(const YAML::Node& map, const std::string& k) {
+  if (!map || !map.IsMap()) return "";
+  const YAML::Node& m = map;
+  auto v = m[k];
+  return v && v.IsScalar() ? v.Scalar() : "";
+}
+
 bool is_ipv6(const std::string& addr) {
   return addr.find(':') != std::string::npos;
 }

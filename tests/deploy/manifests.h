@@ -43,6 +43,8 @@ const Doc* find(const std::vector<Doc>& docs, const std::string& kind, const std
 // The scalar at a dotted path ("spec.template.spec.nodeName"), "" when absent.
 std::string str(const YAML::Node& n, const std::string& path);
 YAML::Node at(const YAML::Node& n, const std::string& path);
+// The scalar under one key that may hold dots (labels, annotations), "" when absent.
+std::string key(const YAML::Node& map, const std::string& k);
 
 // True when the address lies inside the CIDR (IPv4 or IPv6).
 bool in_cidr(const std::string& addr, const std::string& cidr);

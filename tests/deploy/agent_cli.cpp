@@ -1,0 +1,93 @@
+#include "deploy/agent_cli.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <regex>
+#include <sstream>
+
+namespace smi::test {
+namespace {
+
+// `smi-agent run` as issue 5 names its options (stable names). Used only
+// while the binary has no `run` subcommand.
+CliHelp run_options_until_run_exists() {
+  CliHelp h;
+  h.options["--manifests"] = {true, {}};
+  h.options["--kubernetes"] = {false, {}};
+  h.options["--kubeconfig"] = {true, {}};
+  h.options["--node"] = {true, {}};
+  h.options["--cgroup-root"] = {true, {}};
+  h.options["--bpffs"] = {true, {}};
+  h.options["--listen"] = {true, {}};
+  h.options["--mode"] = {true, {"enforce", "permissive"}};
+  h.options["--trust-domain"] = {true, {}};
+  return h;
+}
+
+std::set<std::string> split_set(const std::string& s, char sep) {
+  std::set<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);)
+    if (!part.empty()) out.insert(part);
+  return out;
+}
+
+}  // namespace
+
+CliHelp parse_cli11_help(const std::string& text) {
+  CliHelp h;
+  // "  -h,--help   Print..." / "  --log-level TEXT:{a,b}=info" / "  --kubernetes"
+  static const std::regex option(R"(^  (-[^ ]+)(?: ([A-Z][A-Z_]*)(?=$|[ :=])(:\{([^}]*)\})?)?)");
+  static const std::regex subcommand(R"(^  ([a-z][a-z0-9-]*)\b)");
+  enum { kNone, kOptions, kSubcommands } section = kNone;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Options:", 0) == 0 || line.rfind("OPTIONS:", 0) == 0) {
+      section = kOptions;
+    } else if (line.rfind("Subcommands:", 0) == 0 || line.rfind("SUBCOMMANDS:", 0) == 0) {
+      section = kSubcommands;
+    } else if (!line.empty() && line[0] != ' ') {
+      section = kNone;
+    } else if (std::smatch m; section == kOptions && std::regex_search(line, m, option)) {
+      CliOption o;
+      o.takes_value = m[2].matched;
+      if (m[4].matched) o.allowed = split_set(m[4].str(), ',');
+      for (const auto& name : split_set(m[1].str(), ',')) h.options[name] = o;
+    } else if (section == kSubcommands && std::regex_search(line, m, subcommand)) {
+      h.subcommands.insert(m[1].str());
+    }
+  }
+  return h;
+}
+
+CommandOutput run_command(const std::string& shell_command) {
+  CommandOutput r;
+  FILE* p = ::popen((shell_command + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (size_t n; (n = ::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::string agent_path() {
+  return SMI_AGENT_PATH;
+}
+
+AgentCli agent_cli() {
+  AgentCli cli;
+  cli.global = parse_cli11_help(run_command("'" + agent_path() + "' --help").output);
+  if (cli.global.subcommands.count("run")) {
+    cli.run = parse_cli11_help(run_command("'" + agent_path() + "' run --help").output);
+    cli.run_from_binary = true;
+    cli.source = "`smi-agent run --help` of the built binary";
+  } else {
+    cli.run = run_options_until_run_exists();
+    cli.source = "the issue 5 list (the built binary has no `run` yet)";
+  }
+  return cli;
+}
+
+}  // namespace smi::test

@@ -1,0 +1,45 @@
+// The agent's command line as the manifests must use it: global options and
+// the options of `smi-agent run`, read from the built binary's --help output.
+// Until `run` exists in the binary, its options come from the issue 5 list
+// in agent_cli.cpp (kRunOptionsUntilRunExists), the one place to switch.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace smi::test {
+
+struct CliOption {
+  bool takes_value = false;
+  std::set<std::string> allowed;  // empty: any value
+};
+
+struct CliHelp {
+  std::map<std::string, CliOption> options;  // "--name" -> option ("-h" style short names too)
+  std::set<std::string> subcommands;
+};
+
+// Parses CLI11's help text ("Options:" and "Subcommands:" sections).
+CliHelp parse_cli11_help(const std::string& text);
+
+struct AgentCli {
+  CliHelp global;  // `smi-agent --help`
+  CliHelp run;     // `smi-agent run --help`, or the issue 5 list
+  bool run_from_binary = false;
+  std::string source;  // where `run` came from, for failure messages
+};
+
+// Runs the built agent (path set by CMake). Empty options when it cannot run.
+AgentCli agent_cli();
+
+// Output and exit status of a command (stdout and stderr together).
+struct CommandOutput {
+  int status = -1;
+  std::string output;
+};
+CommandOutput run_command(const std::string& shell_command);
+
+std::string agent_path();
+
+}  // namespace smi::test

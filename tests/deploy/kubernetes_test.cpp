@@ -1,0 +1,397 @@
+// deploy/kubernetes: namespace, ServiceAccount, RBAC, DaemonSet and the
+// Prometheus scrape configuration. Every reference resolves (account, role,
+// binding, CRDs, volumes, ports, labels), the RBAC grants reading exactly
+// what the agent reads, and the DaemonSet's command line is one the agent
+// accepts.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "deploy/agent_cli.h"
+#include "deploy/manifests.h"
+#include "deploy/smi_versions.h"
+
+namespace smi::test {
+namespace {
+
+constexpr const char* kNamespace = "smi-system";
+
+bool cluster_scoped(const std::string& kind) {
+  return kind == "Namespace" || kind == "ClusterRole" || kind == "ClusterRoleBinding" ||
+         kind == "CustomResourceDefinition";
+}
+
+class Kubernetes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    docs_ = load_docs("kubernetes");
+    auto ds = of_kind(docs_, "DaemonSet");
+    ASSERT_EQ(ds.size(), 1u);
+    ds_ = ds[0];
+    pod_ = at(ds_->node, "spec.template.spec");
+    ASSERT_TRUE(pod_);
+    for (const auto& c : pod_["containers"])
+      if (str(c, "name") == "smi-agent") agent_.reset(c);
+    ASSERT_TRUE(agent_) << "no smi-agent container";
+    for (const auto& a : agent_["command"]) argv_.push_back(a.Scalar());
+    for (const auto& a : agent_["args"]) argv_.push_back(a.Scalar());
+  }
+
+  // The value after `flag` in the agent's argv ("" when absent).
+  std::string arg(const std::string& flag) const {
+    for (size_t i = 0; i + 1 < argv_.size(); ++i)
+      if (argv_[i] == flag) return argv_[i + 1];
+    for (const auto& a : argv_)
+      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
+    return "";
+  }
+
+  // The agent container's port number for a name or number.
+  std::string container_port(const std::string& name_or_number) const {
+    for (const auto& p : agent_["ports"])
+      if (str(p, "name") == name_or_number || str(p, "containerPort") == name_or_number) return str(p, "containerPort");
+    return "";
+  }
+
+  // The volume behind the agent's mount that holds `path`, by longest prefix.
+  YAML::Node volume_holding(const std::string& path, std::string* mount_path = nullptr) const {
+    std::string best_name, best_path;
+    for (const auto& m : agent_["volumeMounts"]) {
+      auto mp = str(m, "mountPath");
+      if ((path == mp || path.rfind(mp + "/", 0) == 0) && mp.size() > best_path.size()) {
+        best_path = mp;
+        best_name = str(m, "name");
+      }
+    }
+    if (mount_path) *mount_path = best_path;
+    for (const auto& v : pod_["volumes"])
+      if (str(v, "name") == best_name) return v;
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+
+  std::vector<Doc> docs_;
+  const Doc* ds_ = nullptr;
+  YAML::Node pod_, agent_;
+  std::vector<std::string> argv_;
+};
+
+TEST_F(Kubernetes, EveryDocumentIsAnObjectInTheAgentsNamespace) {
+  const Doc* ns = find(docs_, "Namespace", "", kNamespace);
+  ASSERT_NE(ns, nullptr);
+  EXPECT_EQ(key(at(ns->node, "metadata.labels"), "pod-security.kubernetes.io/enforce"), "privileged");
+  std::set<std::string> seen;
+  for (const auto& d : docs_) {
+    if (d.file == "kubernetes/prometheus/scrape-config.yaml") continue;  // a Prometheus fragment, checked below
+    EXPECT_FALSE(d.api_version().empty()) << d.where();
+    EXPECT_FALSE(d.kind().empty()) << d.where();
+    EXPECT_FALSE(d.name().empty()) << d.where();
+    EXPECT_EQ(d.ns(), cluster_scoped(d.kind()) ? "" : kNamespace) << d.where();
+    EXPECT_TRUE(seen.insert(d.kind() + "/" + d.ns() + "/" + d.name()).second) << d.where() << " twice";
+  }
+}
+
+TEST_F(Kubernetes, RbacBindsTheAgentsAccountToAReadOnlyRole) {
+  auto bindings = of_kind(docs_, "ClusterRoleBinding");
+  ASSERT_EQ(bindings.size(), 1u);
+  const Doc& b = *bindings[0];
+  EXPECT_EQ(str(b.node, "roleRef.apiGroup"), "rbac.authorization.k8s.io");
+  ASSERT_EQ(str(b.node, "roleRef.kind"), "ClusterRole");
+  EXPECT_NE(find(docs_, "ClusterRole", "", str(b.node, "roleRef.name")), nullptr) << b.where();
+  ASSERT_EQ(at(b.node, "subjects").size(), 1u);
+  auto subject = at(b.node, "subjects")[0];
+  EXPECT_EQ(str(subject, "kind"), "ServiceAccount");
+  EXPECT_NE(find(docs_, "ServiceAccount", str(subject, "namespace"), str(subject, "name")), nullptr)
+      << b.where() << " binds " << str(subject, "namespace") << "/" << str(subject, "name");
+  EXPECT_EQ(str(pod_, "serviceAccountName"), str(subject, "name")) << "the DaemonSet runs as the bound account";
+  EXPECT_NE(find(docs_, "ServiceAccount", ds_->ns(), str(pod_, "serviceAccountName")), nullptr);
+  EXPECT_TRUE(of_kind(docs_, "Role").empty() && of_kind(docs_, "RoleBinding").empty()) << "nothing beyond the one role";
+}
+
+TEST_F(Kubernetes, RbacGrantsReadingExactlyWhatTheAgentReads) {
+  std::set<std::pair<std::string, std::string>> want = {
+      {"", "services"}, {"", "pods"}, {"", "serviceaccounts"}, {"discovery.k8s.io", "endpointslices"}};
+  for (const auto& k : kSmiKinds) want.insert({k.group, k.plural});
+
+  auto roles = of_kind(docs_, "ClusterRole");
+  ASSERT_EQ(roles.size(), 1u);
+  std::set<std::pair<std::string, std::string>> granted;
+  for (const auto& rule : at(roles[0]->node, "rules")) {
+    std::set<std::string> verbs;
+    for (const auto& v : rule["verbs"]) verbs.insert(v.Scalar());
+    EXPECT_EQ(verbs, (std::set<std::string>{"get", "list", "watch"})) << "read only";
+    EXPECT_FALSE(rule["resourceNames"]) << "the agent lists whole collections";
+    EXPECT_FALSE(rule["nonResourceURLs"]);
+    for (const auto& g : rule["apiGroups"])
+      for (const auto& r : rule["resources"]) {
+        EXPECT_NE(g.Scalar(), "*");
+        EXPECT_NE(r.Scalar(), "*");
+        EXPECT_EQ(r.Scalar().find('/'), std::string::npos) << "no subresources: " << r.Scalar();
+        granted.insert({g.Scalar(), r.Scalar()});
+      }
+  }
+  EXPECT_EQ(granted, want);
+
+  // Every SMI resource granted has our CRD, and every CRD is granted.
+  std::set<std::pair<std::string, std::string>> crds, granted_smi;
+  for (const auto* c : of_kind(docs_, "CustomResourceDefinition"))
+    crds.insert({str(c->node, "spec.group"), str(c->node, "spec.names.plural")});
+  for (const auto& g : granted)
+    if (g.first.find("smi-spec.io") != std::string::npos) granted_smi.insert(g);
+  EXPECT_EQ(granted_smi, crds);
+}
+
+TEST_F(Kubernetes, CommandLineIsOneTheAgentAccepts) {
+  AgentCli cli = agent_cli();
+  ASSERT_TRUE(cli.global.options.count("--log-level")) << "could not read `" << agent_path() << " --help`";
+  SCOPED_TRACE("run options from " + cli.source);
+  ASSERT_GE(argv_.size(), 2u);
+  EXPECT_EQ(argv_[0], "smi-agent");
+
+  // smi-agent [global options] run [run options]
+  auto check = [](const CliHelp& help, const std::vector<std::string>& a, size_t& i, const std::string& where) {
+    while (i < a.size() && a[i].rfind("--", 0) == 0) {
+      std::string name = a[i], value;
+      bool inline_value = name.find('=') != std::string::npos;
+      if (inline_value) {
+        value = name.substr(name.find('=') + 1);
+        name = name.substr(0, name.find('='));
+      }
+      auto it = help.options.find(name);
+      ++i;
+      if (it == help.options.end()) {
+        ADD_FAILURE() << where << " has no option " << name;
+        continue;
+      }
+      if (!it->second.takes_value) {
+        EXPECT_FALSE(inline_value) << name << " is a flag";
+        continue;
+      }
+      if (!inline_value) {
+        ASSERT_LT(i, a.size()) << name << " needs a value";
+        value = a[i++];
+      }
+      EXPECT_FALSE(value.empty() || value.rfind("--", 0) == 0) << name << " needs a value, got '" << value << "'";
+      if (!it->second.allowed.empty()) {
+        EXPECT_TRUE(it->second.allowed.count(value)) << name << " " << value;
+      }
+    }
+  };
+  size_t i = 1;
+  check(cli.global, argv_, i, "smi-agent");
+  ASSERT_LT(i, argv_.size());
+  EXPECT_EQ(argv_[i], "run");
+  ++i;
+  check(cli.run, argv_, i, "smi-agent run");
+  EXPECT_EQ(i, argv_.size()) << "stray argument " << (i < argv_.size() ? argv_[i] : "");
+
+  // The settings the rest of the manifest depends on are given explicitly.
+  for (const std::string f : {"--kubernetes", "--node", "--listen", "--bpffs", "--cgroup-root", "--mode"})
+    EXPECT_NE(std::find(argv_.begin(), argv_.end(), f), argv_.end()) << f;
+  EXPECT_EQ(std::find(argv_.begin(), argv_.end(), "--manifests"), argv_.end()) << "the cluster is the source";
+}
+
+TEST_F(Kubernetes, NodeNameComesFromTheDownwardApi) {
+  ASSERT_EQ(arg("--node"), "$(NODE_NAME)");
+  bool found = false;
+  for (const auto& e : agent_["env"])
+    if (str(e, "name") == "NODE_NAME") {
+      found = true;
+      EXPECT_EQ(str(e, "valueFrom.fieldRef.fieldPath"), "spec.nodeName");
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Kubernetes, ProbesAndMetricsUseTheListenPort) {
+  auto listen = arg("--listen");
+  ASSERT_NE(listen.rfind(':'), std::string::npos) << listen;
+  auto port = listen.substr(listen.rfind(':') + 1);
+  EXPECT_EQ(container_port("metrics"), port);
+  EXPECT_EQ(str(pod_, "hostNetwork"), "true");
+  for (const auto& p : agent_["ports"])
+    if (str(p, "name") == "metrics") {
+      EXPECT_EQ(str(p, "hostPort"), port) << "hostNetwork: hostPort == containerPort";
+    }
+
+  std::map<std::string, std::string> want = {
+      {"livenessProbe", "/healthz"}, {"readinessProbe", "/readyz"}, {"startupProbe", "/healthz"}};
+  for (const auto& [probe, path] : want) {
+    SCOPED_TRACE(probe);
+    ASSERT_TRUE(agent_[probe]);
+    EXPECT_EQ(str(agent_[probe], "httpGet.path"), path);
+    EXPECT_EQ(container_port(str(agent_[probe], "httpGet.port")), port);
+    EXPECT_EQ(str(agent_[probe], "httpGet.scheme"), "") << "plain HTTP";
+  }
+
+  auto annotations = at(ds_->node, "spec.template.metadata.annotations");
+  EXPECT_EQ(key(annotations, "prometheus.io/scrape"), "true");
+  EXPECT_EQ(key(annotations, "prometheus.io/port"), port);
+  EXPECT_EQ(key(annotations, "prometheus.io/path"), "/metrics");
+}
+
+TEST_F(Kubernetes, VolumesAndMountsReferenceEachOther) {
+  std::set<std::string> volumes, mounted;
+  for (const auto& v : pod_["volumes"]) EXPECT_TRUE(volumes.insert(str(v, "name")).second) << str(v, "name");
+  auto mounts_of = [&](const YAML::Node& containers) {
+    for (const auto& c : containers)
+      for (const auto& m : c["volumeMounts"]) {
+        EXPECT_TRUE(volumes.count(str(m, "name"))) << str(c, "name") << " mounts missing volume " << str(m, "name");
+        mounted.insert(str(m, "name"));
+        // Kubernetes admits Bidirectional only in privileged containers.
+        if (str(m, "mountPropagation") == "Bidirectional") {
+          EXPECT_EQ(str(c, "securityContext.privileged"), "true") << str(c, "name");
+        }
+      }
+  };
+  mounts_of(pod_["containers"]);
+  mounts_of(pod_["initContainers"]);
+  EXPECT_EQ(mounted, volumes) << "every volume is used";
+  for (const auto& v : pod_["volumes"])
+    if (v["hostPath"]) {
+      EXPECT_FALSE(str(v, "hostPath.type").empty()) << str(v, "name") << ": say what must be there";
+    }
+}
+
+TEST_F(Kubernetes, AgentPathsLieOnTheRightHostMounts) {
+  std::string mp;
+  auto bpffs = volume_holding(arg("--bpffs"), &mp);
+  ASSERT_TRUE(bpffs) << "--bpffs " << arg("--bpffs") << " is on no volume";
+  EXPECT_EQ(str(bpffs, "hostPath.path"), "/sys/fs/bpf");
+  EXPECT_NE(mp, "/sys/fs/bpf/smi") << "mount bpffs itself, so the agent can create its directory";
+
+  auto cgroup = volume_holding(arg("--cgroup-root"), &mp);
+  ASSERT_TRUE(cgroup) << "--cgroup-root " << arg("--cgroup-root") << " is on no volume";
+  EXPECT_EQ(str(cgroup, "hostPath.path"), "/sys/fs/cgroup");
+  EXPECT_NE(arg("--cgroup-root"), mp) << "attach below kubepods, never at the host's root cgroup";
+  EXPECT_NE(mp.rfind("/sys/fs/cgroup", 0), 0u) << "the container's own /sys/fs/cgroup is its cgroup namespace";
+
+  auto netns = volume_holding("/run/netns", &mp);
+  ASSERT_TRUE(netns);
+  EXPECT_EQ(str(netns, "hostPath.path"), "/run/netns");
+  for (const auto& m : agent_["volumeMounts"])
+    if (str(m, "mountPath") == "/run/netns") {
+      EXPECT_EQ(str(m, "mountPropagation"), "HostToContainer");
+    }
+}
+
+TEST_F(Kubernetes, AgentRunsWithNamedCapabilitiesNotPrivileged) {
+  auto sc = agent_["securityContext"];
+  EXPECT_EQ(str(sc, "privileged"), "false");
+  EXPECT_EQ(str(sc, "readOnlyRootFilesystem"), "true");
+  EXPECT_EQ(str(sc, "seccompProfile.type"), "RuntimeDefault");
+  // The API server rejects allowPrivilegeEscalation: false with SYS_ADMIN.
+  EXPECT_FALSE(sc["allowPrivilegeEscalation"]);
+  std::set<std::string> drop, add;
+  for (const auto& c : sc["capabilities"]["drop"]) drop.insert(c.Scalar());
+  for (const auto& c : sc["capabilities"]["add"]) add.insert(c.Scalar());
+  EXPECT_EQ(drop, (std::set<std::string>{"ALL"}));
+  EXPECT_EQ(add, (std::set<std::string>{"BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN"}));
+  EXPECT_EQ(str(pod_, "hostPID"), "false");
+
+  // Only the one-shot bpffs mount step is privileged.
+  ASSERT_EQ(pod_["initContainers"].size(), 1u);
+  EXPECT_EQ(str(pod_["initContainers"][0], "name"), "mount-bpffs");
+  EXPECT_EQ(str(pod_["initContainers"][0], "securityContext.privileged"), "true");
+}
+
+TEST_F(Kubernetes, RollingUpdateReplacesOneNodeAtATime) {
+  EXPECT_EQ(str(ds_->node, "spec.updateStrategy.type"), "RollingUpdate");
+  EXPECT_EQ(str(ds_->node, "spec.updateStrategy.rollingUpdate.maxUnavailable"), "1");
+  EXPECT_EQ(str(ds_->node, "spec.updateStrategy.rollingUpdate.maxSurge"), "0");
+  // The selector picks the template's pods.
+  for (const auto& kv : at(ds_->node, "spec.selector.matchLabels"))
+    EXPECT_EQ(key(at(ds_->node, "spec.template.metadata.labels"), kv.first.Scalar()), kv.second.Scalar());
+  EXPECT_FALSE(str(agent_, "resources.requests.cpu").empty());
+  EXPECT_FALSE(str(agent_, "resources.requests.memory").empty());
+  EXPECT_FALSE(str(agent_, "resources.limits.memory").empty());
+}
+
+TEST_F(Kubernetes, ImagesCarryTheProjectVersion) {
+  auto check = [](const YAML::Node& containers) {
+    for (const auto& c : containers) EXPECT_EQ(str(c, "image"), std::string("smi-agent:") + SMI_VERSION);
+  };
+  check(pod_["containers"]);
+  check(pod_["initContainers"]);
+}
+
+TEST_F(Kubernetes, ServiceMonitorFindsTheAgentsMetricsPort) {
+  auto services = of_kind(docs_, "Service");
+  ASSERT_EQ(services.size(), 1u);
+  const Doc& svc = *services[0];
+  EXPECT_EQ(str(svc.node, "spec.clusterIP"), "None");
+  for (const auto& kv : at(svc.node, "spec.selector"))
+    EXPECT_EQ(key(at(ds_->node, "spec.template.metadata.labels"), kv.first.Scalar()), kv.second.Scalar());
+  ASSERT_EQ(at(svc.node, "spec.ports").size(), 1u);
+  auto sp = at(svc.node, "spec.ports")[0];
+  EXPECT_EQ(container_port(str(sp, "targetPort")), arg("--listen").substr(arg("--listen").rfind(':') + 1));
+
+  auto monitors = of_kind(docs_, "ServiceMonitor");
+  ASSERT_EQ(monitors.size(), 1u);
+  const Doc& sm = *monitors[0];
+  EXPECT_EQ(sm.api_version(), "monitoring.coreos.com/v1");
+  for (const auto& kv : at(sm.node, "spec.selector.matchLabels"))
+    EXPECT_EQ(key(at(svc.node, "metadata.labels"), kv.first.Scalar()), kv.second.Scalar());
+  std::set<std::string> namespaces;
+  for (const auto& n : at(sm.node, "spec.namespaceSelector.matchNames")) namespaces.insert(n.Scalar());
+  EXPECT_TRUE(namespaces.count(svc.ns()));
+  ASSERT_EQ(at(sm.node, "spec.endpoints").size(), 1u);
+  EXPECT_EQ(str(at(sm.node, "spec.endpoints")[0], "port"), str(sp, "name"));
+  EXPECT_EQ(str(at(sm.node, "spec.endpoints")[0], "path"), "/metrics");
+}
+
+TEST_F(Kubernetes, PrometheusScrapeConfigFollowsTheAnnotations) {
+  const Doc* cfg = nullptr;
+  for (const auto& d : docs_)
+    if (d.file == "kubernetes/prometheus/scrape-config.yaml") cfg = &d;
+  ASSERT_NE(cfg, nullptr);
+  auto job = cfg->node["scrape_configs"][0];
+  EXPECT_EQ(str(job, "job_name"), "smi-agent");
+  std::set<std::string> namespaces;
+  for (const auto& n : job["kubernetes_sd_configs"][0]["namespaces"]["names"]) namespaces.insert(n.Scalar());
+  EXPECT_TRUE(namespaces.count(ds_->ns()));
+  std::map<std::string, std::string> keep;  // source label -> regex of "keep" rules
+  for (const auto& r : job["relabel_configs"])
+    if (str(r, "action") == "keep") keep[r["source_labels"][0].Scalar()] = str(r, "regex");
+  auto annotations = at(ds_->node, "spec.template.metadata.annotations");
+  EXPECT_EQ(keep["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], key(annotations, "prometheus.io/scrape"));
+  EXPECT_FALSE(container_port(keep["__meta_kubernetes_pod_container_port_name"]).empty());
+}
+
+TEST(AgentHelp, ParsesCli11Output) {
+  auto h = parse_cli11_help(
+      "Usage: smi-agent [OPTIONS] SUBCOMMAND\n\nOptions:\n"
+      "  -h,--help                   Print this help message and exit\n"
+      "  --log-level TEXT:{trace,debug,info,warn,error}=info\n"
+      "                              trace|debug|info|warn|error\n"
+      "  --kubernetes                watch the cluster\n"
+      "  --bpffs TEXT=/sys/fs/bpf/smi\n\n"
+      "Subcommands:\n  selfcheck                   check\n  run                         run\n");
+  EXPECT_EQ(h.subcommands, (std::set<std::string>{"selfcheck", "run"}));
+  ASSERT_TRUE(h.options.count("--log-level"));
+  EXPECT_TRUE(h.options["--log-level"].takes_value);
+  EXPECT_EQ(h.options["--log-level"].allowed.size(), 5u);
+  EXPECT_FALSE(h.options["--kubernetes"].takes_value);
+  EXPECT_TRUE(h.options["--bpffs"].takes_value);
+  EXPECT_TRUE(h.options.count("-h") && h.options.count("--help"));
+  EXPECT_FALSE(h.options.count("--trace"));
+}
+
+}  // namespace
+}  // namespace smi::test
+
+namespace smi::test {
+namespace {
+
+// Once the agent has `compile` (issue 5), the examples must compile as they
+// stand, for each node that hosts pods.
+TEST(AgentCli, CompilesTheExamples) {
+  AgentCli cli = agent_cli();
+  if (!cli.global.subcommands.count("compile")) GTEST_SKIP() << "the built agent has no `compile` yet";
+  for (const std::string node : {"n1", "n2"}) {
+    auto r = run_command("'" + agent_path() + "' compile --manifests '" + deploy_dir() + "/examples' --node " + node);
+    EXPECT_EQ(r.status, 0) << node << ":\n" << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace smi::test

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/skeleton.h"
+#include "datapath/pinned_links.h"
 #include "sk_msg.skel.h"
 #include "sockops.skel.h"
 
@@ -18,7 +20,9 @@ struct ConnPrograms::Impl {
   std::optional<Skeleton<sockops>> ops;
   std::optional<Skeleton<sk_msg>> msg;
   bool accelerate = false;
+  std::string pin_dir;
   Fd cgroup;
+  uint64_t cgroup_id = 0;
   bool sockops_attached = false;
   bool sk_msg_attached = false;
 };
@@ -44,6 +48,7 @@ Result<ConnPrograms> ConnPrograms::load(const ConnOptions& o) {
   p.impl_->ops.emplace(std::move(*ops));
   p.impl_->msg.emplace(std::move(*msg));
   p.impl_->accelerate = o.accelerate;
+  p.impl_->pin_dir = o.pin_dir;
   return p;
 }
 
@@ -57,20 +62,28 @@ Status ConnPrograms::attach(const std::string& cgroup_path) {
       return Error::from_errno("attach sk_msg to smi_sockhash_v1");
     impl_->sk_msg_attached = true;
   }
-  if (bpf_prog_attach(sockops_fd(), cg.get(), BPF_CGROUP_SOCK_OPS, BPF_F_ALLOW_MULTI) != 0) {
-    int err = errno;
+  // A pinned link: survives the agent, and a restarted agent swaps its new
+  // program in place instead of stacking a second one on the cgroup.
+  struct stat st {};
+  if (::fstat(cg.get(), &st) != 0) return Error::from_errno("stat cgroup " + cgroup_path);
+  bpf_program* prog = (*impl_->ops)->progs.smi_sockops;
+  auto links = PinnedLinks::for_cgroup(impl_->pin_dir, st.st_ino);
+  auto r = links.ensure("sockops", st.st_ino, prog, [&] { return bpf_program__attach_cgroup(prog, cg.get()); });
+  if (!r) {
+    Error e = std::move(r).error().context("sock_ops on " + cgroup_path);
     detach();
-    return Error::from_errno("attach sock_ops to " + cgroup_path, err);
+    return e;
   }
   impl_->sockops_attached = true;
+  impl_->cgroup_id = st.st_ino;
   impl_->cgroup = std::move(cg);
   return ok();
 }
 
 void ConnPrograms::detach() {
   if (impl_->sockops_attached) {
-    if (bpf_prog_detach2(sockops_fd(), impl_->cgroup.get(), BPF_CGROUP_SOCK_OPS) != 0)
-      log(Log::datapath)->warn("detach sock_ops: {}", std::strerror(errno));
+    if (auto st = PinnedLinks::for_cgroup(impl_->pin_dir, impl_->cgroup_id).remove("sockops"); !st)
+      log(Log::datapath)->warn("detach sock_ops: {}", st.error().message());
     impl_->sockops_attached = false;
   }
   if (impl_->sk_msg_attached) {

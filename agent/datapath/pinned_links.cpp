@@ -63,6 +63,12 @@ Status PinnedLinks::remove(const std::string& name) {
   return ok();
 }
 
+Status PinnedLinks::remove_all() {
+  for (const auto& n : list()) SMI_TRY(remove(n));
+  if (::rmdir(dir_.c_str()) != 0 && errno != ENOENT) return Error::from_errno("remove " + dir_);
+  return ok();
+}
+
 std::vector<std::string> PinnedLinks::list() const {
   std::vector<std::string> names;
   DIR* d = ::opendir(dir_.c_str());

@@ -24,6 +24,15 @@ class PinnedLinks {
  public:
   explicit PinnedLinks(std::string dir) : dir_(std::move(dir)) {}
 
+  // The pin layout under a bpffs directory: one subdirectory per attach
+  // target, named by the target's kernel id, holding one pin per program.
+  static PinnedLinks for_cgroup(const std::string& bpffs, uint64_t cgroup_id) {
+    return PinnedLinks(bpffs + "/links/cg-" + std::to_string(cgroup_id));
+  }
+  static PinnedLinks for_netns(const std::string& bpffs, uint64_t netns_inode) {
+    return PinnedLinks(bpffs + "/links/netns-" + std::to_string(netns_inode));
+  }
+
   enum class Outcome { attached, updated };
 
   // Makes `prog` the program behind the link pinned as `name`: updates the
@@ -35,6 +44,8 @@ class PinnedLinks {
 
   // Unpins one link; the kernel detaches it once nothing else holds it.
   Status remove(const std::string& name);
+  // Unpins every link of this target and removes its directory.
+  Status remove_all();
 
   // Names of the links pinned now, sorted.
   std::vector<std::string> list() const;

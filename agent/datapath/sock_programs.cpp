@@ -9,6 +9,7 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/system.h"
+#include "datapath/pinned_links.h"
 
 namespace smi {
 namespace {
@@ -31,35 +32,8 @@ Result<uint64_t> inode_of(const std::string& path) {
   return static_cast<uint64_t>(st.st_ino);
 }
 
-struct LinkCloser {
-  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
-};
-using LinkPtr = std::unique_ptr<bpf_link, LinkCloser>;
-
-// Pins a fresh link at path, replacing a stale pin of an earlier run. The
-// pin holds the attachment; our bpf_link object is closed on return.
-Status pin_link(bpf_link* raw, const std::string& path, const std::string& what) {
-  LinkPtr link(raw);
-  if (!link) return Error::from_errno("attach " + what);
-  ::unlink(path.c_str());
-  if (int err = bpf_link__pin(link.get(), path.c_str()); err != 0) return Error::from_errno("pin link " + path, -err);
-  return ok();
-}
-
-void remove_link_dir(const std::string& dir, std::initializer_list<const char*> names) {
-  for (const char* n : names) ::unlink((dir + "/" + n).c_str());
-  ::rmdir(dir.c_str());
-}
-
 constexpr std::initializer_list<const char*> kSockAddrProgs = {
     "connect4", "connect6", "sendmsg4", "sendmsg6", "recvmsg4", "recvmsg6", "getpeername4", "getpeername6"};
-
-std::string cgroup_link_dir(const std::string& pin_dir, uint64_t id) {
-  return fmt::format("{}/links/cg-{}", pin_dir, id);
-}
-std::string netns_link_dir(const std::string& pin_dir, uint64_t id) {
-  return fmt::format("{}/links/netns-{}", pin_dir, id);
-}
 
 }  // namespace
 
@@ -74,30 +48,28 @@ Status SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
   if (!id) return std::move(id).error();
   Fd cg(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg) return Error::from_errno("open cgroup " + cgroup_path);
-  std::string dir = cgroup_link_dir(pin_dir_, *id);
-  SMI_TRY(make_dirs(dir, 0700));
+  auto links = PinnedLinks::for_cgroup(pin_dir_, *id);
   auto* s = skel_.get();
   bpf_program* progs[] = {s->progs.smi_connect4, s->progs.smi_connect6,     s->progs.smi_sendmsg4,
                           s->progs.smi_sendmsg6, s->progs.smi_recvmsg4,     s->progs.smi_recvmsg6,
                           s->progs.smi_getpeername4, s->progs.smi_getpeername6};
   size_t i = 0;
+  // A pinned link of an earlier agent takes the new program in place. On a
+  // failure the links already pinned stay: an agent that cannot start must
+  // not take the running datapath down with it.
   for (const char* name : kSockAddrProgs) {
-    Status st = pin_link(bpf_program__attach_cgroup(progs[i++], cg.get()), dir + "/" + name,
-                         fmt::format("{} to {}", name, cgroup_path));
-    if (!st) {
-      remove_link_dir(dir, kSockAddrProgs);  // all or nothing
-      return st;
-    }
+    bpf_program* prog = progs[i++];
+    auto r = links.ensure(name, *id, prog, [&] { return bpf_program__attach_cgroup(prog, cg.get()); });
+    if (!r) return std::move(r).error().context(fmt::format("{} on {}", name, cgroup_path));
   }
-  log(Log::datapath)->info("sock_addr programs attached to {} (links in {})", cgroup_path, dir);
+  log(Log::datapath)->info("sock_addr programs on {} (links in {})", cgroup_path, links.dir());
   return ok();
 }
 
 Status SockAddrPrograms::detach_cgroup(const DatapathConfig& config, const std::string& cgroup_path) {
   auto id = inode_of(cgroup_path);
   if (!id) return std::move(id).error();
-  remove_link_dir(cgroup_link_dir(config.pin_dir, *id), kSockAddrProgs);
-  return ok();
+  return PinnedLinks::for_cgroup(config.pin_dir, *id).remove_all();
 }
 
 Result<ServerCheck> ServerCheck::load(const DatapathConfig& config) {
@@ -111,19 +83,18 @@ Status ServerCheck::attach_netns(const std::string& netns_path) {
   if (!id) return std::move(id).error();
   Fd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns) return Error::from_errno("open netns " + netns_path);
-  std::string dir = netns_link_dir(pin_dir_, *id);
-  SMI_TRY(make_dirs(dir, 0700));
-  SMI_TRY(pin_link(bpf_program__attach_netns(skel_->progs.smi_sk_lookup, ns.get()), dir + "/sk_lookup",
-                   "sk_lookup to " + netns_path));
-  log(Log::datapath)->info("sk_lookup attached to {} (link in {})", netns_path, dir);
+  auto links = PinnedLinks::for_netns(pin_dir_, *id);
+  bpf_program* prog = skel_->progs.smi_sk_lookup;
+  auto r = links.ensure("sk_lookup", *id, prog, [&] { return bpf_program__attach_netns(prog, ns.get()); });
+  if (!r) return std::move(r).error().context("sk_lookup on " + netns_path);
+  log(Log::datapath)->debug("sk_lookup on {} (link in {})", netns_path, links.dir());
   return ok();
 }
 
 Status ServerCheck::detach_netns(const DatapathConfig& config, const std::string& netns_path) {
   auto id = inode_of(netns_path);
   if (!id) return std::move(id).error();
-  remove_link_dir(netns_link_dir(config.pin_dir, *id), {"sk_lookup"});
-  return ok();
+  return PinnedLinks::for_netns(config.pin_dir, *id).remove_all();
 }
 
 }  // namespace smi

@@ -7,6 +7,7 @@ pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
+find_package(CURL REQUIRED)  # libcurl4-openssl-dev: the Kubernetes API client
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(yaml-cpp REQUIRED)

@@ -1,0 +1,348 @@
+#include "sources/kube/reflector.h"
+
+#include <cctype>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "sources/kube/objects.h"
+#include "sources/kube/watch_stream.h"
+
+namespace smi::kube {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using nlohmann::json;
+
+namespace {
+
+std::string url_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", u);
+    }
+  }
+  return out;
+}
+
+// One line for a non-2xx answer: what happened and what to do.
+std::string http_problem(const std::string& what, const HttpResponse& r, const std::string& name) {
+  std::string hint;
+  if (r.status == 401) {
+    hint = "the API server rejected the credentials: check the token or client certificate";
+  } else if (r.status == 403) {
+    hint = fmt::format("the agent may not list/watch {}: grant it in the agent's ClusterRole", name);
+  } else if (r.status == 429 || r.status >= 500) {
+    hint = "the API server is overloaded or failing; retrying with backoff";
+  } else {
+    hint = "retrying with backoff";
+  }
+  return fmt::format("{}: HTTP {}: {}: {}", what, r.status, status_message(r.body), hint);
+}
+
+}  // namespace
+
+const char* state_name(ResourceState s) {
+  switch (s) {
+    case ResourceState::starting: return "starting";
+    case ResourceState::listing: return "listing";
+    case ResourceState::watching: return "watching";
+    case ResourceState::not_served: return "not served";
+    case ResourceState::failing: return "failing";
+    case ResourceState::stopped: return "stopped";
+  }
+  return "?";
+}
+
+Reflector::Reflector(ResourceType type, size_t index, Store& store, std::unique_ptr<HttpSession> http,
+                     const ReflectorOptions& opts)
+    : type_(type), name_(type.name()), index_(index), store_(store), http_(std::move(http)), opts_(opts),
+      backoff_(opts.backoff) {
+  status_.name = name_;
+}
+
+Reflector::~Reflector() { stop(); }
+
+void Reflector::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void Reflector::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  http_->interrupt();
+  if (thread_.joinable()) thread_.join();
+  set_state(ResourceState::stopped);
+}
+
+ResourceStatus Reflector::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void Reflector::set_state(ResourceState s) {
+  stat([&](ResourceStatus& st) { st.state = s; });
+}
+
+void Reflector::sleep_for(milliseconds d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [&] { return stopping_; });
+}
+
+void Reflector::failed(std::string message) {
+  const auto now = Clock::now();
+  bool log_it = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    ++status_.failures;
+    status_.state = ResourceState::failing;
+    status_.last_error = message;
+    // Log a new problem at once, a persisting one once a minute.
+    if (message != last_logged_ || now - last_logged_at_ > std::chrono::minutes(1)) {
+      log_it = true;
+      last_logged_ = message;
+      last_logged_at_ = now;
+    }
+  }
+  if (log_it) log(Log::source)->warn("kubernetes {}: {}", name_, message);
+}
+
+void Reflector::recovered() {
+  bool was_failing = false;
+  {
+    std::lock_guard lock(mu_);
+    was_failing = !status_.last_error.empty();
+    status_.last_error.clear();
+    last_logged_.clear();
+  }
+  if (was_failing) log(Log::source)->info("kubernetes {}: recovered", name_);
+}
+
+void Reflector::run() {
+  bool need_list = true;
+  bool not_served_logged = false;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (need_list) {
+      set_state(ResourceState::listing);
+      switch (list()) {
+        case ListOutcome::ok:
+          need_list = false;
+          not_served_logged = false;
+          store_.mark_synced(index_);
+          stat([](ResourceStatus& s) { s.synced = true; });
+          recovered();
+          break;
+        case ListOutcome::not_served:
+          // A CRD version that is not installed: nothing to watch, and the
+          // agent is synced as far as this resource goes.
+          if (!not_served_logged) {
+            log(Log::source)->info("kubernetes {}: not served by this API server (CRD version not installed); "
+                                   "checking again every {} s",
+                                   name_, opts_.not_served_retry.count() / 1000);
+            not_served_logged = true;
+          }
+          store_.replace(index_, {});
+          store_.mark_synced(index_);
+          stat([](ResourceStatus& s) {
+            s.synced = true;
+            s.state = ResourceState::not_served;
+            s.last_error.clear();
+          });
+          sleep_for(opts_.not_served_retry);
+          continue;
+        case ListOutcome::failed:
+          sleep_for(backoff_.next());
+          continue;
+      }
+    }
+    set_state(ResourceState::watching);
+    const auto started = Clock::now();
+    WatchResult w = watch();
+    const bool healthy = w.progress || Clock::now() - started >= opts_.healthy_after;
+    if (healthy) {
+      backoff_.reset();
+      recovered();
+    }
+    switch (w.outcome) {
+      case WatchOutcome::ended:
+        // A real server ends every watch after timeoutSeconds; one that ends
+        // them at once without sending anything must not make us spin.
+        if (!healthy) sleep_for(backoff_.next());
+        break;
+      case WatchOutcome::gone:
+        need_list = true;
+        if (!healthy) sleep_for(backoff_.next());
+        break;
+      case WatchOutcome::relist:
+        need_list = true;
+        sleep_for(backoff_.next());
+        break;
+      case WatchOutcome::failed:
+        sleep_for(backoff_.next());
+        break;
+    }
+  }
+}
+
+Reflector::ListOutcome Reflector::list() {
+  std::map<std::string, json> objects;
+  std::string cont;
+  std::string rv;
+  const std::string path = type_.path();
+  const TransferLimits limits{opts_.list_timeout, opts_.list_timeout};
+  for (bool first = true;; first = false) {
+    std::string target = fmt::format("{}?limit={}", path, opts_.page_size);
+    if (!cont.empty()) target += "&continue=" + url_escape(cont);
+    stat([](ResourceStatus& s) { ++s.requests; });
+    auto r = http_->get(target, limits);
+    if (!r) {
+      failed(fmt::format("list: {}", r.error().message()));
+      return ListOutcome::failed;
+    }
+    if (r->status == 404 && first) return ListOutcome::not_served;
+    if (r->status == 410 && !cont.empty()) {
+      failed("list: the continue token expired between pages; listing again from the start");
+      return ListOutcome::failed;
+    }
+    if (r->status != 200) {
+      failed(http_problem(fmt::format("list {}", path), *r, name_));
+      return ListOutcome::failed;
+    }
+    auto page = decode_list_page(r->body, type_);
+    if (!page) {
+      stat([](ResourceStatus& s) { ++s.garbage; });
+      failed(fmt::format("list {}: {}: keeping the last good state, retrying", path, page.error().message()));
+      return ListOutcome::failed;
+    }
+    stat([&](ResourceStatus& s) {
+      ++s.list_pages;
+      s.skipped += page->skipped.size();
+    });
+    for (const auto& why : page->skipped) log(Log::source)->warn("kubernetes {}: skipped {}", name_, why);
+    for (auto& obj : page->items) {
+      std::string key = object_key(obj);
+      objects.insert_or_assign(std::move(key), std::move(obj));
+    }
+    rv = page->resource_version;
+    cont = page->continue_token;
+    if (cont.empty()) break;
+  }
+  store_.replace(index_, std::move(objects));
+  rv_ = rv;
+  stat([&](ResourceStatus& s) {
+    ++s.lists;
+    s.resource_version = rv;
+  });
+  return ListOutcome::ok;
+}
+
+bool Reflector::handle_line(std::string_view line, WatchResult& res) {
+  DecodedEvent d = decode_watch_event(line, type_);
+  if (d.outcome == DecodedEvent::Outcome::garbage) {
+    stat([](ResourceStatus& s) { ++s.garbage; });
+    log(Log::source)->warn("kubernetes {}: watch stream sent garbage ({}); re-listing", name_, d.problem);
+    res.outcome = WatchOutcome::relist;
+    return false;
+  }
+  if (d.outcome == DecodedEvent::Outcome::invalid) {
+    stat([](ResourceStatus& s) { ++s.skipped; });
+    log(Log::source)->warn("kubernetes {}: skipped an event: {}", name_, d.problem);
+    return true;
+  }
+  WatchEvent& ev = d.event;
+  switch (ev.type) {
+    case EventType::added:
+    case EventType::modified:
+      store_.upsert(index_, std::move(ev.object));
+      break;
+    case EventType::deleted:
+      store_.erase(index_, object_key(ev.object));
+      break;
+    case EventType::bookmark:
+      stat([](ResourceStatus& s) { ++s.bookmarks; });
+      break;
+    case EventType::error:
+      if (ev.error_code == 410) {
+        log(Log::source)->info("kubernetes {}: resourceVersion {} is too old ({}); re-listing", name_, rv_,
+                               ev.error_message);
+        stat([](ResourceStatus& s) { ++s.gone; });
+        res.outcome = WatchOutcome::gone;
+      } else {
+        failed(fmt::format("watch error event (code {}): {}; re-listing", ev.error_code, ev.error_message));
+        res.outcome = WatchOutcome::relist;
+      }
+      return false;
+  }
+  res.progress = true;
+  if (!ev.resource_version.empty()) rv_ = ev.resource_version;
+  stat([&](ResourceStatus& s) {
+    if (ev.type != EventType::bookmark) ++s.events;
+    s.resource_version = rv_;
+  });
+  return true;
+}
+
+Reflector::WatchResult Reflector::watch() {
+  WatchResult res;
+  const std::string target =
+      fmt::format("{}?watch=1&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds={}", type_.path(),
+                  url_escape(rv_), opts_.watch_timeout.count());
+  LineBuffer lines;
+  bool too_long = false;
+  auto on_body = [&](std::string_view data) {
+    auto f = lines.feed(data, [&](std::string_view line) { return handle_line(line, res); });
+    if (f == LineBuffer::Feed::too_long) too_long = true;
+    return f == LineBuffer::Feed::more;
+  };
+  stat([](ResourceStatus& s) {
+    ++s.requests;
+    ++s.watches;
+  });
+  const TransferLimits limits{milliseconds(0), std::chrono::duration_cast<milliseconds>(opts_.watch_timeout) +
+                                                   opts_.idle_slack, size_t{1} << 20};
+  auto r = http_->get(target, limits, on_body);
+  if (too_long) {
+    stat([](ResourceStatus& s) { ++s.garbage; });
+    log(Log::source)->warn("kubernetes {}: watch stream sent an endless line; re-listing", name_);
+    res.outcome = WatchOutcome::relist;
+    return res;
+  }
+  if (res.outcome != WatchOutcome::ended) return res;  // the stream itself said what to do
+  if (!r) {
+    failed(fmt::format("watch: {}", r.error().message()));
+    res.outcome = WatchOutcome::failed;
+    return res;
+  }
+  if (r->status == 410) {
+    log(Log::source)->info("kubernetes {}: resourceVersion {} is gone (HTTP 410); re-listing", name_, rv_);
+    stat([](ResourceStatus& s) { ++s.gone; });
+    res.outcome = WatchOutcome::gone;
+    return res;
+  }
+  if (r->status != 200) {
+    failed(http_problem(fmt::format("watch {}", type_.path()), *r, name_));
+    // 404: the CRD version went away; the list will say "not served".
+    res.outcome = r->status == 404 ? WatchOutcome::relist : WatchOutcome::failed;
+    return res;
+  }
+  if (lines.partial()) {
+    failed("watch: the stream ended inside an event; watching again from the last resourceVersion");
+    res.outcome = WatchOutcome::failed;
+  }
+  return res;
+}
+
+}  // namespace smi::kube

@@ -1,0 +1,115 @@
+// One reflector per resource: LIST (paged) then WATCH from the list's
+// resourceVersion, applying events to the Store, for as long as it runs.
+//
+//   410 Gone (HTTP status or ERROR event)   -> re-list
+//   BOOKMARK                                -> remember its resourceVersion only
+//   stream ends normally (timeoutSeconds)   -> watch again from the last resourceVersion
+//   stream breaks, stalls, HTTP error       -> backoff, watch again from the last resourceVersion
+//   undecodable line                        -> log, backoff, re-list (the stream cannot be trusted)
+//   event with an unusable object           -> log, skip that event, keep the stream
+//   404 on list                             -> "not served": logged once, checked again rarely
+// Every failure goes through the backoff, so a server that is down or
+// misbehaving costs at most one request per backoff base per resource.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "sources/kube/backoff.h"
+#include "sources/kube/http_session.h"
+#include "sources/kube/resources.h"
+#include "sources/kube/store.h"
+
+namespace smi::kube {
+
+struct ReflectorOptions {
+  size_t page_size = 500;                            // list ?limit=
+  std::chrono::seconds watch_timeout{300};           // watch ?timeoutSeconds=
+  std::chrono::milliseconds idle_slack{30'000};      // no byte for watch_timeout + slack = stalled
+  std::chrono::milliseconds list_timeout{60'000};    // per list page, whole answer
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds healthy_after{30'000};   // a watch open this long resets the backoff
+  std::chrono::milliseconds not_served_retry{300'000};
+  BackoffOptions backoff;
+};
+
+enum class ResourceState { starting, listing, watching, not_served, failing, stopped };
+const char* state_name(ResourceState s);
+
+struct ResourceStatus {
+  std::string name;
+  ResourceState state = ResourceState::starting;
+  bool synced = false;
+  size_t objects = 0;             // in the store now
+  std::string resource_version;
+  uint64_t lists = 0;             // completed lists
+  uint64_t list_pages = 0;        // list requests answered 200
+  uint64_t watches = 0;           // watch requests made
+  uint64_t requests = 0;          // every request attempted (list pages and watches)
+  uint64_t events = 0;            // ADDED/MODIFIED/DELETED applied
+  uint64_t bookmarks = 0;
+  uint64_t gone = 0;              // 410s that led to a re-list
+  uint64_t failures = 0;          // failed requests/streams (each followed by a backoff)
+  uint64_t garbage = 0;           // undecodable watch lines / list bodies
+  uint64_t skipped = 0;           // unusable objects skipped
+  std::string last_error;         // "" once healthy again
+};
+
+class Reflector {
+ public:
+  Reflector(ResourceType type, size_t index, Store& store, std::unique_ptr<HttpSession> http,
+            const ReflectorOptions& opts);
+  ~Reflector();
+  Reflector(const Reflector&) = delete;
+  Reflector& operator=(const Reflector&) = delete;
+
+  void start();
+  void stop();  // interrupts any request or sleep, joins the thread
+  ResourceStatus status() const;
+
+ private:
+  enum class ListOutcome { ok, not_served, failed };
+  enum class WatchOutcome { ended, gone, failed, relist };
+  struct WatchResult {
+    WatchOutcome outcome = WatchOutcome::ended;
+    bool progress = false;  // at least one event or bookmark arrived
+  };
+
+  void run();
+  ListOutcome list();
+  WatchResult watch();
+  bool handle_line(std::string_view line, WatchResult& res);
+  void sleep_for(std::chrono::milliseconds d);
+  void failed(std::string message);
+  void recovered();
+  void set_state(ResourceState s);
+  template <typename F>
+  void stat(F&& f) {
+    std::lock_guard lock(mu_);
+    f(status_);
+  }
+
+  const ResourceType type_;
+  const std::string name_;
+  const size_t index_;
+  Store& store_;
+  std::unique_ptr<HttpSession> http_;
+  const ReflectorOptions opts_;
+  Backoff backoff_;
+  std::string rv_;  // owned by the reflector thread
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  ResourceStatus status_;
+  std::string last_logged_;
+  std::chrono::steady_clock::time_point last_logged_at_{};
+  std::thread thread_;
+};
+
+}  // namespace smi::kube

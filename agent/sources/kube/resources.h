@@ -1,0 +1,34 @@
+// The Kubernetes resources the agent lists and watches, one reflector each.
+//
+// Every SMI version the agent understands is watched on its own: a cluster
+// may serve any subset of them, and a version the server does not serve is
+// recorded as "not served" without stopping the others.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace smi::kube {
+
+struct ResourceType {
+  std::string_view group;    // "" for the core API group
+  std::string_view version;  // "v1", "v1alpha4", ...
+  std::string_view plural;   // URL segment: "pods", "trafficsplits"
+  std::string_view kind;     // "Pod", "TrafficSplit"
+  bool namespaced = true;
+
+  // "v1" or "split.smi-spec.io/v1alpha4": what objects carry as apiVersion.
+  std::string api_version() const;
+  // Cluster-wide collection path: /api/v1/pods, /apis/<group>/<version>/<plural>.
+  std::string path() const;
+  // Short name for messages: "trafficsplits.v1alpha4.split.smi-spec.io", "pods.v1".
+  std::string name() const;
+};
+
+// All resources, SMI versions of one kind ordered newest first: when a CRD
+// serves several versions, the snapshot keeps each object once, in the first
+// (newest) version listed here that has it.
+std::span<const ResourceType> all_resources();
+
+}  // namespace smi::kube

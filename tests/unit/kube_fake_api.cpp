@@ -1,0 +1,297 @@
+#include "kube_fake_api.h"
+
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace smi::kube::testing {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string fixture_path(const std::string& name) { return std::string(SMI_KUBE_FIXTURES) + "/" + name; }
+
+json load_fixture(const std::string& name) {
+  std::ifstream in(fixture_path(name));
+  if (!in) throw std::runtime_error("missing fixture " + fixture_path(name));
+  return json::parse(in);
+}
+
+namespace {
+
+std::string status_body(int code) {
+  // Real Status bodies, as kube-apiserver sends them.
+  switch (code) {
+    case 401: return load_fixture("status-401-unauthorized.json").dump();
+    case 403: return load_fixture("status-403-forbidden.json").dump();
+    case 404: return load_fixture("status-404-not-found.json").dump();
+    case 410: return load_fixture("status-410-expired.json").dump();
+    default: return load_fixture("status-500-internal.json").dump();
+  }
+}
+
+std::string key_of(const json& obj) {
+  const auto& md = obj.at("metadata");
+  std::string name = md.at("name");
+  return md.contains("namespace") ? md["namespace"].get<std::string>() + "/" + name : name;
+}
+
+}  // namespace
+
+FakeApi::FakeApi(Options opts) : opts_(std::move(opts)) {
+  server_ = std::make_unique<HttpServer>([this](const Request& q, Response& r) { handle(q, r); }, opts_.tls);
+}
+
+FakeApi::~FakeApi() {
+  {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+  }
+  server_->stop();
+}
+
+void FakeApi::serve(const ResourceType& t) {
+  std::lock_guard lock(mu_);
+  cols_.try_emplace(t.path(), Collection{t, {}, {}, {}, {}, {}, {}});
+}
+
+void FakeApi::load(const ResourceType& t, const std::string& fixture) {
+  json list = load_fixture(fixture);
+  serve(t);
+  std::lock_guard lock(mu_);
+  auto& c = cols_.at(t.path());
+  for (auto& item : list.at("items")) c.objects[key_of(item)] = item;
+  rv_ = std::max<uint64_t>(rv_, std::stoull(list["metadata"]["resourceVersion"].get<std::string>()));
+}
+
+uint64_t FakeApi::record(Collection& c, const char* type, json obj, bool quiet) {
+  const uint64_t rv = ++rv_;
+  obj["metadata"]["resourceVersion"] = std::to_string(rv);
+  json ev_obj = obj;
+  ev_obj["kind"] = c.type.kind;
+  ev_obj["apiVersion"] = c.type.api_version();
+  if (!quiet) c.history.emplace_back(rv, json{{"type", type}, {"object", ev_obj}}.dump() + "\n");
+  if (std::string_view(type) == "DELETED") {
+    c.objects.erase(key_of(obj));
+  } else {
+    c.objects[key_of(obj)] = obj;
+  }
+  cv_.notify_all();
+  return rv;
+}
+
+uint64_t FakeApi::put(const ResourceType& t, json obj, bool quiet) {
+  std::lock_guard lock(mu_);
+  auto& c = cols_.at(t.path());
+  const char* type = c.objects.count(key_of(obj)) ? "MODIFIED" : "ADDED";
+  return record(c, type, std::move(obj), quiet);
+}
+
+uint64_t FakeApi::remove(const ResourceType& t, const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto& c = cols_.at(t.path());
+  return record(c, "DELETED", c.objects.at(key));
+}
+
+void FakeApi::bookmark() {
+  std::lock_guard lock(mu_);
+  ++rv_;  // time passes on the server: other resources changed
+  ++bookmarks_;
+  cv_.notify_all();
+}
+
+void FakeApi::compact() {
+  std::lock_guard lock(mu_);
+  compacted_ = ++rv_;
+  for (auto& [_, c] : cols_) c.history.clear();
+  cv_.notify_all();
+}
+
+uint64_t FakeApi::resource_version() const {
+  std::lock_guard lock(mu_);
+  return rv_;
+}
+
+void FakeApi::fault(const ResourceType& t, bool watch, Fault f) {
+  std::lock_guard lock(mu_);
+  auto& c = cols_.at(t.path());
+  (watch ? c.watch_faults : c.list_faults).push_back(f);
+}
+
+void FakeApi::fault_open_watches(const ResourceType& t, Fault f) {
+  std::lock_guard lock(mu_);
+  cols_.at(t.path()).live_fault = f;
+  cv_.notify_all();
+}
+
+std::vector<FakeApi::Seen> FakeApi::seen(const ResourceType& t) const {
+  std::lock_guard lock(mu_);
+  auto it = cols_.find(t.path());
+  return it == cols_.end() ? std::vector<Seen>{} : it->second.seen;
+}
+
+size_t FakeApi::lists(const ResourceType& t) const {
+  size_t n = 0;
+  for (const auto& s : seen(t)) n += !s.watch && !s.query.count("continue");
+  return n;
+}
+
+size_t FakeApi::watches(const ResourceType& t) const {
+  size_t n = 0;
+  for (const auto& s : seen(t)) n += s.watch;
+  return n;
+}
+
+std::optional<Fault> FakeApi::take(std::deque<Fault>& q, bool continue_page) {
+  if (q.empty()) return std::nullopt;
+  if ((q.front() == Fault::expire_continue) != continue_page) return std::nullopt;
+  Fault f = q.front();
+  q.pop_front();
+  return f;
+}
+
+void FakeApi::handle(const Request& req, Response& resp) {
+  std::unique_lock lock(mu_);
+  auto it = cols_.find(req.path);
+  auto auth = req.headers.find("authorization");
+  const std::string authorization = auth == req.headers.end() ? "" : auth->second;
+  const bool watch = req.query.count("watch") && (req.query.at("watch") == "1" || req.query.at("watch") == "true");
+  if (it != cols_.end()) it->second.seen.push_back(Seen{watch, req.query, authorization});
+  if (!opts_.token.empty() && authorization != "Bearer " + opts_.token) {
+    lock.unlock();
+    resp.send(401, status_body(401));
+    return;
+  }
+  if (it == cols_.end()) {
+    lock.unlock();
+    resp.send(404, status_body(404));
+    return;
+  }
+  if (watch) {
+    handle_watch(req, resp, it->second, lock);
+  } else {
+    handle_list(req, resp, it->second, lock);
+  }
+}
+
+void FakeApi::handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock) {
+  const std::string cont = req.query.count("continue") ? req.query.at("continue") : "";
+  if (auto f = take(c.list_faults, !cont.empty())) {
+    lock.unlock();
+    switch (*f) {
+      case Fault::http_500: return resp.send(500, status_body(500));
+      case Fault::http_403: return resp.send(403, status_body(403));
+      case Fault::garbage: return resp.send(200, "<html><body>502 Bad Gateway</body></html>", "text/html");
+      case Fault::expire_continue: return resp.send(410, status_body(410));
+      case Fault::hang:
+        resp.wait(1h);
+        return resp.cut();
+      default: return resp.send(500, status_body(500));
+    }
+  }
+  // Continue tokens carry the offset and the list's resourceVersion, so every
+  // page reports the same version (the real server serves all pages from one
+  // snapshot).
+  size_t offset = 0;
+  uint64_t list_rv = rv_;
+  if (!cont.empty()) std::sscanf(cont.c_str(), "off=%zu;rv=%lu", &offset, &list_rv);
+  const size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 0;
+  json items = json::array();
+  size_t i = 0;
+  for (const auto& [key, obj] : c.objects) {
+    if (i++ < offset) continue;
+    if (limit && items.size() == limit) break;
+    items.push_back(obj);
+  }
+  json md = {{"resourceVersion", std::to_string(list_rv)}};
+  const size_t next = offset + items.size();
+  if (next < c.objects.size()) {
+    md["continue"] = fmt::format("off={};rv={}", next, list_rv);
+    md["remainingItemCount"] = c.objects.size() - next;
+  }
+  json list = {{"kind", std::string(c.type.kind) + "List"},
+               {"apiVersion", c.type.api_version()},
+               {"metadata", md},
+               {"items", items}};
+  lock.unlock();
+  resp.send(200, list.dump());
+}
+
+void FakeApi::handle_watch(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock) {
+  uint64_t sent = 0;
+  try {
+    sent = std::stoull(req.query.count("resourceVersion") ? req.query.at("resourceVersion") : "0");
+  } catch (const std::exception&) {
+    lock.unlock();
+    return resp.send(400, status_body(500));
+  }
+  const int timeout_s = req.query.count("timeoutSeconds") ? std::stoi(req.query.at("timeoutSeconds")) : 1800;
+  const bool bookmarks = req.query.count("allowWatchBookmarks") && req.query.at("allowWatchBookmarks") == "true";
+  std::optional<Fault> f = take(c.watch_faults, false);
+  const bool too_old = sent < compacted_;
+  lock.unlock();
+
+  if (f == Fault::gone_http) return resp.send(410, status_body(410));
+  if (f == Fault::http_500) return resp.send(500, status_body(500));
+  if (f == Fault::http_403) return resp.send(403, status_body(403));
+  resp.start_stream(200);
+  if (f == Fault::gone_event || too_old) {
+    resp.chunk(json{{"type", "ERROR"}, {"object", load_fixture("status-410-expired.json")}}.dump() + "\n");
+    return resp.end_stream();
+  }
+  if (f == Fault::stall) {
+    resp.wait(1h);
+    return resp.cut();
+  }
+  if (f == Fault::cut) {
+    resp.chunk(R"({"type":"ADDED","object":{"kind":)");
+    return resp.cut();
+  }
+  if (f == Fault::end_now) return resp.end_stream();
+  if (f == Fault::garbage_line) resp.chunk("<html>proxy error</html>\n");
+  if (f == Fault::invalid_object) resp.chunk(R"({"type":"ADDED","object":{"metadata":{"namespace":"default"}}})" "\n");
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  lock.lock();
+  uint64_t seen_bookmarks = bookmarks_;
+  while (true) {
+    if (auto live = std::exchange(c.live_fault, std::nullopt)) {
+      lock.unlock();
+      if (*live == Fault::cut) resp.chunk(R"({"type":"MODIFIED","object":{"metadata":)");
+      if (*live == Fault::stall) resp.wait(1h);
+      return resp.cut();
+    }
+    std::vector<std::string> out;
+    for (const auto& [rv, line] : c.history) {
+      if (rv > sent) {
+        out.push_back(line);
+        sent = rv;
+      }
+    }
+    if (bookmarks && bookmarks_ != seen_bookmarks) {
+      seen_bookmarks = bookmarks_;
+      sent = rv_;
+      out.push_back(json{{"type", "BOOKMARK"},
+                         {"object",
+                          {{"kind", c.type.kind},
+                           {"apiVersion", c.type.api_version()},
+                           {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}}}
+                        .dump() +
+                    "\n");
+    }
+    lock.unlock();
+    for (const auto& line : out) {
+      // Split every event across two chunks: chunk boundaries are not event boundaries.
+      const size_t half = line.size() / 2;
+      if (!resp.chunk(std::string_view(line).substr(0, half)) || !resp.chunk(std::string_view(line).substr(half)))
+        return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return resp.end_stream();
+    if (!resp.wait(5ms)) return;
+    lock.lock();
+    cv_.wait_for(lock, 20ms);
+  }
+}
+
+}  // namespace smi::kube::testing

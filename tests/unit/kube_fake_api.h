@@ -1,0 +1,107 @@
+// An in-process stand-in for kube-apiserver's list/watch protocol, serving
+// collections from fixture files shaped like real API responses:
+//   GET <path>?limit=N[&continue=T]          -> <Kind>List pages, metadata.resourceVersion/continue
+//   GET <path>?watch=1&resourceVersion=RV... -> chunked stream, one JSON event per line,
+//                                              every event after RV, then live events,
+//                                              BOOKMARKs, ended after timeoutSeconds
+//   unknown path -> 404 Status; RV older than the last compaction -> ERROR event 410
+// plus one-shot faults a test injects to see the client survive them.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube_http_server.h"
+#include "sources/kube/resources.h"
+
+namespace smi::kube::testing {
+
+enum class Fault {
+  http_500,         // list/watch: 500 with a Status body
+  http_403,         // list/watch: 403 Forbidden Status
+  garbage,          // list: 200 with an HTML body
+  hang,             // list: accept the request, never answer
+  expire_continue,  // list: 410 on the next page that carries a continue token
+  gone_http,        // watch: HTTP 410
+  gone_event,       // watch: 200 then an ERROR event with a Status code 410
+  stall,            // watch: 200 and then silence (no bytes) until the client leaves
+  cut,              // watch: half an event, then the connection is cut
+  garbage_line,     // watch: a line that is not JSON, then the stream goes on
+  invalid_object,   // watch: an ADDED event whose object has no metadata.name, then goes on
+  end_now,          // watch: 200 and an immediately finished, empty stream
+};
+
+std::string fixture_path(const std::string& name);
+nlohmann::json load_fixture(const std::string& name);
+
+class FakeApi {
+ public:
+  struct Options {
+    std::optional<TlsIdentity> tls;
+    std::string token;  // non-empty: require "Authorization: Bearer <token>"
+  };
+  explicit FakeApi(Options opts);
+  FakeApi() : FakeApi(Options{}) {}
+  ~FakeApi();
+
+  std::string url() const { return server_->url(); }
+  HttpServer& server() { return *server_; }
+
+  void serve(const ResourceType& t);                             // empty collection
+  void load(const ResourceType& t, const std::string& fixture);  // serve, items from a <Kind>List fixture
+  // ADDED (new) or MODIFIED (existing) at the next resourceVersion; returns it.
+  // quiet: change the stored object without a watch event, as if the event
+  // had been compacted away (only a re-list can see it).
+  uint64_t put(const ResourceType& t, nlohmann::json obj, bool quiet = false);
+  uint64_t remove(const ResourceType& t, const std::string& key);
+  void bookmark();  // every open watch gets a BOOKMARK at the current resourceVersion
+  void compact();   // watches from any earlier resourceVersion get 410
+  uint64_t resource_version() const;
+  void fault(const ResourceType& t, bool watch, Fault f);
+  // Applies `f` (cut or stall) to the watch streams open now.
+  void fault_open_watches(const ResourceType& t, Fault f);
+
+  struct Seen {
+    bool watch = false;
+    std::map<std::string, std::string> query;
+    std::string authorization;
+  };
+  std::vector<Seen> seen(const ResourceType& t) const;
+  size_t lists(const ResourceType& t) const;  // first pages only
+  size_t watches(const ResourceType& t) const;
+
+ private:
+  struct Collection {
+    ResourceType type;
+    std::map<std::string, nlohmann::json> objects;  // key -> object as a list item
+    std::vector<std::pair<uint64_t, std::string>> history;  // rv -> event line
+    std::deque<Fault> list_faults;
+    std::deque<Fault> watch_faults;
+    std::optional<Fault> live_fault;
+    std::vector<Seen> seen;
+  };
+
+  void handle(const Request& req, Response& resp);
+  void handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
+  void handle_watch(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
+  std::optional<Fault> take(std::deque<Fault>& q, bool continue_page);
+  uint64_t record(Collection& c, const char* type, nlohmann::json obj, bool quiet = false);
+
+  Options opts_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Collection> cols_;  // by path
+  uint64_t rv_ = 1000;
+  uint64_t compacted_ = 0;
+  uint64_t bookmarks_ = 0;
+  std::unique_ptr<HttpServer> server_;
+};
+
+}  // namespace smi::kube::testing

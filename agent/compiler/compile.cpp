@@ -101,7 +101,7 @@ void CompilerRun::identities() {
                         "pod on this node has no uid, so its cgroup cannot be matched; not mapped");
         continue;
       }
-      state().pod_identity[pod.uid] = PodIdentity{*id, pod.meta.ns, pod.meta.name, pod.service_account};
+      state().pod_identity[pod.uid] = PodIdentity{*id, pod.meta.ns, pod.meta.name, pod.service_account, pod.ips};
     }
   }
   for (const auto& [ip, o] : owner)

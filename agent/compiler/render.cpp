@@ -42,8 +42,12 @@ json to_json(const DesiredState& s) {
 
   json pods = json::array();
   for (const auto& [uid, p] : s.pod_identity)
+  {
+    json ips = json::array();
+    for (const auto& ip : p.ips) ips.push_back(ip.to_string());
     pods.push_back({{"uid", uid}, {"identity", hex64(p.identity)}, {"namespace", p.ns}, {"name", p.name},
-                    {"service_account", p.service_account}});
+                    {"service_account", p.service_account}, {"ips", std::move(ips)}});
+  }
   out["pod_identity"] = std::move(pods);
 
   json ips = json::array();

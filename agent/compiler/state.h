@@ -30,6 +30,7 @@ std::string_view family_name(Family f);
 struct PodIdentity {
   IdentityNum identity = 0;
   std::string ns, name, service_account;  // for display
+  std::vector<IpAddr> ips;  // the shell finds the pod's netns and host interface by these
   auto operator<=>(const PodIdentity&) const = default;
 };
 

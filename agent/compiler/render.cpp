@@ -103,6 +103,10 @@ json to_json(const DesiredState& s) {
   return out;
 }
 
+std::string to_json_text(const DesiredState& state, int indent) {
+  return to_json(state).dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 json to_json(const MapOp& op) { return {{"op", describe(op)}}; }
 
 std::string to_text(const DesiredState& s) {

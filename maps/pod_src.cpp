@@ -8,7 +8,7 @@
 namespace smi {
 namespace {
 
-smi_pod_src_key make_key(uint32_t ifindex, const IpAddr& a) {
+smi_pod_src_key make_key(uint32_t ifindex, const maps::Address& a) {
   smi_pod_src_key key{};
   key.ifindex = ifindex;
   key.family = a.family;
@@ -18,19 +18,6 @@ smi_pod_src_key make_key(uint32_t ifindex, const IpAddr& a) {
 
 }  // namespace
 
-Result<IpAddr> parse_ip(const std::string& text) {
-  IpAddr a;
-  if (::inet_pton(AF_INET, text.c_str(), a.addr.b) == 1) {
-    a.family = SMI_AF_INET;
-    return a;
-  }
-  if (::inet_pton(AF_INET6, text.c_str(), a.addr.b) == 1) {
-    a.family = SMI_AF_INET6;
-    return a;
-  }
-  return Error("not an IP address: " + text, EINVAL);
-}
-
 Result<PodSrcMap> PodSrcMap::open_pinned(const std::string& pin_dir) {
   std::string path = pin_dir + "/smi_pod_src_v1";
   int fd = bpf_obj_get(path.c_str());
@@ -38,7 +25,7 @@ Result<PodSrcMap> PodSrcMap::open_pinned(const std::string& pin_dir) {
   return PodSrcMap(Fd(fd));
 }
 
-Status PodSrcMap::allow(uint32_t ifindex, const IpAddr& addr, uint64_t identity) {
+Status PodSrcMap::allow(uint32_t ifindex, const maps::Address& addr, uint64_t identity) {
   auto key = make_key(ifindex, addr);
   smi_pod_src_value value{.identity = identity};
   if (bpf_map_update_elem(fd_.get(), &key, &value, BPF_ANY) != 0)
@@ -46,7 +33,7 @@ Status PodSrcMap::allow(uint32_t ifindex, const IpAddr& addr, uint64_t identity)
   return ok();
 }
 
-Status PodSrcMap::forget(uint32_t ifindex, const IpAddr& addr) {
+Status PodSrcMap::forget(uint32_t ifindex, const maps::Address& addr) {
   auto key = make_key(ifindex, addr);
   if (bpf_map_delete_elem(fd_.get(), &key) != 0 && errno != ENOENT)
     return Error::from_errno(fmt::format("forget source on ifindex {}", ifindex));

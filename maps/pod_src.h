@@ -9,17 +9,9 @@
 #include "abi/pod_src.h"
 #include "base/fd.h"
 #include "base/result.h"
+#include "maps/address.h"
 
 namespace smi {
-
-// An address as the maps store it: family + 16 bytes (IPv4 in the first 4).
-struct IpAddr {
-  uint8_t family = 0;  // SMI_AF_INET or SMI_AF_INET6
-  smi_addr addr{};
-};
-
-// Parses an IPv4 or IPv6 literal.
-Result<IpAddr> parse_ip(const std::string& text);
 
 class PodSrcMap {
  public:
@@ -28,8 +20,8 @@ class PodSrcMap {
   // Takes over an fd the caller already has (e.g. from a skeleton's map).
   explicit PodSrcMap(Fd fd) : fd_(std::move(fd)) {}
 
-  Status allow(uint32_t ifindex, const IpAddr& addr, uint64_t identity);
-  Status forget(uint32_t ifindex, const IpAddr& addr);
+  Status allow(uint32_t ifindex, const maps::Address& addr, uint64_t identity);
+  Status forget(uint32_t ifindex, const maps::Address& addr);
   int fd() const { return fd_.get(); }
 
  private:

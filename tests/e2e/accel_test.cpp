@@ -27,6 +27,7 @@
 #include "e2e/transfer.h"
 #include "fixture/sockets.h"
 #include "fixture/topology.h"
+#include "maps/address.h"
 #include "abi/sockhash.h"
 
 namespace smi::test {
@@ -256,7 +257,7 @@ TEST_P(AccelTest, SockhashHoldsOnlyLocalPodPairs) {
   for (int i = 0; i < 100 && sockhash_entries() != want; ++i) usleep(10 * 1000);
   std::vector<smi_sock_key> keys;
   EXPECT_EQ(sockhash_entries(&keys), want);
-  auto a4 = parse_ip(a.ipv4), b4 = parse_ip(b.ipv4);
+  auto a4 = maps::parse_address(a.ipv4), b4 = maps::parse_address(b.ipv4);
   for (const auto& k : keys) {
     EXPECT_EQ(k.family, SMI_AF_INET);
     bool client = std::memcmp(k.local.b, a4->addr.b, 16) == 0 && std::memcmp(k.remote.b, b4->addr.b, 16) == 0 &&

@@ -19,6 +19,7 @@
 #include "fixture/command.h"
 #include "fixture/sockets.h"
 #include "fixture/topology.h"
+#include "maps/address.h"
 #include "maps/pod_src.h"
 
 namespace smi::test {
@@ -63,7 +64,7 @@ int receive_sources(const std::string& any, uint16_t port, int out) {
 int send_from(const std::string& src, const std::string& dst, uint16_t port) {
   auto s = udp_bind(src, 0);
   if (!s) return s.error().code() ? s.error().code() : 1;
-  auto to = parse_ip(dst);
+  auto to = maps::parse_address(dst);
   sockaddr_storage ss{};
   socklen_t len;
   if (to->family == SMI_AF_INET) {
@@ -161,7 +162,7 @@ TEST_F(AntiSpoofTest, SpoofedSourceIsDroppedAndCountedOwnTrafficPasses) {
   auto pod_src = PodSrcMap::open_pinned(pins_->path());
   ASSERT_TRUE(pod_src.ok()) << pod_src.error().message();
   for (const auto& addr : {a.ipv4, a.ipv6}) {
-    auto ip = parse_ip(addr);
+    auto ip = maps::parse_address(addr);
     ASSERT_TRUE(ip.ok());
     ASSERT_TRUE(pod_src->allow(static_cast<uint32_t>(a.host_ifindex), *ip, 0x1234).ok());
   }

@@ -11,6 +11,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "fixture/topology.h"
+#include "maps/address.h"
 #include "maps/pod_src.h"
 
 namespace smi::test {
@@ -27,7 +28,7 @@ inline Status register_pod(const std::string& pin_dir, const Pod& pod, uint64_t 
     if (bpf_map_update_elem(cg.get(), &k, &v, BPF_ANY) != 0) return Error::from_errno("update smi_cg_id_v1");
   }
   for (const auto& addr : {pod.ipv4, pod.ipv6}) {
-    auto a = parse_ip(addr);
+    auto a = maps::parse_address(addr);
     if (!a) return std::move(a).error();
     smi_ip_id_key k{};
     k.family = a->family;

@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   iproute2 iputils-ping procps curl
+  # the vm tier: QEMU, the guests' busybox, depmod/modprobe for their modules, the runner
+  qemu-system-x86 busybox-static kmod python3
 )
 
 die() { echo "setup: $*" >&2; exit 1; }

@@ -229,7 +229,7 @@ def stripped(p: Path, cache: Path) -> bytes:
 def build_initramfs(k: Kernel, tests: list[TestBinary], agent: Path, cache: Path) -> Path:
     busybox = Path(shutil.which("busybox") or "/bin/busybox")
     elfs = [t.path for t in tests] + [agent] + [Path(t) for t in TOOLS]
-    libs = shared_libs(elfs)
+    libs = shared_libs(elfs + [busybox])  # none for busybox-static; the dynamic busybox needs libc
     modules = module_order(k)
     init = HERE / "guest_init.sh"
     inputs = [busybox, init, *elfs, *libs, *modules]
@@ -506,6 +506,11 @@ def report(runs: list[KernelRun], out: Path) -> bool:
     lines = ["kernel matrix (bpf + e2e tests)"]
     for row in rows:
         lines.append("  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    for r in runs:
+        missing = [name for name, have in r.features if not have]
+        probed = "no feature report" if not r.features else (
+            f"missing features: {', '.join(missing)}" if missing else f"all {len(r.features)} probed features")
+        lines.append(f"  {r.column}: {probed}")
     for r in runs:
         if r.error:
             lines.append(f"  {r.column}: GUEST FAILED after {r.attempts} attempt(s): {r.error}")

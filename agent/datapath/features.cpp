@@ -14,9 +14,15 @@
 namespace smi {
 namespace {
 
-bool prog(bpf_prog_type t) { return libbpf_probe_bpf_prog_type(t, nullptr) == 1; }
-bool map(bpf_map_type t) { return libbpf_probe_bpf_map_type(t, nullptr) == 1; }
-bool helper(bpf_prog_type t, bpf_func_id id) { return libbpf_probe_bpf_helper(t, id, nullptr) == 1; }
+bool prog(bpf_prog_type t) {
+  return libbpf_probe_bpf_prog_type(t, nullptr) == 1;
+}
+bool map(bpf_map_type t) {
+  return libbpf_probe_bpf_map_type(t, nullptr) == 1;
+}
+bool helper(bpf_prog_type t, bpf_func_id id) {
+  return libbpf_probe_bpf_helper(t, id, nullptr) == 1;
+}
 
 // The kernel's own BTF, looked up once per probe run.
 class VmlinuxBtf {
@@ -62,8 +68,7 @@ std::vector<Feature> probe_features() {
        "server-side policy off; client-side verdicts only"},
       {"prog:sk_msg", "same-node acceleration", false, prog(BPF_PROG_TYPE_SK_MSG),
        "same-node traffic takes the TCP/IP stack"},
-      {"prog:iter/tcp", "walking TCP sockets in the kernel for revocation", false, iter,
-       "netlink:sock_destroy"},
+      {"prog:iter/tcp", "walking TCP sockets in the kernel for revocation", false, iter, "netlink:sock_destroy"},
       {"map:ringbuf", "connection events", true, map(BPF_MAP_TYPE_RINGBUF)},
       {"map:sockhash", "same-node acceleration", false, map(BPF_MAP_TYPE_SOCKHASH),
        "same-node traffic takes the TCP/IP stack"},
@@ -87,8 +92,8 @@ std::vector<Feature> probe_features() {
       // and answers EOPNOTSUPP otherwise. Reliable where /boot/config-* and
       // /proc/config.gz are absent (containers, our VM guests), and it also
       // proves tcp_diag is loaded.
-      {"netlink:sock_destroy", "revoking established connections from user space", false,
-       sock_diag_destroy_supported(), "established connections outlive a policy change"},
+      {"netlink:sock_destroy", "revoking established connections from user space", false, sock_diag_destroy_supported(),
+       "established connections outlive a policy change"},
   };
 }
 

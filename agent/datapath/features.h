@@ -18,9 +18,9 @@
 namespace smi {
 
 struct Feature {
-  std::string name;      // short, stable: "prog:sk_lookup", "kfunc:bpf_sock_destroy"
-  std::string purpose;   // what the agent uses it for
-  bool required;         // the agent cannot run without it
+  std::string name;     // short, stable: "prog:sk_lookup", "kfunc:bpf_sock_destroy"
+  std::string purpose;  // what the agent uses it for
+  bool required;        // the agent cannot run without it
   bool available;
   std::string fallback;  // what the agent does without it ("" = that function is off)
 };

@@ -12,13 +12,16 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   iproute2 iputils-ping procps curl
 )
+# The vm test tier only (tests/vm): QEMU, the guests' busybox, depmod/modprobe
+# for their modules, the runner's interpreter. Not needed to build.
+vm_tools=(qemu-system-x86 busybox-static kmod python3)
 
 die() { echo "setup: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and mounts bpffs)"
 
 missing=()
-for p in "${packages[@]}"; do
+for p in "${packages[@]}" "${vm_tools[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -21,4 +21,14 @@ cmake --build "$build" -j"$(nproc)"
 
 # Tests build their own namespaces, cgroups and bpffs directories and remove
 # them; the e2e and vm tiers need root.
-ctest --test-dir "$build" --output-on-failure --timeout 1500 -j2 "$@"
+started=$(mktemp)
+rc=0
+ctest --test-dir "$build" --output-on-failure --timeout 1500 -j2 "$@" || rc=$?
+# The kernel matrix (label vm) leaves its per-kernel table; show it when this
+# run made it, passed or not (ctest prints a passing test's output nowhere).
+matrix="$build/vm-cache/matrix.txt"
+if [ -f "$matrix" ] && [ "$matrix" -nt "$started" ]; then
+  cat "$matrix"
+fi
+rm -f "$started"
+exit "$rc"

@@ -41,11 +41,11 @@ int run(const std::string& bpffs) {
   failures += !fs.ok();
 
   fmt::print("kernel features\n");
-  for (const auto& f : probe_features()) {
-    std::string detail = f.purpose + (f.required ? "" : " (optional)");
-    line(f.available || !f.required, f.name, f.available ? detail : "missing: " + detail);
-    failures += (!f.available && f.required);
-  }
+  const auto& features = kernel_features();
+  fmt::print("{}", format_features(features));
+  auto fst = check_features(features);
+  line(fst.ok(), "required kernel features", fst.ok() ? "all present" : fst.error().message());
+  failures += !fst.ok();
 
   fmt::print("embedded BPF objects (load only, nothing attached or pinned)\n");
   auto st = load_unpinned<tc_pod>("tc_pod");

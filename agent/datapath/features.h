@@ -1,20 +1,49 @@
 // Kernel feature probes. The agent asks the running kernel what it offers
-// (program, map and attach types, helpers) instead of comparing versions.
+// (program, map and attach types, helpers, kfuncs, netlink operations)
+// instead of comparing versions: distribution kernels backport and configure
+// features independently of their version number.
+//
+// Start-up: `check_features(kernel_features())` logs the result once through
+// the agent logger and refuses to start, naming what is missing, when a
+// required feature has no fallback. Optional features name the path the agent
+// takes without them (Feature::fallback).
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "base/result.h"
 
 namespace smi {
 
 struct Feature {
-  std::string name;     // short, stable: "prog:sk_lookup", "map:ringbuf"
+  std::string name;     // short, stable: "prog:sk_lookup", "kfunc:bpf_sock_destroy"
   std::string purpose;  // what the agent uses it for
   bool required;        // the agent cannot run without it
   bool available;
+  std::string fallback;  // what the agent does without it ("" = that function is off)
 };
 
-// Probes every feature the datapath uses. Needs CAP_BPF (root).
+// Probes every feature the datapath uses, now. Needs CAP_BPF (root).
 std::vector<Feature> probe_features();
+
+// probe_features() run once per process and cached (thread-safe). Tests and
+// the agent ask this one; kernel features do not change while we run.
+const std::vector<Feature>& kernel_features();
+
+// The feature called `name`, or nullptr when no probe has that name.
+const Feature* find_feature(const std::vector<Feature>& features, std::string_view name);
+
+// One line per feature, for `smi-agent selfcheck` and `smi-agent status`:
+//   "  [yes] prog:sk_lookup                   server-side policy with immediate refusal"
+//   "  [no ] kfunc:bpf_sock_destroy           revocation ... (without it: netlink:sock_destroy)"
+// Tools parse the leading "[yes]"/"[no ]" and the name (tests/vm/run_matrix.py).
+std::string format_features(const std::vector<Feature>& features);
+
+// Logs the probed features once (agent logger: available ones at debug, a
+// summary at info, each missing optional one with its fallback at warn) and
+// returns an error naming every missing required feature.
+Status check_features(const std::vector<Feature>& features);
 
 }  // namespace smi

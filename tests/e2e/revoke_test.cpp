@@ -14,6 +14,7 @@
 
 #include "abi/events.h"
 #include "datapath/sock_diag.h"
+#include "fixture/require_feature.h"
 #include "fixture/sockets.h"
 #include "sock_env.h"
 
@@ -127,13 +128,23 @@ class RevokeTest : public ::testing::Test {
   static inline std::string* error_ = nullptr;
 };
 
-TEST_F(RevokeTest, ThisKernelHasTheKfunc) {
-  EXPECT_EQ(probe_revoke_mechanism(), RevokeMechanism::kfunc);
+// The revoker picks the mechanism the feature probes report: the kfunc where
+// the kernel has it (6.5+), else the sock_diag fallback (6.1).
+TEST_F(RevokeTest, MechanismFollowsTheFeatureProbes) {
+  const auto& f = kernel_features();
+  if (find_feature(f, "kfunc:bpf_sock_destroy")->available) {
+    EXPECT_EQ(probe_revoke_mechanism(), RevokeMechanism::kfunc);
+  } else if (find_feature(f, "netlink:sock_destroy")->available) {
+    EXPECT_EQ(probe_revoke_mechanism(), RevokeMechanism::sock_diag);
+  } else {
+    EXPECT_EQ(probe_revoke_mechanism(), RevokeMechanism::none);
+  }
 }
 
 // On the server's node: the server socket is aborted and sends a RST; the
 // client's next read fails with ECONNRESET, a write after it with EPIPE.
 TEST_F(RevokeTest, ServerSideCutsTheRevokedEdgeOnly) {
+  SMI_REQUIRE_FEATURE("kfunc:bpf_sock_destroy");
   for (const auto& addr : {env_->pod("b1").ipv4, env_->pod("b1").ipv6}) {
     SetUp();
     uint64_t before = env_->counter(SMI_REASON_POLICY_DENIED, SMI_DIR_INGRESS);
@@ -157,6 +168,7 @@ TEST_F(RevokeTest, ServerSideCutsTheRevokedEdgeOnly) {
 // from socket storage written at connect); its next read fails with
 // ECONNABORTED, a write after it with EPIPE.
 TEST_F(RevokeTest, ClientSideCutsTheRevokedEdgeOnly) {
+  SMI_REQUIRE_FEATURE("kfunc:bpf_sock_destroy");
   for (const auto& addr : {env_->pod("b1").ipv4, env_->pod("b1").ipv6}) {
     SetUp();
     std::vector<smi_revoked> records;
@@ -175,7 +187,7 @@ TEST_F(RevokeTest, ClientSideCutsTheRevokedEdgeOnly) {
 
 // The older-kernel path, run here too when SOCK_DESTROY is built in.
 TEST_F(RevokeTest, SockDiagFallbackCutsTheRevokedEdgeOnly) {
-  if (!sock_diag_destroy_supported()) GTEST_SKIP() << "kernel lacks CONFIG_INET_DIAG_DESTROY";
+  SMI_REQUIRE_FEATURE("netlink:sock_destroy");
   std::vector<smi_revoked> records;
   Outcome o = revoke_8081(env_->pod("b1").ipv4, RevokeMechanism::sock_diag, "b1", &records);
   ASSERT_EQ(records.size(), 1u);

@@ -1,0 +1,58 @@
+// The pure parts of feature probing: lookup, the printed form tools parse,
+// the start-up verdict, and the skip message tests use.
+#include <gtest/gtest.h>
+
+#include "datapath/features.h"
+#include "fixture/require_feature.h"
+
+namespace smi {
+namespace {
+
+std::vector<Feature> sample() {
+  return {
+      {"map:ringbuf", "connection events", true, true},
+      {"kfunc:bpf_sock_destroy", "revoking connections", false, false, "netlink:sock_destroy"},
+      {"prog:sk_msg", "same-node acceleration", false, true},
+  };
+}
+
+TEST(Features, FindByExactName) {
+  auto f = sample();
+  ASSERT_NE(find_feature(f, "prog:sk_msg"), nullptr);
+  EXPECT_EQ(find_feature(f, "prog:sk_msg")->purpose, "same-node acceleration");
+  EXPECT_EQ(find_feature(f, "prog:sk"), nullptr);
+  EXPECT_EQ(find_feature(f, "PROG:SK_MSG"), nullptr);
+}
+
+TEST(Features, FormatOneLinePerFeatureWithFallback) {
+  EXPECT_EQ(format_features(sample()),
+            "  [yes] map:ringbuf                              connection events (required)\n"
+            "  [no ] kfunc:bpf_sock_destroy                   revoking connections (without it: netlink:sock_destroy)\n"
+            "  [yes] prog:sk_msg                              same-node acceleration\n");
+}
+
+TEST(Features, MissingOptionalFeaturesStillStart) {
+  EXPECT_TRUE(check_features(sample()).ok());
+}
+
+TEST(Features, MissingRequiredFeaturesAreNamed) {
+  auto f = sample();
+  f[0].available = false;
+  f.push_back({"prog:sock_ops", "connection events", true, false});
+  auto st = check_features(f);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(),
+            "this kernel lacks required BPF features: map:ringbuf (connection events), prog:sock_ops "
+            "(connection events); see docs/kernels.md for the supported kernels");
+}
+
+TEST(RequireFeature, SkipMessageNamesTheFeature) {
+  auto f = sample();
+  EXPECT_EQ(test::missing_feature(f, "prog:sk_msg"), std::nullopt);
+  EXPECT_EQ(test::missing_feature(f, "kfunc:bpf_sock_destroy"),
+            "missing kernel feature: kfunc:bpf_sock_destroy (revoking connections)");
+  EXPECT_EQ(test::missing_feature(f, "kfunc:typo"), "") << "an unknown name fails, never skips";
+}
+
+}  // namespace
+}  // namespace smi

@@ -10,6 +10,11 @@
 #include "base/skeleton.h"
 #include "base/system.h"
 #include "datapath/features.h"
+#include "revoke.skel.h"
+#include "sk_lookup.skel.h"
+#include "sk_msg.skel.h"
+#include "sock_addr.skel.h"
+#include "sockops.skel.h"
 #include "tc_pod.skel.h"
 
 namespace smi::cli {
@@ -48,9 +53,21 @@ int run(const std::string& bpffs) {
   failures += !fst.ok();
 
   fmt::print("embedded BPF objects (load only, nothing attached or pinned)\n");
-  auto st = load_unpinned<tc_pod>("tc_pod");
-  line(st.ok(), "tc_pod", st.ok() ? "verified and loaded" : st.error().message());
-  failures += !st.ok();
+  auto check = [&](const char* name, Status st) {
+    line(st.ok(), name, st.ok() ? "verified and loaded" : st.error().message());
+    failures += !st.ok();
+  };
+  check("sock_addr", load_unpinned<sock_addr>("sock_addr"));
+  check("sk_lookup", load_unpinned<sk_lookup>("sk_lookup"));
+  check("sockops", load_unpinned<sockops>("sockops"));
+  check("sk_msg", load_unpinned<sk_msg>("sk_msg"));
+  check("tc_pod", load_unpinned<tc_pod>("tc_pod"));
+  // The in-kernel revocation iterator needs the bpf_sock_destroy kfunc; without
+  // it the agent revokes through netlink instead (not a BPF object).
+  if (const Feature* f = find_feature(features, "kfunc:bpf_sock_destroy"); f && f->available)
+    check("revoke", load_unpinned<struct revoke>("revoke"));
+  else
+    line(true, "revoke", "skipped: no bpf_sock_destroy kfunc (netlink SOCK_DESTROY is used)");
 
   fmt::print("selfcheck: {}\n", failures == 0 ? "this node can run smi-agent"
                                                : fmt::format("{} problem(s) found", failures));

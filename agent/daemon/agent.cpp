@@ -64,14 +64,8 @@ int run_agent(AgentConfig c) {
   if (auto st = check_host(c); !st) return refuse("this host cannot run the agent as configured", st.error());
   route_libbpf_logs();
 
-  // Kernel features, probed once; a missing required one stops us here.
-  std::string missing;
-  for (const auto& f : probe_features()) {
-    if (!f.available) L()->log(f.required ? spdlog::level::err : spdlog::level::warn,
-                               "kernel feature {} missing: {}", f.name, f.purpose);
-    if (!f.available && f.required) missing += (missing.empty() ? "" : ", ") + f.name;
-  }
-  if (!missing.empty()) return refuse("kernel lacks required features", Error(missing + " (see `smi-agent selfcheck`)"));
+  // Kernel features, probed and logged once; a missing required one stops us here.
+  if (auto st = check_features(kernel_features()); !st) return refuse("kernel", st.error());
 
   // What is pinned already decides: install, adopt, or refuse to guess.
   auto marker = read_layout_marker(c.bpffs);

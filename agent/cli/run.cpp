@@ -26,6 +26,9 @@ void add_run(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--accelerate", c->accelerate,
                 "redirect same-node pod-to-pod TCP with sk_msg (off by default: see docs/datapath.md)");
+  cmd->add_option("--capacity", c->capacity,
+                  "MAP=N map size (cg_id, ip_id, svc, slot, revnat, pol, pol_dst); pinned maps keep the size "
+                  "they were made with: changing one needs `smi-agent uninstall` first");
   cmd->callback([c, kubernetes] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
     throw CLI::RuntimeError(daemon::run_agent(*c));

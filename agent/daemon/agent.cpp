@@ -77,7 +77,9 @@ int run_agent(AgentConfig c) {
                                     "not supported yet; run `smi-agent uninstall --bpffs {}` first",
                                     (*marker)->abi_version, SMI_ABI_VERSION, c.bpffs)));
 
-  DatapathOptions dopts{.bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .accelerate = c.accelerate};
+  auto caps = parse_capacities(c.capacity);  // validated above
+  DatapathOptions dopts{
+      .bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .capacities = caps->maps, .accelerate = c.accelerate};
   auto dp = Datapath::open(dopts);
   if (!dp) return refuse("load the datapath", dp.error());
   L()->info("datapath loaded under {} ({}); revocation by {}", c.bpffs,
@@ -87,7 +89,8 @@ int run_agent(AgentConfig c) {
   compiler::CompileOptions copts{.node = c.node,
                                  .trust_domain = c.trust_domain,
                                  .mode = c.mode == "permissive" ? compiler::Mode::permissive
-                                                                : compiler::Mode::enforce};
+                                                                : compiler::Mode::enforce,
+                                 .capacities = caps->compiler};
   Reconciler rec(copts, **dp);
   if (action == LayoutAction::adopt) {
     auto kernel = (*dp)->read_back();

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "base/system.h"
 
 namespace smi::daemon {
@@ -51,8 +53,39 @@ Result<ListenAddr> parse_listen(const std::string& text) {
   return a;
 }
 
+Result<Capacities> parse_capacities(const std::vector<std::string>& flags) {
+  Capacities c;
+  struct Entry {
+    uint32_t* map;
+    size_t* limit;
+  };
+  std::map<std::string, Entry> by_name = {
+      {"cg_id", {&c.maps.cg_id, nullptr}},     {"ip_id", {&c.maps.ip_id, &c.compiler.ip_identity}},
+      {"svc", {&c.maps.svc, &c.compiler.service}}, {"slot", {&c.maps.slot, &c.compiler.backend_slot}},
+      {"revnat", {&c.maps.revnat, nullptr}},   {"pol", {&c.maps.pol, &c.compiler.policy}},
+      {"pol_dst", {&c.maps.pol_dst, &c.compiler.policy_dst}}};
+  for (const auto& f : flags) {
+    auto eq = f.find('=');
+    std::string name = f.substr(0, eq);
+    auto it = by_name.find(name);
+    if (eq == std::string::npos || it == by_name.end()) {
+      std::string names;
+      for (const auto& [n, e] : by_name) names += (names.empty() ? "" : ", ") + n;
+      return Error("--capacity " + f + ": expected MAP=N with MAP one of " + names, EINVAL);
+    }
+    std::string num = f.substr(eq + 1);
+    if (num.empty() || num.size() > 9 || num.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(num) == 0 || std::stoul(num) > (1u << 24))
+      return Error("--capacity " + f + ": N must be a number from 1 to 16777216", EINVAL);
+    *it->second.map = static_cast<uint32_t>(std::stoul(num));
+    if (it->second.limit) *it->second.limit = *it->second.map;
+  }
+  return c;
+}
+
 Status validate(const AgentConfig& c) {
   std::vector<std::string> problems;
+  if (auto caps = parse_capacities(c.capacity); !caps) problems.push_back(caps.error().message());
   if (c.source == SourceKind::manifests && c.manifests_dir.empty())
     problems.push_back("give a source: --manifests DIR or --kubernetes");
   if (c.source == SourceKind::kubernetes && !c.manifests_dir.empty())

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "base/result.h"
+#include "compiler/state.h"
+#include "datapath/capacities.h"
 
 namespace smi::daemon {
 
@@ -30,7 +32,16 @@ struct AgentConfig {
   std::string trust_domain = "cluster.local";
   std::string state_dir = "/run/smi-agent";  // --state-dir: state.json for status and operators
   bool accelerate = false;       // --accelerate (same-node sk_msg redirect; off: see docs/datapath.md)
+  std::vector<std::string> capacity;  // --capacity MAP=N, e.g. svc=131072
 };
+
+// Map capacities after --capacity: the kernel maps' sizes and the compiler's
+// limits agree, so an over-full state is refused at compile time, naming the map.
+struct Capacities {
+  MapCapacities maps;
+  compiler::Capacities compiler;
+};
+Result<Capacities> parse_capacities(const std::vector<std::string>& flags);
 
 // Checks a configuration as given, without touching the host: flag values,
 // their combinations. Every problem is listed, one per line.

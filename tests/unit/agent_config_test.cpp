@@ -50,6 +50,21 @@ TEST(AgentConfig, NodeNamesAreKubernetesNames) {
   EXPECT_TRUE(validate(c).ok());
 }
 
+TEST(Capacities, FlagsSizeTheMapsAndTheCompilersLimitsAlike) {
+  auto c = parse_capacities({"svc=131072", "pol=1000"});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->maps.svc, 131072u);
+  EXPECT_EQ(c->compiler.service, 131072u);
+  EXPECT_EQ(c->maps.pol, 1000u);
+  EXPECT_EQ(c->compiler.policy, 1000u);
+  EXPECT_EQ(c->maps.slot, static_cast<uint32_t>(SMI_SLOT_MAP_MAX)) << "untouched defaults";
+  for (const char* bad : {"svc", "svc=", "svc=0", "svc=-1", "svc=99999999999", "routes=10"}) {
+    auto r = parse_capacities({bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find(std::string("--capacity ") + bad), std::string::npos);
+  }
+}
+
 TEST(ParseListen, Forms) {
   auto v4 = parse_listen("0.0.0.0:9090");
   ASSERT_TRUE(v4.ok());

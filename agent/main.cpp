@@ -4,6 +4,8 @@
 #include "base/log.h"
 #include "cli/compile.h"
 #include "cli/selfcheck.h"
+#include "cli/status.h"
+#include "cli/uninstall.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"smi-agent: Service Mesh Interface in the kernel, one agent per node"};
@@ -16,6 +18,8 @@ int main(int argc, char** argv) {
 
   smi::cli::add_selfcheck(app);
   smi::cli::add_compile(app);
+  smi::cli::add_status(app);
+  smi::cli::add_uninstall(app);
 
   try {
     app.parse(argc, argv);

@@ -154,6 +154,7 @@ void maps_text(const NodeView& v, std::string& out) {
   for (const auto& m : v.maps) {
     std::string fill;
     if (m.type == "ringbuf") fill = fmt::format("{} bytes", m.max_entries);
+    else if (!m.entries && m.max_entries == 0) fill = "per-socket storage (no entry count)";
     else if (!m.entries) fill = fmt::format("? / {} (cannot be counted)", m.max_entries);
     else
       fill = fmt::format("{} / {}  {:.1f}%", *m.entries, m.max_entries,

@@ -16,6 +16,9 @@ std::vector<TcFilter> list_smi_tc_filters() {
   std::vector<TcFilter> out;
   struct if_nameindex* ifs = ::if_nameindex();
   if (ifs == nullptr) return out;
+  // Most interfaces have no clsact qdisc: the query fails and libbpf would
+  // print the kernel's complaint for each. Those failures are expected.
+  libbpf_print_fn_t previous = libbpf_set_print(nullptr);
   for (struct if_nameindex* i = ifs; i->if_index != 0; ++i) {
     for (auto point : {BPF_TC_INGRESS, BPF_TC_EGRESS}) {
       LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(i->if_index), .attach_point = point);
@@ -29,6 +32,7 @@ std::vector<TcFilter> list_smi_tc_filters() {
     }
   }
   ::if_freenameindex(ifs);
+  libbpf_set_print(previous);
   return out;
 }
 

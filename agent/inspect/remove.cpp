@@ -88,6 +88,13 @@ void remove_links(const std::string& bpffs, RemovalReport& r) {
       std::string prog = bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0
                              ? fmt::format(" (prog {}, link {})", prog_name(info.prog_id), info.id)
                              : "";
+      // Unpinning alone detaches only once the kernel frees the pin's inode
+      // (after an RCU grace period, then from a work queue), so a caller
+      // checking right after us could still see the program. An explicit
+      // detach takes effect before this returns; the link object lives on
+      // until the pin and our fd are gone, but is no longer attached.
+      if (bpf_link_detach(fd.get()) != 0 && errno != EOPNOTSUPP && errno != EINVAL)
+        r.errors.push_back(fmt::format("detach link {}: {}", pin, std::strerror(errno)));
       fd.reset();
       unpin(pin, "link " + dir + "/" + name + prog, r);
     }

@@ -2,7 +2,8 @@
 // - tc filters at handle/priority 0x5a1 running an smi_* program, on every
 //   interface of the calling thread's network namespace;
 // - the sk_msg program attached to the pinned smi_sockhash_v1;
-// - every BPF link pinned under <bpffs>/links/<target>/ (unpinning detaches);
+// - every BPF link pinned under <bpffs>/links/<target>/ (detached with
+//   BPF_LINK_DETACH, so it is off its hook when this returns, then unpinned);
 // - every pin directly under <bpffs> whose name starts with "smi_" (maps and
 //   the smi_meta marker); any other pin stays;
 // - the links directories and <bpffs> itself when empty, and

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "base/fd.h"
+#include "base/system.h"
 #include "inspect/bpf_objects.h"
 #include "inspect/tc_filters.h"
 
@@ -124,7 +125,11 @@ RemovalReport uninstall(const std::string& bpffs, const std::string& state_dir) 
     if (auto st = detach_tc_filter(f); !st) r.errors.push_back(st.error().message());
     else r.removed.push_back(fmt::format("tc filter on {} {} (prog {}, id {})", f.ifname, f.direction, f.prog_name, f.prog_id));
   }
-  if (is_dir(bpffs)) {
+  // Names starting with smi_ are ours only on a bpf filesystem: a mistyped
+  // --bpffs must not make uninstall delete ordinary files.
+  if (is_dir(bpffs) && !is_bpffs(bpffs)) {
+    r.errors.push_back(bpffs + " is not on a bpf filesystem: nothing removed there");
+  } else if (is_dir(bpffs)) {
     detach_sk_msg(bpffs, r);
     remove_links(bpffs, r);
     remove_maps(bpffs, r);

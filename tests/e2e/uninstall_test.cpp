@@ -106,6 +106,18 @@ TEST(UninstallTest, RemovesOursAndNothingElse) {
   EXPECT_NE(again.output.find("uninstall: nothing to remove under " + dp.bpffs), std::string::npos) << again.output;
   EXPECT_EQ(listing(dp.bpffs), std::vector<std::string>{"other_tool_map"});
 
+  // A --bpffs that is not on bpffs: nothing is deleted there, even smi_ names.
+  char tmpl[] = "/tmp/smi-not-bpffs-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string plain = std::string(tmpl) + "/smi_svc_v1";
+  Fd(::open(plain.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  auto wrong = run_agent(dp, {"uninstall", "--bpffs", tmpl, "--state-dir", dp.state_dir});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_NE(wrong.output.find(std::string(tmpl) + " is not on a bpf filesystem"), std::string::npos) << wrong.output;
+  EXPECT_EQ(::access(plain.c_str(), F_OK), 0);
+  ::unlink(plain.c_str());
+  ::rmdir(tmpl);
+
   // status now finds nothing here (exit 1 where no filter of ours is left).
   auto st = run_agent(dp, {"status", "--bpffs", dp.bpffs, "--state-dir", dp.state_dir, "--no-features"});
   EXPECT_EQ(st.exit_code, 1) << st.output;

@@ -5,6 +5,8 @@
 #include "cli/compile.h"
 #include "cli/run.h"
 #include "cli/selfcheck.h"
+#include "cli/status.h"
+#include "cli/uninstall.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"smi-agent: Service Mesh Interface in the kernel, one agent per node"};
@@ -18,6 +20,8 @@ int main(int argc, char** argv) {
   smi::cli::add_run(app);
   smi::cli::add_selfcheck(app);
   smi::cli::add_compile(app);
+  smi::cli::add_status(app);
+  smi::cli::add_uninstall(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,278 @@
+#include "inspect/reader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "abi/counters.h"
+#include "abi/identity.h"
+#include "abi/policy.h"
+#include "abi/service.h"
+#include "base/fd.h"
+#include "datapath/features.h"
+#include "datapath/layout_version.h"
+#include "inspect/bpf_objects.h"
+#include "inspect/tc_filters.h"
+#include "maps/address.h"
+#include "maps/typed_map.h"
+
+namespace smi::inspect {
+namespace {
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool is_dir(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool pinned(const std::string& bpffs, const char* name) { return ::access((bpffs + "/" + name).c_str(), F_OK) == 0; }
+
+std::string or_number(const char* s, unsigned v) { return s ? s : fmt::format("type {}", v); }
+
+void read_maps(const std::string& bpffs, NodeView& v) {
+  for (const auto& name : dir_entries(bpffs)) {
+    if (name.rfind("smi_", 0) != 0) continue;
+    Fd fd(bpf_obj_get((bpffs + "/" + name).c_str()));
+    if (!fd) {
+      v.errors.push_back(fmt::format("{}: {}", name, std::strerror(errno)));
+      continue;
+    }
+    if (obj_kind(fd.get()) != ObjKind::map) continue;
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) {
+      v.errors.push_back(fmt::format("{}: map info: {}", name, std::strerror(errno)));
+      continue;
+    }
+    v.maps.push_back({name, or_number(libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type)), info.type),
+                      info.max_entries, count_entries(fd.get(), info.type, info.key_size)});
+  }
+  for (const char* e : kExpectedPins)
+    if (!pinned(bpffs, e)) v.maps_missing.push_back(e);
+}
+
+template <typename K, typename V, typename Fn>
+void walk(const std::string& bpffs, const char* name, NodeView& v, Fn&& fn) {
+  if (!pinned(bpffs, name)) return;
+  auto m = maps::TypedMap<K, V>::open(bpffs, name);
+  if (!m) {
+    v.errors.push_back(m.error().message());
+    return;
+  }
+  if (auto st = m->for_each(fn); !st) v.errors.push_back(st.error().message());
+}
+
+// Addresses sort by family then bytes (as the kernel stores them), not as text.
+using AddrKey = std::pair<uint8_t, std::array<uint8_t, 16>>;
+AddrKey addr_key(uint8_t family, const smi_addr& a) {
+  AddrKey k{family, {}};
+  std::memcpy(k.second.data(), a.b, 16);
+  return k;
+}
+
+void read_services(const std::string& bpffs, NodeView& v) {
+  std::map<std::tuple<AddrKey, uint16_t, uint8_t>, std::pair<smi_svc_key, smi_svc_value>> svcs;
+  walk<smi_svc_key, smi_svc_value>(bpffs, "smi_svc_v1", v, [&](const smi_svc_key& k, const smi_svc_value& val) {
+    svcs[{addr_key(k.family, k.addr), k.port, k.protocol}] = {k, val};
+  });
+  std::map<uint32_t, std::map<uint32_t, smi_slot_value>> slots;
+  walk<smi_slot_key, smi_slot_value>(bpffs, "smi_slot_v1", v,
+                                     [&](const smi_slot_key& k, const smi_slot_value& s) { slots[k.svc_id][k.slot] = s; });
+
+  std::set<uint32_t> used;
+  for (const auto& [_, kv] : svcs) {
+    const auto& [k, val] = kv;
+    Service s;
+    s.vip = maps::format_address(k.family, k.addr);
+    s.port = k.port;
+    s.family = k.family;
+    s.protocol = k.protocol;
+    s.svc_id = val.svc_id;
+    s.slot_count = val.slot_count;
+    used.insert(val.svc_id);
+    const auto& table = slots[val.svc_id];
+    std::map<std::tuple<AddrKey, uint16_t, uint32_t>, size_t> index;  // backend -> position in s.backends
+    for (uint32_t i = 0; i < val.slot_count; ++i) {
+      auto it = table.find(i);
+      if (it == table.end()) {
+        ++s.missing_slots;
+        continue;
+      }
+      const smi_slot_value& sl = it->second;
+      auto key = std::make_tuple(addr_key(sl.family, sl.addr), sl.port, sl.backend_svc_id);
+      auto [pos, fresh] = index.try_emplace(key, s.backends.size());
+      if (fresh) s.backends.push_back({maps::format_address(sl.family, sl.addr), sl.port, sl.backend_svc_id, 0, ""});
+      ++s.backends[pos->second].slots;
+    }
+    v.services.push_back(std::move(s));
+  }
+  for (const auto& [id, table] : slots)
+    if (!used.count(id)) v.orphan_slots += table.size();
+}
+
+void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
+  walk<smi_cg_id_key, smi_identity_value>(bpffs, "smi_cg_id_v1", v,
+                                          [&](const smi_cg_id_key& k, const smi_identity_value& val) {
+                                            v.local_cgroups.push_back({k.cgroup_id, val.identity, val.flags, ""});
+                                          });
+  std::sort(v.local_cgroups.begin(), v.local_cgroups.end(),
+            [](const auto& a, const auto& b) { return a.cgroup_id < b.cgroup_id; });
+
+  std::map<AddrKey, IpIdentity> ips;
+  walk<smi_ip_id_key, smi_identity_value>(bpffs, "smi_ip_id_v1", v,
+                                          [&](const smi_ip_id_key& k, const smi_identity_value& val) {
+                                            ips[addr_key(k.family, k.addr)] = {maps::format_address(k.family, k.addr),
+                                                                               val.identity, val.flags};
+                                          });
+  for (auto& [_, e] : ips) v.ip_identities.push_back(std::move(e));
+
+  walk<smi_pol_dst_key, smi_pol_dst_value>(bpffs, "smi_pol_dst_v1", v,
+                                           [&](const smi_pol_dst_key& k, const smi_pol_dst_value& val) {
+                                             if (val.flags & SMI_POL_DST_F_ENFORCED) v.enforced.push_back(k.identity);
+                                           });
+  std::sort(v.enforced.begin(), v.enforced.end());
+  walk<smi_pol_key, smi_pol_value>(bpffs, "smi_pol_v1", v, [&](const smi_pol_key& k, const smi_pol_value&) {
+    v.policy.push_back({k.dst_identity, k.src_identity, k.port, k.protocol});
+  });
+  std::sort(v.policy.begin(), v.policy.end(), [](const PolicyEdge& a, const PolicyEdge& b) {
+    return std::tie(a.dst, a.src, a.port, a.protocol) < std::tie(b.dst, b.src, b.port, b.protocol);
+  });
+
+  std::set<uint64_t> numbers;
+  for (const auto& c : v.local_cgroups) numbers.insert(c.identity);
+  for (const auto& i : v.ip_identities) numbers.insert(i.identity);
+  for (auto d : v.enforced) numbers.insert(d);
+  for (const auto& e : v.policy) numbers.insert({e.dst, e.src});
+  for (auto n : numbers) v.identities.push_back({n, ""});
+}
+
+// Per-CPU values: the kernel hands back one value per possible CPU.
+void read_counters(const std::string& bpffs, NodeView& v) {
+  if (!pinned(bpffs, "smi_counters_v1")) return;
+  Fd fd(bpf_obj_get((bpffs + "/smi_counters_v1").c_str()));
+  int ncpu = libbpf_num_possible_cpus();
+  if (!fd || ncpu <= 0) {
+    v.errors.push_back("smi_counters_v1: cannot be read");
+    return;
+  }
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.key_size != sizeof(smi_counter_key) ||
+      info.value_size != sizeof(smi_counter_value)) {
+    v.errors.push_back("smi_counters_v1: unexpected layout (ABI drift)");
+    return;
+  }
+  std::vector<smi_counter_value> per_cpu(static_cast<size_t>(ncpu));
+  smi_counter_key key{}, next{};
+  const smi_counter_key* prev = nullptr;
+  while (bpf_map_get_next_key(fd.get(), prev, &next) == 0) {
+    if (bpf_map_lookup_elem(fd.get(), &next, per_cpu.data()) == 0) {
+      Counter c{next.reason, next.direction, 0, 0};
+      for (const auto& x : per_cpu) {
+        c.packets += x.packets;
+        c.bytes += x.bytes;
+      }
+      v.counters.push_back(c);
+    }
+    key = next;
+    prev = &key;
+  }
+  std::sort(v.counters.begin(), v.counters.end(), [](const Counter& a, const Counter& b) {
+    return std::tie(a.reason, a.direction) < std::tie(b.reason, b.direction);
+  });
+}
+
+void read_links(const std::string& bpffs, NodeView& v) {
+  const std::string root = bpffs + "/links";
+  for (const auto& dir : dir_entries(root)) {
+    if (!is_dir(root + "/" + dir)) continue;
+    for (const auto& name : dir_entries(root + "/" + dir)) {
+      Link l;
+      l.pin = dir + "/" + name;
+      Fd fd(bpf_obj_get((root + "/" + l.pin).c_str()));
+      bpf_link_info info{};
+      uint32_t len = sizeof(info);
+      if (!fd || obj_kind(fd.get()) != ObjKind::link || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) {
+        l.error = fd ? "not a BPF link" : std::strerror(errno);
+        v.links.push_back(std::move(l));
+        continue;
+      }
+      l.link_id = info.id;
+      l.prog_id = info.prog_id;
+      l.prog_name = prog_name(info.prog_id);
+      l.link_type = or_number(libbpf_bpf_link_type_str(static_cast<bpf_link_type>(info.type)), info.type);
+      if (info.type == BPF_LINK_TYPE_CGROUP) {
+        l.target = info.cgroup.cgroup_id;
+        l.attach_type = or_number(libbpf_bpf_attach_type_str(static_cast<bpf_attach_type>(info.cgroup.attach_type)),
+                                  info.cgroup.attach_type);
+      } else if (info.type == BPF_LINK_TYPE_NETNS) {
+        l.target = info.netns.netns_ino;
+        l.attach_type = or_number(libbpf_bpf_attach_type_str(static_cast<bpf_attach_type>(info.netns.attach_type)),
+                                  info.netns.attach_type);
+      }
+      v.links.push_back(std::move(l));
+    }
+  }
+}
+
+void read_sk_msg(const std::string& bpffs, NodeView& v) {
+  if (!pinned(bpffs, "smi_sockhash_v1")) return;
+  Fd map(bpf_obj_get((bpffs + "/smi_sockhash_v1").c_str()));
+  uint32_t ids[8] = {}, count = 8, flags = 0;
+  if (!map || bpf_prog_query(map.get(), BPF_SK_MSG_VERDICT, 0, &flags, ids, &count) != 0) {
+    v.errors.push_back(fmt::format("smi_sockhash_v1: query sk_msg attachment: {}", std::strerror(errno)));
+    return;
+  }
+  v.sk_msg_attached = count > 0;
+}
+
+}  // namespace
+
+NodeView read_node(const std::string& bpffs, const ReadOptions& opts) {
+  NodeView v;
+  v.bpffs = bpffs;
+  if (opts.features)
+    for (const auto& f : probe_features()) v.features.push_back({f.name, f.required, f.available});
+  if (opts.tc_filters) v.tc_filters = list_smi_tc_filters();
+  if (!is_dir(bpffs)) return v;
+
+  auto marker = read_layout_marker(bpffs);
+  if (!marker) v.errors.push_back(marker.error().message());
+  else if (*marker) {
+    v.layout_version = (*marker)->abi_version;
+    v.layout_written_unix = (*marker)->written_unix_s;
+  }
+  read_maps(bpffs, v);
+  read_services(bpffs, v);
+  read_identities_and_policy(bpffs, v);
+  read_counters(bpffs, v);
+  read_links(bpffs, v);
+  read_sk_msg(bpffs, v);
+  v.pinned = !v.maps.empty() || !v.links.empty() || v.layout_version.has_value();
+  return v;
+}
+
+}  // namespace smi::inspect

@@ -1,0 +1,246 @@
+#include "node_datapath.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "abi/common.h"
+#include "base/fd.h"
+#include "base/log.h"
+#include "base/system.h"
+#include "datapath/conn_programs.h"
+#include "datapath/layout_version.h"
+#include "datapath/pod_tc.h"
+#include "datapath/sock_programs.h"
+#include "fixture/sockets.h"
+#include "identity/numeric_identity.h"
+#include "maps/identity.h"
+#include "maps/pod_src.h"
+#include "maps/policy.h"
+#include "maps/service.h"
+
+extern char** environ;
+
+namespace smi::test {
+namespace {
+
+int serve(char id) {
+  auto l = tcp_listen("::", kSvcPort);
+  if (!l) return 10;
+  for (;;) {
+    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (c) (void)!::write(c.get(), &id, 1);
+  }
+}
+
+std::string hex64(uint64_t v) { return fmt::format("{:#018x}", v); }
+
+// Loads and attaches everything, then lets the loaders go (agent stopped).
+Status attach_all(NodeDatapath& dp) {
+  const Node& n1 = dp.topo->node("n1");
+  DatapathConfig config;
+  config.pin_dir = dp.bpffs;
+  auto sa = SockAddrPrograms::load(config);
+  if (!sa) return std::move(sa).error();
+  SMI_TRY(sa->attach_cgroup(n1.cgroup_root));
+  auto sc = ServerCheck::load(config);
+  if (!sc) return std::move(sc).error();
+  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(sc->attach_netns("/run/netns/" + dp.pod(p).netns));
+  auto conn = ConnPrograms::load({.pin_dir = dp.bpffs, .accelerate = true});
+  if (!conn) return std::move(conn).error();
+  SMI_TRY(conn->attach(n1.cgroup_root));
+  conn->release();
+  auto tc = PodTc::load(dp.bpffs);
+  if (!tc) return std::move(tc).error();
+  auto filter = tc->attach_pod(dp.pod("store-v1").host_ifindex, dp.node_netns);
+  if (!filter) return std::move(filter).error();
+  filter->release();  // the filter goes with the pod's veth at teardown, or with uninstall
+  return write_layout_marker(dp.bpffs, SMI_ABI_VERSION);
+}
+
+Status fill_maps(NodeDatapath& dp) {
+  auto ids = maps::IdentityMaps::open(dp.bpffs);
+  if (!ids) return std::move(ids).error();
+  const std::pair<const char*, uint64_t> pods[] = {
+      {"buyer", dp.buyer_id}, {"thief", dp.thief_id}, {"store-v1", dp.store_id}, {"store-v2", dp.store_id}};
+  for (const auto& [name, id] : pods) {
+    const Pod& p = dp.pod(name);
+    SMI_TRY(ids->set_cgroup(p.cgroup_id, id));
+    SMI_TRY(ids->set_ip(p.ipv4, id, SMI_ID_F_LOCAL));
+    SMI_TRY(ids->set_ip(p.ipv6, id, SMI_ID_F_LOCAL));
+  }
+  auto src = PodSrcMap::open_pinned(dp.bpffs);
+  if (!src) return std::move(src).error();
+  for (const auto& a : {dp.pod("store-v1").ipv4, dp.pod("store-v1").ipv6}) {
+    auto ip = parse_ip(a);
+    if (!ip) return std::move(ip).error();
+    SMI_TRY(src->allow(static_cast<uint32_t>(dp.pod("store-v1").host_ifindex), *ip, dp.store_id));
+  }
+
+  auto svc = maps::ServiceMaps::open(dp.bpffs);
+  if (!svc) return std::move(svc).error();
+  std::vector<maps::Backend> slots(kSlotsV1, {dp.pod("store-v1").ipv4, kSvcPort, kBackendV1});
+  slots.insert(slots.end(), kSlotsV2, {dp.pod("store-v2").ipv4, kSvcPort, kBackendV2});
+  SMI_TRY(svc->set_service(kVip, kSvcPort, IPPROTO_TCP, kFrontend, slots));
+
+  auto pol = maps::PolicyMaps::open(dp.bpffs);
+  if (!pol) return std::move(pol).error();
+  SMI_TRY(pol->allow(dp.store_id, dp.buyer_id, kSvcPort, IPPROTO_TCP));
+  SMI_TRY(pol->allow(dp.store_id, dp.buyer_id, 0, IPPROTO_UDP));
+  return pol->enforce(dp.store_id);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeDatapath>> NodeDatapath::create() {
+  route_libbpf_logs();
+  auto dp = std::make_unique<NodeDatapath>();
+  auto t = Topology::create({.nodes = {"n1"},
+                             .pods = {{.name = "buyer", .node = "n1", .service_account = "buyer"},
+                                      {.name = "thief", .node = "n1", .service_account = "thief"},
+                                      {.name = "store-v1", .node = "n1", .service_account = "store"},
+                                      {.name = "store-v2", .node = "n1", .service_account = "store"}}});
+  if (!t) return std::move(t).error();
+  dp->topo = std::move(*t);
+  dp->node_netns = "/run/netns/" + dp->topo->node("n1").netns;
+  auto dir = BpffsDir::create(dp->topo->tag());
+  if (!dir) return std::move(dir).error();
+  dp->pins.emplace(std::move(*dir));
+  dp->bpffs = dp->pins->path() + "/smi";
+  char tmpl[] = "/tmp/smi-status-XXXXXX";
+  if (!::mkdtemp(tmpl)) return Error::from_errno("mkdtemp");
+  dp->state_dir = tmpl;
+  dp->buyer_id = identity::derive(kSpiffeBuyer);
+  dp->store_id = identity::derive(kSpiffeStore);
+  dp->thief_id = identity::derive(kSpiffeThief);
+
+  SMI_TRY(attach_all(*dp));
+  SMI_TRY(fill_maps(*dp));
+  SMI_TRY(dp->write_state(dp->state_json()));
+
+  for (const auto& [name, id] : {std::pair{"store-v1", '1'}, std::pair{"store-v2", '2'}}) {
+    char c = id;
+    auto s = dp->pod(name).spawn([c] { return serve(c); });
+    if (!s) return std::move(s).error();
+    dp->servers.push_back(std::move(*s));
+  }
+  for (int i = 0; i < 200; ++i) {
+    if (buyer_connects(*dp) == 0) return dp;
+    ::usleep(10000);
+  }
+  return Error("the store servers never answered through the service address");
+}
+
+NodeDatapath::~NodeDatapath() {
+  servers.clear();
+  if (!state_dir.empty()) {
+    ::unlink((state_dir + "/state.json").c_str());
+    ::unlink((state_dir + "/state.json.tmp").c_str());
+    ::rmdir(state_dir.c_str());
+  }
+}
+
+std::string NodeDatapath::state_json() const {
+  using nlohmann::json;
+  json ids = json::array({{{"identity", hex64(buyer_id)}, {"spiffe_id", kSpiffeBuyer}},
+                          {{"identity", hex64(store_id)}, {"spiffe_id", kSpiffeStore}},
+                          {{"identity", hex64(thief_id)}, {"spiffe_id", kSpiffeThief}}});
+  json ips = json::array(), local = json::array();
+  const std::tuple<const char*, uint64_t, const char*> pods[] = {{"buyer", buyer_id, "buyer"},
+                                                                 {"thief", thief_id, "thief"},
+                                                                 {"store-v1", store_id, "store"},
+                                                                 {"store-v2", store_id, "store"}};
+  for (const auto& [name, id, sa] : pods) {
+    const Pod& p = pod(name);
+    ips.push_back({{"ip", p.ipv4}, {"identity", hex64(id)}});
+    ips.push_back({{"ip", p.ipv6}, {"identity", hex64(id)}});
+    local.push_back({{"uid", p.uid}, {"namespace", "default"}, {"name", name}, {"service_account", sa},
+                     {"identity", hex64(id)}, {"ips", {p.ipv4, p.ipv6}}, {"cgroup_ids", {p.cgroup_id}},
+                     {"netns", "/run/netns/" + p.netns}, {"host_ifindex", p.host_ifindex}});
+  }
+  json state = {
+      {"identities", ids},
+      {"ip_identity", ips},
+      {"services",
+       {{{"vip", kVip}, {"family", "IPv4"}, {"port", kSvcPort}, {"protocol", "TCP"},
+         {"frontend_id", fmt::format("{:#010x}", kFrontend)}, {"slot_count", kSlotsV1 + kSlotsV2},
+         {"service", "default/store"}, {"traffic_split", "store-split"}}}},
+      {"backend_services",
+       {{{"id", fmt::format("{:#010x}", kBackendV1)}, {"service", "default/store-v1"}},
+        {{"id", fmt::format("{:#010x}", kBackendV2)}, {"service", "default/store-v2"}}}},
+      {"policy",
+       {{{"dst", hex64(store_id)}, {"src", hex64(buyer_id)}, {"port", kSvcPort}, {"protocol", "TCP"}},
+        {{"dst", hex64(store_id)}, {"src", hex64(buyer_id)}, {"port", 0}, {"protocol", "UDP"}}}},
+      {"policy_dst", {hex64(store_id)}}};
+  json file = {{"generation", 3}, {"applied_unix", 1700000000}, {"node", "n1"}, {"bpffs", bpffs},
+               {"mode", "enforce"}, {"state", state}, {"local_pods", local}};
+  return file.dump(2);
+}
+
+Status NodeDatapath::write_state(const std::string& json) const {
+  // As the agent does: a temporary file renamed over the old one.
+  const std::string tmp = state_dir + "/state.json.tmp";
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd || ::write(fd.get(), json.data(), json.size()) != static_cast<ssize_t>(json.size()))
+    return Error::from_errno("write " + tmp);
+  if (::rename(tmp.c_str(), (state_dir + "/state.json").c_str()) != 0) return Error::from_errno("rename " + tmp);
+  return ok();
+}
+
+CommandResult run_agent(const NodeDatapath& dp, const std::vector<std::string>& args) {
+  CommandResult r;
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return r;
+  Fd rd(p[0]), wr(p[1]);
+  std::vector<std::string> argv = {"nsenter", "--net=" + dp.node_netns, SMI_AGENT_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, cargs[0], &fa, nullptr, cargs.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  wr.reset();
+  if (rc != 0) {
+    r.output = "spawn failed";
+    return r;
+  }
+  std::array<char, 4096> buf{};
+  ssize_t n;
+  while ((n = ::read(rd.get(), buf.data(), buf.size())) > 0) r.output.append(buf.data(), static_cast<size_t>(n));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+int buyer_connects(const NodeDatapath& dp, char* got) {
+  auto r = dp.pod("buyer").run([] {
+    auto c = tcp_connect(kVip, kSvcPort, 1000);
+    if (!c) return c.error().code() ? c.error().code() : 1;
+    char b = 0;
+    if (!read_exact(c->get(), &b, 1, 1000).ok()) return 99;
+    return b == '1' ? 201 : b == '2' ? 202 : 98;
+  });
+  if (!r) return -1;
+  if (*r == 201 || *r == 202) {
+    if (got) *got = *r == 201 ? '1' : '2';
+    return 0;
+  }
+  return *r;
+}
+
+}  // namespace smi::test

@@ -47,13 +47,15 @@ static __always_inline int smi_pod_src_check(struct __sk_buff *skb) {
     if ((void *)(ip6 + 1) > data_end) return 0;
     __u8 first = ip6->saddr.in6_u.u6_addr8[0];
     __u8 second = ip6->saddr.in6_u.u6_addr8[1];
-    /* Neighbour discovery from link-local or unspecified sources: the pod
-     * needs it to reach its gateway, and it cannot be routed beyond the link. */
-    if (ip6->nexthdr == SMI_IPPROTO_ICMPV6 &&
-        ((first == 0xfe && (second & 0xc0) == 0x80) ||
-         (ip6->saddr.in6_u.u6_addr32[0] == 0 && ip6->saddr.in6_u.u6_addr32[1] == 0 &&
-          ip6->saddr.in6_u.u6_addr32[2] == 0 && ip6->saddr.in6_u.u6_addr32[3] == 0)))
-      return 1;
+    int src_link = (first == 0xfe && (second & 0xc0) == 0x80) ||
+                   (ip6->saddr.in6_u.u6_addr32[0] == 0 && ip6->saddr.in6_u.u6_addr32[1] == 0 &&
+                    ip6->saddr.in6_u.u6_addr32[2] == 0 && ip6->saddr.in6_u.u6_addr32[3] == 0);
+    __u8 dfirst = ip6->daddr.in6_u.u6_addr8[0];
+    int dst_link = dfirst == 0xff || (dfirst == 0xfe && (ip6->daddr.in6_u.u6_addr8[1] & 0xc0) == 0x80);
+    /* Link-local or unspecified sources: neighbour discovery (ICMPv6) and
+     * link-scope traffic such as MLD reports (a hop-by-hop header first, to a
+     * multicast group) that the pod needs and that cannot leave the link. */
+    if (src_link && (ip6->nexthdr == SMI_IPPROTO_ICMPV6 || dst_link)) return 1;
     return smi_pod_src_known(skb->ifindex, SMI_AF_INET6, &ip6->saddr, 16);
   }
   /* ARP stays on the pod's own link; anything else is not IP and cannot

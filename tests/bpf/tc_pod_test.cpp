@@ -91,8 +91,14 @@ const std::vector<Fixture>& fixtures() {
       {"IPv6 neighbour solicitation from link-local",
        ipv6_packet("fe80::1234", "ff02::1:ff00:1", IPPROTO_ICMPV6), kOk},
       {"IPv6 DAD from the unspecified address", ipv6_packet("::", "ff02::1:ff00:2", IPPROTO_ICMPV6), kOk},
-      {"IPv6 UDP from link-local is not neighbour discovery",
+      {"IPv6 UDP from link-local to a routed address is spoofing",
        ipv6_packet("fe80::1234", "fd00:244:2::2", IPPROTO_UDP), kShot},
+      {"IPv6 MLD report from link-local (hop-by-hop header) to a multicast group",
+       ipv6_packet("fe80::1234", "ff02::16", 0 /* hop-by-hop */), kOk},
+      {"IPv6 from link-local to a link-local peer stays on the link",
+       ipv6_packet("fe80::1234", "fe80::1", IPPROTO_UDP), kOk},
+      {"IPv6 from a global address it does not own to a multicast group",
+       ipv6_packet("fd00:244:1::9", "ff02::16", 0), kShot},
       {"ARP stays on the link", arp(), kOk},
       // Truncated IP headers cannot be fed through BPF_PROG_TEST_RUN (the kernel
       // refuses them with EINVAL); the bounds checks are still verified code.

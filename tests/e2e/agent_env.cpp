@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "fixture/command.h"
 #include "fixture/netns_guard.h"
 #include "fixture/sockets.h"
 
@@ -207,6 +208,13 @@ Status AgentEnv::start_agent(const std::string& node) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return Error("agent " + node + " not ready after 15 s:\n" + log_of(node));
+}
+
+Result<std::string> AgentEnv::agent_cli(const std::string& node, const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"nsenter", "--net=/run/netns/" + topo_->node(node).netns, SMI_AGENT_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--bpffs", bpffs_.at(node), "--state-dir", work_ + "/state-" + node});
+  return run_output(argv);
 }
 
 void AgentEnv::kill_agent(const std::string& node) {

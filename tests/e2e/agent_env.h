@@ -43,6 +43,8 @@ class AgentEnv {
   Result<std::string> http_get(const std::string& node, const std::string& path) const;
   const std::string& bpffs(const std::string& node) const { return bpffs_.at(node); }
   std::string log_of(const std::string& node) const;
+  // `smi-agent ARGS --bpffs <node's> --state-dir <node's>` in the node's netns: its stdout.
+  Result<std::string> agent_cli(const std::string& node, const std::vector<std::string>& args) const;
 
  private:
   AgentEnv() = default;

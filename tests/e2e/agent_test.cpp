@@ -260,5 +260,17 @@ TEST_F(AgentTest, ScrapeAndTrafficMetricsCountTheTrafficExactly) {
       << "TrafficMetrics for the split's backends:\n" << *api_after;
 }
 
+// `status` over what the running agent pinned, named from its state.json.
+TEST_F(AgentTest, StatusJoinsThePinnedMapsWithNames) {
+  auto out = env_->agent_cli("n1", {"status", "--no-features"});
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->find("NOT SHOWN"), std::string::npos) << "the agent's own state.json agrees with its maps:\n" << *out;
+  for (const char* needle : {"10.96.100.10:8080", "spiffe://cluster.local/ns/default/sa/buyer",
+                             "spiffe://cluster.local/ns/default/sa/store", "store-v1", "230 slot(s)  89.8%", "26 slot(s)  10.2%"})
+    EXPECT_NE(out->find(needle), std::string::npos) << needle << " missing from:\n" << *out;
+  EXPECT_EQ(out->find("spoofed_source"), std::string::npos) << "no pod's own traffic is dropped as spoofed:\n"
+                                                            << *out;
+}
+
 }  // namespace
 }  // namespace smi::test

@@ -22,6 +22,7 @@
 #include "datapath/sock_programs.h"
 #include "fixture/sockets.h"
 #include "identity/numeric_identity.h"
+#include "maps/address.h"
 #include "maps/identity.h"
 #include "maps/pod_src.h"
 #include "maps/policy.h"
@@ -80,7 +81,7 @@ Status fill_maps(NodeDatapath& dp) {
   auto src = PodSrcMap::open_pinned(dp.bpffs);
   if (!src) return std::move(src).error();
   for (const auto& a : {dp.pod("store-v1").ipv4, dp.pod("store-v1").ipv6}) {
-    auto ip = parse_ip(a);
+    auto ip = maps::parse_address(a);
     if (!ip) return std::move(ip).error();
     SMI_TRY(src->allow(static_cast<uint32_t>(dp.pod("store-v1").host_ifindex), *ip, dp.store_id));
   }

@@ -146,8 +146,7 @@ model::Location loc(const std::string& file, const YAML::Mark& m) {
 
 std::vector<Document> read_yaml(std::string_view text, const std::string& file, model::Diagnostics& diags) {
   if (auto at = find_yaml_hazard(text)) {
-    diags.error({file, at->first, at->second}, "", "",
-                "malformed YAML: ',', ']' or '}' outside a flow collection");
+    diags.error({file, at->line, at->column}, "", "", fmt::format("malformed YAML: {}", at->what));
     return {};
   }
   std::istringstream in{std::string(text)};

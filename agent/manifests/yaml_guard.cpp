@@ -95,7 +95,8 @@ std::optional<YamlHazard> find_yaml_hazard(std::string_view t) {
     if (starts && (c == '[' || c == '{')) {
       ++depth;
       ++i;
-      continue;  // still at a node start
+      node_start = true;  // the first entry starts here
+      continue;
     }
     if (depth > 0) {
       if (c == ']' || c == '}') {

@@ -123,9 +123,12 @@ std::optional<YamlHazard> find_yaml_hazard(std::string_view t) {
       ++i;
       continue;
     }
-    if (c == '&' || c == '!') {  // anchors and tags precede the node they name
-      // (yaml-cpp ends them at a flow indicator too)
+    if (starts && (c == '&' || c == '!' || c == '*')) {
+      // Anchors and tags precede a node; an alias is one. yaml-cpp ends their
+      // names at a flow indicator too, so a ',' may follow directly.
       while (i < t.size() && std::string_view(" \t\r\n,[]{}").find(t[i]) == std::string_view::npos) ++i;
+      node_start = c != '*';
+      closed = c == '*';
       continue;
     }
     node_start = false;

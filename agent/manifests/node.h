@@ -46,6 +46,9 @@ const Node* Node::get(std::string_view key) const {
 // Guards against hostile input: anchors/aliases can expand a small file into
 // an enormous tree ("billion laughs"), and deep nesting into deep recursion.
 inline constexpr size_t kMaxNodesPerDocument = 2'000'000;
+// Aliases are rare in Kubernetes manifests; their expansion gets a far smaller
+// budget so a small hostile file costs milliseconds, not seconds.
+inline constexpr size_t kMaxAliasNodesPerDocument = 100'000;
 inline constexpr int kMaxDepth = 64;
 
 }  // namespace smi::manifests

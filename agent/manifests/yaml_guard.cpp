@@ -2,7 +2,20 @@
 
 namespace smi::manifests {
 
-std::optional<std::pair<int, int>> find_yaml_hazard(std::string_view t) {
+std::optional<YamlHazard> find_yaml_hazard(std::string_view t) {
+  {
+    int l = 1;
+    size_t ls = 0;
+    for (size_t k = 0; k < t.size(); ++k) {
+      auto b = static_cast<unsigned char>(t[k]);
+      if (b == '\n') {
+        ++l;
+        ls = k + 1;
+      } else if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+        return YamlHazard{l, static_cast<int>(k - ls) + 1, "control character in the text"};
+      }
+    }
+  }
   int line = 1;
   size_t line_start = 0;
   int depth = 0;            // flow nesting
@@ -50,7 +63,7 @@ std::optional<std::pair<int, int>> find_yaml_hazard(std::string_view t) {
     // Outside flow collections, ',' ']' '}' cannot start a node (YAML
     // indicators) nor follow one that just closed; yaml-cpp loops on ','.
     if (depth == 0 && (closed || node_start) && (c == ',' || c == ']' || c == '}'))
-      return std::make_pair(line, static_cast<int>(i - line_start) + 1);
+      return YamlHazard{line, static_cast<int>(i - line_start) + 1, "',', ']' or '}' outside a flow collection"};
     // yaml-cpp also starts a new node right after one that closed (`{}{}`).
     bool starts = node_start || closed;
     closed = false;
@@ -82,7 +95,8 @@ std::optional<std::pair<int, int>> find_yaml_hazard(std::string_view t) {
     if (starts && (c == '[' || c == '{')) {
       ++depth;
       ++i;
-      continue;  // still at a node start
+      node_start = true;  // the first entry starts here
+      continue;
     }
     if (depth > 0) {
       if (c == ']' || c == '}') {
@@ -109,8 +123,12 @@ std::optional<std::pair<int, int>> find_yaml_hazard(std::string_view t) {
       ++i;
       continue;
     }
-    if (c == '&' || c == '!') {  // anchors and tags precede the node they name
-      while (i < t.size() && t[i] != ' ' && t[i] != '\n') ++i;
+    if (starts && (c == '&' || c == '!' || c == '*')) {
+      // Anchors and tags precede a node; an alias is one. yaml-cpp ends their
+      // names at a flow indicator too, so a ',' may follow directly.
+      while (i < t.size() && std::string_view(" \t\r\n,[]{}").find(t[i]) == std::string_view::npos) ++i;
+      node_start = c != '*';
+      closed = c == '*';
       continue;
     }
     node_start = false;

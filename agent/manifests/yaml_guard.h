@@ -11,7 +11,14 @@
 
 namespace smi::manifests {
 
-// (line, column), 1-based, of the first hazard, or nullopt.
-std::optional<std::pair<int, int>> find_yaml_hazard(std::string_view text);
+struct YamlHazard {
+  int line = 0, column = 0;  // 1-based
+  const char* what = "";
+};
+
+// The first hazard, or nullopt. Control characters (which YAML does not
+// allow in a stream, and which yaml-cpp reads as the end of input) are
+// refused too, so the scan sees the same text yaml-cpp would.
+std::optional<YamlHazard> find_yaml_hazard(std::string_view text);
 
 }  // namespace smi::manifests

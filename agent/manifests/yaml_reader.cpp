@@ -32,6 +32,7 @@ class TreeBuilder : public YAML::EventHandler {
     stack_.clear();
     anchors_.clear();
     count_ = 0;
+    alias_count_ = 0;
     have_root_ = false;
     root_ = Node{};
   }
@@ -45,9 +46,12 @@ class TreeBuilder : public YAML::EventHandler {
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
     if (it == anchors_.end()) throw Refused("unknown alias", mark);
-    count_ += size_of(it->second);
-    if (count_ > kMaxNodesPerDocument)
-      throw Refused(fmt::format("document expands to more than {} nodes through aliases", kMaxNodesPerDocument), mark);
+    size_t n = size_of(it->second);
+    count_ += n;
+    alias_count_ += n;
+    if (alias_count_ > kMaxAliasNodesPerDocument || count_ > kMaxNodesPerDocument)
+      throw Refused(fmt::format("document expands to more than {} nodes through aliases", kMaxAliasNodesPerDocument),
+                    mark);
     Node copy = it->second;
     finish(std::move(copy), 0);
   }
@@ -136,6 +140,7 @@ class TreeBuilder : public YAML::EventHandler {
   Node root_;
   bool have_root_ = false;
   size_t count_ = 0;
+  size_t alias_count_ = 0;
 };
 
 model::Location loc(const std::string& file, const YAML::Mark& m) {
@@ -146,8 +151,7 @@ model::Location loc(const std::string& file, const YAML::Mark& m) {
 
 std::vector<Document> read_yaml(std::string_view text, const std::string& file, model::Diagnostics& diags) {
   if (auto at = find_yaml_hazard(text)) {
-    diags.error({file, at->first, at->second}, "", "",
-                "malformed YAML: ',', ']' or '}' outside a flow collection");
+    diags.error({file, at->line, at->column}, "", "", fmt::format("malformed YAML: {}", at->what));
     return {};
   }
   std::istringstream in{std::string(text)};

@@ -557,7 +557,7 @@ namespace {
 // refuses them, and must not refuse valid YAML that merely contains the same
 // characters.
 TEST(YamlGuard, RefusesWhatHangsYamlCppAndKeepsValidYaml) {
-  for (const char* bad : {",p", "{},x", "\"a\",b]", "{a}{\"b\":1},\"c\""}) {
+  for (const char* bad : {",p", "{},x", "\"a\",b]", "{a}{\"b\":1},\"c\"", "a: 1\x01,", "!,p", "\"\"!,", "- *a,b"}) {
     auto p = parse(bad);
     EXPECT_NE(diag_text(p.diags).find("malformed YAML"), std::string::npos) << bad;
   }

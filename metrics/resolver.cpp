@@ -1,5 +1,7 @@
 #include "metrics/resolver.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <mutex>
@@ -67,8 +69,11 @@ std::optional<SplitBackendInfo> InMemoryResolver::split_backend(uint32_t apex_sv
 std::vector<SplitBackendInfo> InMemoryResolver::split_backends(std::string_view ns, std::string_view split) const {
   std::shared_lock lock(mu_);
   std::vector<SplitBackendInfo> out;
+  // One entry per backend: a dual-stack apex registers each backend once per
+  // frontend (IPv4 and IPv6), with the same information.
   for (const auto& [ids, info] : splits_) {
-    if (info.ns == ns && info.split == split) out.push_back(info);
+    if (info.ns == ns && info.split == split && std::find(out.begin(), out.end(), info) == out.end())
+      out.push_back(info);
   }
   return out;
 }

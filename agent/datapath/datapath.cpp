@@ -19,11 +19,6 @@ using compiler::Family;
 using compiler::MapOp;
 using compiler::OpKind;
 
-uint64_t inode_of(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
@@ -72,10 +67,7 @@ Status Datapath::attach_node() {
 Status Datapath::apply(const std::vector<MapOp>& ops, const compiler::DesiredState& target, size_t& done) {
   std::set<model::IpAddr> local_ips;
   for (const auto& [uid, p] : target.pod_identity) local_ips.insert(p.ips.begin(), p.ips.end());
-  if (auto scan = scan_pod_cgroups(options_.cgroup_root); scan) {
-    cgroups_by_uid_.clear();
-    for (const auto& c : *scan) cgroups_by_uid_[c.pod_uid].push_back(c.cgroup_id);
-  }
+  (void)rescan_cgroups();  // a failed scan keeps the last one: pod_identity ops then use it
   done = 0;
   for (const auto& op : ops) {
     SMI_TRY(apply_one(op, local_ips).context(compiler::describe(op)));
@@ -161,8 +153,18 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   auto by_addr = netns_by_address(options_.netns_dir);
   if (!by_addr) return std::move(by_addr).error();
   for (auto& p : pods) {
+    // A process of the pod says which namespace is its own; without one
+    // visible, an address only one named namespace carries.
+    p.netns = netns_of_cgroups(cgroup_dirs_by_uid_[p.uid]);
     for (const auto& ip : p.pod.ips) {
-      if (auto it = by_addr->find(ip); it != by_addr->end() && p.netns.empty()) p.netns = it->second;
+      auto it = by_addr->find(ip);
+      if (p.netns.empty() && it != by_addr->end()) {
+        if (it->second.size() == 1)
+          p.netns = it->second.front();
+        else
+          log(Log::datapath)->warn("pod {}/{}: {} is configured in {} network namespaces; not guessing which",
+                                   p.pod.ns, p.pod.name, ip.to_string(), it->second.size());
+      }
       if (auto oif = route_oif(ip); oif && p.host_ifindex == 0) p.host_ifindex = *oif;
     }
     if (!p.netns.empty()) {
@@ -185,11 +187,20 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   return pods;
 }
 
-Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods) {
+Status Datapath::rescan_cgroups() {
   auto scan = scan_pod_cgroups(options_.cgroup_root);
   if (!scan) return std::move(scan).error();
   cgroups_by_uid_.clear();
-  for (const auto& c : *scan) cgroups_by_uid_[c.pod_uid].push_back(c.cgroup_id);
+  cgroup_dirs_by_uid_.clear();
+  for (const auto& c : *scan) {
+    cgroups_by_uid_[c.pod_uid].push_back(c.cgroup_id);
+    cgroup_dirs_by_uid_[c.pod_uid].push_back(c.path);
+  }
+  return ok();
+}
+
+Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods) {
+  SMI_TRY(rescan_cgroups());
   std::map<uint64_t, uint64_t> want;  // cgroup id -> identity
   for (const auto& [uid, p] : applied.pod_identity) {
     LocalPod lp{.uid = uid, .pod = p};
@@ -231,14 +242,15 @@ Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
   return ok();
 }
 
-Status Datapath::prune_netns_links(const std::vector<LocalPod>& pods) {
-  std::set<std::string> keep;
-  for (const auto& p : pods)
-    if (!p.netns.empty()) keep.insert("netns-" + std::to_string(inode_of(p.netns)));
+Status Datapath::prune_netns_links(const std::vector<LocalPod>&) {
+  // Only links whose namespace is gone: a pod whose namespace could not be
+  // found this round (no process visible, an ambiguous address) keeps its
+  // server-side check, never a moment without it.
   PinnedLinks root(options_.bpffs + "/links");
   for (const auto& dir : root.list()) {
-    if (dir.rfind("netns-", 0) != 0 || keep.count(dir)) continue;
-    SMI_TRY(PinnedLinks(root.dir() + "/" + dir).remove_all());
+    if (dir.rfind("netns-", 0) != 0) continue;
+    PinnedLinks links(root.dir() + "/" + dir);
+    if (links.target("sk_lookup") == 0) SMI_TRY(links.remove_all());
   }
   return ok();
 }

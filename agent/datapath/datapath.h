@@ -84,7 +84,9 @@ class Datapath : public daemon::StateSink {
   std::optional<maps::IdentityMaps> ids_;
   std::optional<maps::ServiceMaps> svcs_;
   std::optional<maps::PolicyMaps> pols_;
-  std::map<std::string, std::vector<uint64_t>> cgroups_by_uid_;  // from the latest scan
+  Status rescan_cgroups();
+  std::map<std::string, std::vector<uint64_t>> cgroups_by_uid_;     // from the latest scan
+  std::map<std::string, std::vector<std::string>> cgroup_dirs_by_uid_;
   std::set<int> tc_attached_;
 };
 

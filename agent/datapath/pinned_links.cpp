@@ -82,6 +82,11 @@ std::vector<std::string> PinnedLinks::list() const {
   return names;
 }
 
+uint64_t PinnedLinks::target(const std::string& name) const {
+  Fd fd(bpf_obj_get(path(name).c_str()));
+  return fd ? link_target(fd.get()) : 0;
+}
+
 uint32_t PinnedLinks::link_id(const std::string& name) const {
   Fd fd(bpf_obj_get(path(name).c_str()));
   if (!fd) return 0;

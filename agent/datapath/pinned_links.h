@@ -50,6 +50,10 @@ class PinnedLinks {
   // Names of the links pinned now, sorted.
   std::vector<std::string> list() const;
 
+  // The cgroup id or netns inode a pinned link acts on; 0 when the link is
+  // absent or its target is gone (a removed namespace detaches its links).
+  uint64_t target(const std::string& name) const;
+
   // Kernel link id of a pinned link (0 if absent): shows an update kept the link.
   uint32_t link_id(const std::string& name) const;
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -42,8 +43,8 @@ std::vector<model::IpAddr> addresses_here() {
 
 }  // namespace
 
-Result<std::map<model::IpAddr, std::string>> netns_by_address(const std::string& dir) {
-  std::map<model::IpAddr, std::string> out;
+Result<std::map<model::IpAddr, std::vector<std::string>>> netns_by_address(const std::string& dir) {
+  std::map<model::IpAddr, std::vector<std::string>> out;
   DIR* d = ::opendir(dir.c_str());
   if (!d) {
     if (errno == ENOENT) return out;  // no named namespaces on this host
@@ -64,12 +65,23 @@ Result<std::map<model::IpAddr, std::string>> netns_by_address(const std::string&
         if (ip.family == model::AddrFamily::v4 && ip.bytes[0] == 127) continue;
         if (ip.family == model::AddrFamily::v6 && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80) continue;
         if (ip == *model::IpAddr::parse("::1")) continue;
-        out.emplace(ip, p);
+        out[ip].push_back(p);
       }
     }
   });
   walker.join();
   return out;
+}
+
+std::string netns_of_cgroups(const std::vector<std::string>& cgroup_dirs) {
+  for (const auto& dir : cgroup_dirs) {
+    std::ifstream procs(dir + "/cgroup.procs");
+    for (long pid; procs >> pid;) {
+      std::string ns = "/proc/" + std::to_string(pid) + "/ns/net";
+      if (::access(ns.c_str(), R_OK) == 0) return ns;
+    }
+  }
+  return "";
 }
 
 Result<int> route_oif(const model::IpAddr& ip) {

@@ -7,15 +7,22 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "model/net.h"
 
 namespace smi {
 
-// Every address configured in each namespace under `dir` -> that namespace's
-// path. Namespaces are entered on a helper thread; the caller stays put.
-Result<std::map<model::IpAddr, std::string>> netns_by_address(const std::string& dir = "/run/netns");
+// Every address configured in each namespace under `dir` -> the paths of the
+// namespaces that carry it (more than one: ambiguous, not to be trusted).
+// Namespaces are entered on a helper thread; the caller stays put.
+Result<std::map<model::IpAddr, std::vector<std::string>>> netns_by_address(const std::string& dir = "/run/netns");
+
+// The network namespace of a process in one of these cgroup directories, as
+// /proc/<pid>/ns/net, or "" when no process there is visible (the agent may
+// not share the host's PID namespace).
+std::string netns_of_cgroups(const std::vector<std::string>& cgroup_dirs);
 
 // The output interface of the route to `ip` in the caller's namespace.
 Result<int> route_oif(const model::IpAddr& ip);

@@ -85,3 +85,22 @@ TEST(Resolve, ParsesBothFamilies) {
 
 }  // namespace
 }  // namespace smi::metrics
+
+namespace smi::metrics {
+namespace {
+
+TEST(InMemoryResolver, ADualStackApexListsEachSplitBackendOnce) {
+  InMemoryResolver r;
+  SplitBackendInfo v1{"default", "canary", "store", "store-v1", 90}, v2{"default", "canary", "store", "store-v2", 10};
+  for (uint32_t apex : {11u, 12u}) {  // the apex's IPv4 and IPv6 frontends
+    r.add_split_backend(apex, 21, v1);
+    r.add_split_backend(apex, 22, v2);
+  }
+  auto b = r.split_backends("default", "canary");
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].backend, "store-v1");
+  EXPECT_EQ(b[1].backend, "store-v2");
+}
+
+}  // namespace
+}  // namespace smi::metrics

@@ -2,24 +2,12 @@
 // node, and traffic whose figures are measured and shown. deploy/demo.sh
 // builds it and runs it; `--check` makes its exit status the verdict of its
 // own checks (the e2e test).
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "demo/scenario.h"
 
 namespace {
-
-void on_signal(int) { smi::demo::g_interrupted = 1; }
-
-// No SA_RESTART: a blocking wait returns early and the step sees the flag.
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-}
 
 }  // namespace
 
@@ -45,9 +33,6 @@ int main(int argc, char** argv) {
   int rc = 1;
   {
     smi::demo::Demo demo(o);
-    // After the topology exists its own handlers are installed; ours replace
-    // them so that teardown runs in order (agents, pins, then namespaces).
-    install_signal_handlers();
     try {
       rc = demo.run();
     } catch (const smi::demo::Interrupted&) {

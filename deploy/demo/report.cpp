@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -26,7 +27,8 @@ void table(const std::vector<std::vector<std::string>>& rows, int indent) {
     std::string line(static_cast<size_t>(indent), ' ');
     for (size_t i = 0; i < rows[row].size(); ++i) {
       const auto& cell = rows[row][i];
-      bool number = row > 0 && !cell.empty() && (std::isdigit(static_cast<unsigned char>(cell[0])) || cell[0] == '-');
+      static const std::regex numeric(R"(^[-+]?[0-9][0-9.]*( %| points| ms|[munµ]?s)?$)");
+      bool number = row > 0 && std::regex_match(cell, numeric);
       line += number ? fmt::format("{:>{}}", cell, width[i]) : fmt::format("{:<{}}", cell, width[i]);
       if (i + 1 < rows[row].size()) line += "  ";
     }
@@ -55,14 +57,23 @@ bool Checks::expect(bool passed, std::string what, std::string detail) {
   return passed;
 }
 
+void Checks::skip(std::string what, std::string why) {
+  fmt::print("  [skipped] {}: {}\n", what, why);
+  std::fflush(stdout);
+  checks_.push_back({std::move(what), true, std::move(why), true});
+}
+
 int Checks::failed() const {
   return static_cast<int>(std::count_if(checks_.begin(), checks_.end(), [](const Check& c) { return !c.passed; }));
 }
 
 void Checks::summary() const {
-  fmt::print("  {} of {} checks passed\n", checks_.size() - static_cast<size_t>(failed()), checks_.size());
+  size_t skipped = static_cast<size_t>(std::count_if(checks_.begin(), checks_.end(), [](const Check& c) { return c.skipped; }));
+  fmt::print("  {} of {} checks passed{}\n", checks_.size() - skipped - static_cast<size_t>(failed()),
+             checks_.size() - skipped, skipped ? fmt::format(", {} skipped", skipped) : "");
   for (const auto& c : checks_)
     if (!c.passed) fmt::print("  FAILED: {}: {}\n", c.what, c.detail);
+    else if (c.skipped) fmt::print("  SKIPPED: {}: {}\n", c.what, c.detail);
   std::fflush(stdout);
 }
 

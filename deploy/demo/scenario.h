@@ -4,6 +4,7 @@
 #pragma once
 
 #include <csignal>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@ namespace smi::demo {
 struct Options {
   std::string agent;       // smi-agent binary
   std::string examples;    // deploy/examples
-  int connections = 2000;  // per split measurement
+  int connections = 5000;  // per split measurement
   int probes = 20;         // connections per access probe
   uint16_t port_base = 9090;
   bool check = false;      // exit status reflects the checks
@@ -67,6 +68,7 @@ class Demo {
   ServiceFacts apex_;                 // the store service: VIPs and port
   std::string buyer_pod_, thief_pod_;
   std::vector<std::string> store_pods_;
+  std::map<std::string, std::string> store_backend_;  // store pod -> the name it answers with
   std::string tmp_, manifests_;
   std::unique_ptr<test::Topology> topo_;
   std::unique_ptr<test::BpffsDir> bpffs_;

@@ -15,7 +15,7 @@
  * "Acceleration and events" for the half-close finding. */
 const volatile __u8 smi_accelerate = 0;
 
-#define SMI_RCV_SHUTDOWN 1
+#define SMI_SOCK_DONE 1 /* enum sock_flags: set by tcp_fin() */
 
 static __always_inline int smi_view(struct bpf_sock_ops *skops, struct bpf_sock *sk, struct smi_conn_view *v) {
   if (!SMI_SOCK_KEY_FILL(&v->key, skops)) return 0;
@@ -125,8 +125,12 @@ static __always_inline void on_close(struct bpf_sock_ops *skops, struct bpf_sock
   if (tp) {
     sent += BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
     __u64 rcvd = BPF_CORE_READ(tp, bytes_received);
-    __u8 shut = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_shutdown);
-    if ((shut & SMI_RCV_SHUTDOWN) && rcvd > 0) rcvd -= 1; /* the peer's FIN */
+    /* The peer's FIN counts in bytes_received once it arrived: tcp_fin()
+     * marks that with SOCK_DONE. RCV_SHUTDOWN would not do: close() sets it
+     * itself, and an orphaned socket whose FIN was acked reaches TCP_CLOSE
+     * (via time-wait) before the peer's FIN comes in. */
+    unsigned long flags = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_flags);
+    if ((flags & (1UL << SMI_SOCK_DONE)) && rcvd > 0) rcvd -= 1;
     received += rcvd;
   }
   /* The event speaks for the client: swap on the server side. */

@@ -55,17 +55,18 @@ smi_ip_id_key ip_key(const model::IpAddr& ip) {
 }
 
 compiler::ServiceKey from_abi(const smi_svc_key& k) {
-  return {get_addr(k.family, k.addr), k.port, static_cast<model::Protocol>(k.protocol)};
+  return {.vip = get_addr(k.family, k.addr), .port = k.port, .protocol = static_cast<model::Protocol>(k.protocol)};
 }
 
-compiler::ServiceValue from_abi(const smi_svc_value& v) { return {v.svc_id, v.slot_count}; }
+compiler::ServiceValue from_abi(const smi_svc_value& v) { return {.frontend_id = v.svc_id, .slot_count = v.slot_count}; }
 
 compiler::SlotValue from_abi(const smi_slot_value& v) {
-  return {get_addr(v.family, v.addr), v.port, v.backend_svc_id};
+  return {.address = get_addr(v.family, v.addr), .port = v.port, .backend_service_id = v.backend_svc_id};
 }
 
 compiler::PolicyKey from_abi(const smi_pol_key& k) {
-  return {k.dst_identity, k.src_identity, k.port, static_cast<model::Protocol>(k.protocol)};
+  return {.dst = k.dst_identity, .src = k.src_identity, .port = k.port,
+          .protocol = static_cast<model::Protocol>(k.protocol)};
 }
 
 model::IpAddr from_abi(const smi_ip_id_key& k) { return get_addr(k.family, k.addr); }

@@ -10,9 +10,12 @@
 #include <cstdio>
 #include <chrono>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include "e2e/agent_env.h"
 #include "fixture/sockets.h"
@@ -38,6 +41,31 @@ std::map<std::string, int> tally(const Pod& pod, int n) {
   int v;
   while (in >> k >> v) out[k] = v;
   return out;
+}
+
+// Sum of the samples of `name` whose labels contain every matcher.
+double series_sum(const std::string& text, const std::string& name, const std::vector<std::string>& matchers) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    bool all = true;
+    for (const auto& m : matchers) all = all && line.find(m) != std::string::npos;
+    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// success_count summed over the backends of a TrafficSplit, from the API.
+double split_successes(const std::string& http_response) {
+  auto body = http_response.substr(http_response.find("\r\n\r\n") + 4);
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  double sum = 0;
+  if (j.is_discarded() || !j.contains("items")) return -1;
+  for (const auto& item : j["items"])
+    for (const auto& m : item["metrics"])
+      if (m.value("name", "") == "success_count") sum += std::stod(m.value("value", "0"));
+  return sum;
 }
 
 class AgentTest : public ::testing::Test {
@@ -192,6 +220,44 @@ TEST_F(AgentTest, KillNineAndRestartBreaksNothing) {
   for (const auto& [k, v] : thief) thief_total += v;
   EXPECT_EQ(thief["errno:1"], thief_total) << "the thief got through during the restart";
   EXPECT_NE(env_->log_of("n1").find("adopting the pinned maps"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace smi::test
+
+namespace smi::test {
+namespace {
+
+// Known traffic, then the node-level scrape and the TrafficMetrics API
+// report exactly it (as deltas: the suite's other traffic came first).
+TEST_F(AgentTest, ScrapeAndTrafficMetricsCountTheTrafficExactly) {
+  const std::vector<std::string> buyer_client = {"source_service_account=\"buyer\"",
+                                                 "destination_service=\"store\"", "side=\"client\""};
+  const std::vector<std::string> thief_client = {"source_service_account=\"thief\"", "side=\"client\""};
+  const std::string split_path = "/apis/metrics.smi-spec.io/v1alpha1/namespaces/default/trafficsplits/store-canary";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // earlier tests' events drained
+  auto before = env_->http_get("n1", "/metrics");
+  auto api_before = env_->http_get("n1", split_path);
+  ASSERT_TRUE(before.ok() && api_before.ok());
+
+  auto buyer = tally(pod("buyer"), 100);
+  ASSERT_EQ(buyer["store-v1"] + buyer["store-v2"], 100);
+  ASSERT_EQ(tally(pod("thief"), 10)["errno:1"], 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the reader drains every 100 ms
+
+  auto after = env_->http_get("n1", "/metrics");
+  auto api_after = env_->http_get("n1", split_path);
+  ASSERT_TRUE(after.ok() && api_after.ok());
+  auto delta = [&](const std::string& name, const std::vector<std::string>& m) {
+    return series_sum(*after, name, m) - series_sum(*before, name, m);
+  };
+  EXPECT_EQ(delta("smi_edge_connections_opened_total", buyer_client), 100);
+  EXPECT_EQ(delta("smi_edge_connections_closed_total", buyer_client), 100);
+  EXPECT_EQ(delta("smi_edge_received_bytes_total", buyer_client), 100 * 9) << "\"store-vN\\n\" per connection";
+  EXPECT_EQ(delta("smi_edge_connections_denied_total", thief_client), 10);
+  EXPECT_EQ(series_sum(*after, "smi_events_lost_total", {}), 0) << "no event lost";
+  EXPECT_EQ(split_successes(*api_after) - split_successes(*api_before), 100)
+      << "TrafficMetrics for the split's backends:\n" << *api_after;
 }
 
 }  // namespace

@@ -363,13 +363,9 @@ TEST_F(MetricsE2E, RealConnectionsBetweenPodsCountedExactly) {
   connect4.reset();
 }
 
-// Hook for the real-traffic e2e through the datapath's own producers
-// (branches dp-sock / dp-accel): once their programs are merged, load them
-// instead of conn_events in the test above, add a TrafficSplit through the
-// service maps, and keep the same exact checks.
-TEST_F(MetricsE2E, DISABLED_RealTrafficThroughTheDatapathProducers) {
-  GTEST_SKIP() << "needs the datapath's event producers (dp-sock, dp-accel)";
-}
+
+// Real traffic through the datapath's own event producers and the real agent:
+// tests/e2e/agent_test.cpp (ScrapeAndTrafficMetricsCountTheTrafficExactly).
 
 }  // namespace
 }  // namespace smi::metrics

@@ -1,0 +1,352 @@
+// mesh_bench: one run, one machine, interleaved and repeated, comparing
+// plain pod-to-pod TCP, the sidecar model (iptables REDIRECT + haproxy in
+// both pods) and smi-agent's datapath (policy + split + metrics), same node
+// (accelerated) and across nodes; per-program BPF cost under that load; and
+// the control plane at scale (control_plane.h). Prints Markdown tables.
+// Prints figures, asserts nothing; exits non-zero only when a path did not
+// work (a failed connection, a wrong byte count), which the smoke test checks.
+//   sudo build/tests/bench/mesh_bench [--quick|--smoke] [--reps N] [--secs S]
+//        [--no-sidecar] [--no-control-plane] [--services N]
+// tests/bench/run.sh builds and runs it on a fresh machine.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "base/system.h"
+#include "bench/control_plane.h"
+#include "bench/load.h"
+#include "bench/mesh_path.h"
+#include "bench/prog_stats.h"
+#include "bench/sidecar.h"
+#include "fixture/topology.h"
+
+using namespace smi;
+using namespace smi::bench;
+using test::Pod;
+
+namespace {
+
+struct Options {
+  int reps = 5;
+  double secs = 1.0;    // per throughput / connection-rate run
+  int rounds = 20000;   // round trips per latency run
+  bool sidecar = true;
+  bool control_plane = true;
+  ControlPlaneScale scale;
+};
+
+enum class Kind { loopback, plain, sidecar, smi };
+struct Path {
+  std::string name;
+  Kind kind;
+  bool cross;  // across nodes: ratios against plain cross-node
+  const Pod* client;
+  std::string addr;
+};
+
+struct Metric {
+  std::string name;
+  bool lower_is_better;
+};
+const std::vector<Metric> kMetrics = {
+    {"RR 1 B p50 (us)", true},           {"RR 1 B p99 (us)", true},       {"RR 1 KiB p50 (us)", true},
+    {"RR 1 KiB p99 (us)", true},         {"throughput 1 stream (Gbit/s)", false},
+    {"throughput 4 streams (Gbit/s)", false}, {"connect-request-close (conn/s)", false},
+};
+enum Workload { kRr1, kRr1k, kTput1, kTput4, kCrr, kWorkloads };
+const char* kWorkloadNames[] = {"RR 1 B", "RR 1 KiB", "1 stream", "4 streams", "conn rate"};
+
+// samples[path][metric] -> values over repetitions
+using Samples = std::map<std::string, std::map<std::string, std::vector<double>>>;
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "mesh_bench: %s\n", what.c_str());
+  return 1;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? argv[++i] : "0"; };
+    if (a == "--quick") {
+      o.reps = 5, o.secs = 0.4, o.rounds = 5000;
+      o.scale = {.services = 2000, .endpoints_per_service = 5, .targets = 2000};
+    } else if (a == "--smoke") {
+      o.reps = 1, o.secs = 0.1, o.rounds = 200;
+      o.scale = {.services = 50, .endpoints_per_service = 5, .targets = 50};
+    } else if (a == "--reps") {
+      o.reps = std::atoi(next());
+    } else if (a == "--secs") {
+      o.secs = std::atof(next());
+    } else if (a == "--rounds") {
+      o.rounds = std::atoi(next());
+    } else if (a == "--no-sidecar") {
+      o.sidecar = false;
+    } else if (a == "--no-control-plane") {
+      o.control_plane = false;
+    } else if (a == "--services") {
+      int n = std::atoi(next());
+      o.scale = {.services = n, .endpoints_per_service = 5, .targets = n};
+    }
+  }
+  return o;
+}
+
+// Per-namespace sysctls in our own pods: the connection-rate runs open tens
+// of thousands of connections to one destination; without reuse of
+// TIME_WAIT ports the client runs out of ephemeral ports within a run.
+void tune_pod(const Pod& p) {
+  (void)p.run([] {
+    bool ok = smi::write_file("/proc/sys/net/ipv4/tcp_tw_reuse", "1").ok() &&
+              smi::write_file("/proc/sys/net/ipv4/ip_local_port_range", "1024 65000").ok();
+    return ok ? 0 : 1;
+  });
+}
+
+bool wait_ready(const Path& p) {
+  for (int i = 0; i < 300; ++i) {
+    auto r = run_in<Rate>(*p.client, [&] { return conn_rate(p.addr, 0.001, 0); });
+    if (r && r->error == 0 && r->value > 0) return true;
+    ::usleep(20000);
+  }
+  return false;
+}
+
+// Runs one workload on one path; appends to samples. Returns false on a failed run.
+bool run_one(const Path& p, Workload w, const Options& o, Sidecars* sc, Samples& s) {
+  // Latency: everything on CPU 1 (a cross-core wake-up costs ~25 us here and
+  // would swamp the path's own cost); bulk and connection rate: the client
+  // side on CPU 0, the server side on CPU 1.
+  const bool one_cpu = w == kRr1 || w == kRr1k;
+  if (p.kind == Kind::sidecar && sc) {
+    sc->pin(one_cpu ? 1 : 0, 1);
+    if (w == kCrr) sc->flush_conntrack();
+  }
+  const int cpu = one_cpu ? 1 : 0;
+  auto& m = s[p.name];
+  switch (w) {
+    case kRr1:
+    case kRr1k: {
+      int size = w == kRr1 ? 1 : 1024;
+      auto r = run_in<Latency>(*p.client, [&] { return rr_latency(p.addr, size, o.rounds, cpu); });
+      if (!r || r->error) return false;
+      m[kMetrics[w == kRr1 ? 0 : 2].name].push_back(r->p50_us);
+      m[kMetrics[w == kRr1 ? 1 : 3].name].push_back(r->p99_us);
+      return true;
+    }
+    case kTput1:
+    case kTput4: {
+      int streams = w == kTput1 ? 1 : 4;
+      auto r = run_in<Rate>(*p.client, [&] { return throughput(p.addr, streams, o.secs, cpu); });
+      if (!r || r->error || r->value <= 0) return false;
+      m[kMetrics[w == kTput1 ? 4 : 5].name].push_back(r->value);
+      return true;
+    }
+    case kCrr: {
+      auto r = run_in<Rate>(*p.client, [&] { return conn_rate(p.addr, o.secs, cpu); });
+      if (!r || r->error || r->value <= 0) return false;
+      m[kMetrics[6].name].push_back(r->value);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string fmt_num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof(b), v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+  return b;
+}
+
+void print_table(const std::vector<Path>& paths, const Samples& s) {
+  std::printf("\n| metric | path | median | min - max | vs plain |\n| --- | --- | ---: | ---: | ---: |\n");
+  for (const auto& metric : kMetrics) {
+    for (const auto& p : paths) {
+      auto pit = s.find(p.name);
+      if (pit == s.end() || !pit->second.count(metric.name)) continue;
+      const auto& v = pit->second.at(metric.name);
+      double med = median(v);
+      std::string base_name = p.cross ? "plain cross-node" : "plain same-node";
+      std::string ratio = "-";
+      if (p.kind != Kind::plain && s.count(base_name) && s.at(base_name).count(metric.name)) {
+        double base = median(s.at(base_name).at(metric.name));
+        if (base > 0) ratio = fmt_num(med / base) + "x";
+      }
+      std::printf("| %s | %s | %s | %s - %s | %s |\n", metric.name.c_str(), p.name.c_str(), fmt_num(med).c_str(),
+                  fmt_num(*std::min_element(v.begin(), v.end())).c_str(),
+                  fmt_num(*std::max_element(v.begin(), v.end())).c_str(), ratio.c_str());
+    }
+  }
+}
+
+void print_costs(const std::map<int, std::map<std::string, ProgCost>>& costs) {
+  std::printf("\n| program | ns per call: ");
+  for (int w = 0; w < kWorkloads; ++w) std::printf("%s | ", kWorkloadNames[w]);
+  std::printf("calls (all workloads) |\n| --- |");
+  for (int w = 0; w <= kWorkloads; ++w) std::printf(" ---: |");
+  std::printf("\n");
+  std::map<std::string, ProgCost> total;
+  for (const auto& [w, per] : costs)
+    for (const auto& [name, c] : per) total[name].run_ns += c.run_ns, total[name].runs += c.runs;
+  for (const auto& [name, t] : total) {
+    if (t.runs == 0) continue;
+    std::printf("| %s |", name.c_str());
+    for (int w = 0; w < kWorkloads; ++w) {
+      auto it = costs.count(w) ? costs.at(w).find(name) : std::map<std::string, ProgCost>::const_iterator{};
+      if (costs.count(w) && it != costs.at(w).end() && it->second.runs)
+        std::printf(" %.0f |", double(it->second.run_ns) / double(it->second.runs));
+      else
+        std::printf(" - |");
+    }
+    std::printf(" %llu |\n", static_cast<unsigned long long>(t.runs));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (::geteuid() != 0) return fail("needs root (namespaces, cgroups, BPF)");
+  Options o = parse(argc, argv);
+  route_libbpf_logs();
+  set_log_level(spdlog::level::warn);
+  if (o.sidecar && !sidecar_tools_present()) {
+    std::fprintf(stderr, "mesh_bench: haproxy/iptables/conntrack missing: sidecar path skipped (run.sh installs them)\n");
+    o.sidecar = false;
+  }
+
+  // Plain and sidecar pods are unmeshed (their cgroups outside the node's
+  // cgroup root), so no smi program ever runs for them; sidecar pods have
+  // netfilter NAT, the others none (conntrack is per namespace).
+  auto t = test::Topology::create({.nodes = {"n1", "n2"},
+                                   .pods = {{.name = "pc", .node = "n1", .meshed = false},
+                                            {.name = "ps", .node = "n1", .meshed = false},
+                                            {.name = "pr", .node = "n2", .meshed = false},
+                                            {.name = "sc", .node = "n1", .meshed = false},
+                                            {.name = "ss", .node = "n1", .meshed = false},
+                                            {.name = "sr", .node = "n2", .meshed = false},
+                                            {.name = "mc", .node = "n1", .service_account = "buyer"},
+                                            {.name = "m1", .node = "n1", .service_account = "store"},
+                                            {.name = "m2", .node = "n1", .service_account = "store"},
+                                            {.name = "r1", .node = "n2", .service_account = "store"},
+                                            {.name = "r2", .node = "n2", .service_account = "store"}}});
+  if (!t) return fail(t.error().message());
+  test::Topology& topo = **t;
+  auto pod = [&](const char* n) -> const Pod& { return topo.pod(n); };
+
+  std::vector<test::Process> servers;
+  for (const char* n : {"pc", "ps", "pr", "ss", "sr", "m1", "m2", "r1", "r2"}) {
+    for (auto fn : {echo_server, sink_server, crr_server}) {
+      auto s = pod(n).spawn([fn] { return fn(1); });
+      if (!s) return fail(s.error().message());
+      servers.push_back(std::move(*s));
+    }
+  }
+  for (const auto& p : topo.pods()) tune_pod(p);
+
+  std::optional<Sidecars> sidecars;
+  std::string work = "/tmp/mesh_bench-" + topo.tag();
+  std::filesystem::create_directories(work);
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() { std::filesystem::remove_all(path); }
+  } remove_work{work};
+  if (o.sidecar) {
+    auto sc = Sidecars::start(pod("sc"), {&pod("ss"), &pod("sr")}, work);
+    if (!sc) return fail("sidecars: " + sc.error().message());
+    sidecars.emplace(std::move(*sc));
+  }
+  auto mesh = MeshPath::start(topo, {&pod("mc"), &pod("m1"), &pod("m2"), &pod("r1"), &pod("r2")});
+  if (!mesh) return fail("smi datapath: " + mesh.error().message());
+
+  std::vector<Path> paths = {
+      {"loopback (same pod)", Kind::loopback, false, &pod("pc"), "127.0.0.1"},
+      {"plain same-node", Kind::plain, false, &pod("pc"), pod("ps").ipv4},
+      {"plain cross-node", Kind::plain, true, &pod("pc"), pod("pr").ipv4},
+      {"smi same-node (accelerated)", Kind::smi, false, &pod("mc"), kVipLocal},
+      {"smi cross-node", Kind::smi, true, &pod("mc"), kVipRemote},
+  };
+  if (o.sidecar) {
+    paths.push_back({"sidecar same-node", Kind::sidecar, false, &pod("sc"), pod("ss").ipv4});
+    paths.push_back({"sidecar cross-node", Kind::sidecar, true, &pod("sc"), pod("sr").ipv4});
+  }
+  for (const auto& p : paths)
+    if (!wait_ready(p)) {
+      if (std::getenv("MESH_BENCH_HOLD")) ::sleep(120);  // debugging: inspect the namespaces
+      return fail("path never answered: " + p.name);
+    }
+
+  std::printf("mesh_bench: %d repetitions, interleaved (each repetition runs every workload on every path, path "
+              "order rotated); %.1f s per bulk/rate run, %d round trips per latency run; latency with client, "
+              "server and proxies on CPU 1, bulk and rate with the client side on CPU 0 and the server side on "
+              "CPU 1\n",
+              o.reps, o.secs, o.rounds);
+  std::fflush(stdout);
+
+  Samples samples;
+  std::map<int, std::map<std::string, ProgCost>> costs;
+  auto prog_ids = programs_under((*mesh)->bpffs());
+  int failures = 0;
+  for (int rep = 0; rep < o.reps; ++rep) {
+    for (int w = 0; w < kWorkloads; ++w) {
+      for (size_t k = 0; k < paths.size(); ++k) {
+        const Path& p = paths[(k + static_cast<size_t>(rep)) % paths.size()];
+        std::optional<StatsWindow> window;
+        std::map<std::string, ProgCost> before;
+        if (p.kind == Kind::smi) {
+          auto sw = StatsWindow::open();
+          if (sw) window.emplace(std::move(*sw));
+          before = read_costs(prog_ids);
+        }
+        bool ok = run_one(p, static_cast<Workload>(w), o, sidecars ? &*sidecars : nullptr, samples);
+        if (p.kind == Kind::smi) {
+          for (const auto& [name, c] : minus(read_costs(prog_ids), before)) {
+            costs[w][name].run_ns += c.run_ns;
+            costs[w][name].runs += c.runs;
+          }
+        }
+        if (!ok) {
+          ++failures;
+          std::fprintf(stderr, "mesh_bench: %s on %s failed\n", kWorkloadNames[w], p.name.c_str());
+        }
+      }
+    }
+    std::fprintf(stderr, "mesh_bench: repetition %d/%d done\n", rep + 1, o.reps);
+  }
+  print_table(paths, samples);
+  std::printf("\nper-program cost under the smi runs (kernel run-time statistics, run_time_ns / run_cnt):\n");
+  print_costs(costs);
+  std::printf("\nconnection events read by the metrics reader during the run: %llu\n",
+              static_cast<unsigned long long>((*mesh)->events_read()));
+
+  if (o.control_plane) {
+    auto cp = run_control_plane(o.scale, work, topo.tag());
+    if (!cp) {
+      ++failures;
+      std::fprintf(stderr, "mesh_bench: control plane: %s\n", cp.error().message().c_str());
+    } else {
+      print_control_plane(*cp);
+    }
+  }
+  mesh->reset();
+  sidecars.reset();
+  servers.clear();
+  if (failures) std::fprintf(stderr, "mesh_bench: %d run(s) failed\n", failures);
+  return failures ? 1 : 0;
+}

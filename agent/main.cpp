@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "cli/compile.h"
+#include "cli/run.h"
 #include "cli/selfcheck.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.parse_complete_callback([&] { smi::set_log_level(spdlog::level::from_str(level)); });
 
+  smi::cli::add_run(app);
   smi::cli::add_selfcheck(app);
   smi::cli::add_compile(app);
 

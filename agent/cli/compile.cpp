@@ -41,7 +41,7 @@ int run(const CompileArgs& a) {
 
   for (const auto& d : diags.items()) fmt::print(stderr, "{}\n", model::format(d));
   if (a.format == "json") {
-    fmt::print("{}\n", compiler::to_json(result.state).dump(2));
+    fmt::print("{}\n", compiler::to_json_text(result.state));
   } else {
     fmt::print("{}", compiler::to_text(result.state));
   }

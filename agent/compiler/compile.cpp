@@ -101,11 +101,13 @@ void CompilerRun::identities() {
                         "pod on this node has no uid, so its cgroup cannot be matched; not mapped");
         continue;
       }
-      state().pod_identity[pod.uid] = PodIdentity{*id, pod.meta.ns, pod.meta.name, pod.service_account};
+      state().pod_identity[pod.uid] = PodIdentity{*id, pod.meta.ns, pod.meta.name, pod.service_account, pod.ips};
     }
   }
+  std::vector<std::pair<IpAddr, IdentityNum>> ips;  // in key order: the flat map is filled in one go
   for (const auto& [ip, o] : owner)
-    if (!conflicted.count(ip)) state().ip_identity.emplace(ip, o.first);
+    if (!conflicted.count(ip)) ips.emplace_back(ip, o.first);
+  state().ip_identity = FlatMap<IpAddr, IdentityNum>::from_sorted(ips);
 }
 
 void CompilerRun::capacities() {

@@ -42,6 +42,8 @@ std::vector<std::uint16_t> narrow(std::vector<std::uint16_t> ports, std::optiona
 }  // namespace
 
 void CompilerRun::policy() {
+  std::set<PolicyKey> allow;  // collected, then stored flat
+  std::set<IdentityNum> enforced;
   for (const auto& [k, tt] : model_.traffic_targets) {
     std::string label = object_label("TrafficTarget", tt.meta);
     auto dst = identity_of(tt.destination.ns, tt.destination.name);
@@ -126,9 +128,9 @@ void CompilerRun::policy() {
     if (!ok) continue;  // errors reported; nothing from this target
     for (const auto& rs : status.rules)
       for (auto src : srcs)
-        for (auto port : rs.ports) state().policy.insert({*dst, src, port, rs.protocol});
+        for (auto port : rs.ports) allow.insert({*dst, src, port, rs.protocol});
     if (opts_.mode == Mode::enforce) {
-      state().policy_dst.insert(*dst);
+      enforced.insert(*dst);
     } else {
       diags().info(tt.meta.location, label, "",
                    fmt::format("permissive mode: {} would be enforced (default deny)", state().identities[*dst]));
@@ -137,10 +139,12 @@ void CompilerRun::policy() {
   }
   // An all-ports entry makes the same (dst, src, protocol) with a specific
   // port redundant; dropping those keeps the map small.
-  for (auto it = state().policy.begin(); it != state().policy.end();) {
-    if (it->port != 0 && state().policy.count(PolicyKey{it->dst, it->src, 0, it->protocol})) it = state().policy.erase(it);
+  for (auto it = allow.begin(); it != allow.end();) {
+    if (it->port != 0 && allow.count(PolicyKey{it->dst, it->src, 0, it->protocol})) it = allow.erase(it);
     else ++it;
   }
+  state().policy = FlatSet<PolicyKey>::from_sorted(allow);
+  state().policy_dst = FlatSet<IdentityNum>::from_sorted(enforced);
 }
 
 }  // namespace smi::compiler

@@ -110,7 +110,7 @@ std::vector<SlotValue> CompilerRun::split_slots(const model::TrafficSplit& split
   for (size_t g = 0; g < groups.size(); ++g)
     for (size_t m = 0; m < members[g].size(); ++m)
       for (std::uint32_t i = 0; i < counts[g][m]; ++i)
-        slots.push_back({members[g][m].address, members[g][m].port, ids[g]});
+        slots.push_back({members[g][m].address, 0, members[g][m].port, ids[g]});
   if (slots.empty())
     warn_once(split.service_location, label, "spec.backends",
               fmt::format("no backend can take {} port {} traffic; connections to the apex will fail",
@@ -167,6 +167,9 @@ void CompilerRun::services() {
   // Frontends: ids assigned in sorted order of their names.
   IdAllocator frontend_ids;
   std::map<ServiceKey, std::string> key_owner;
+  // Built in service-name order, stored in key order: collect, then flatten.
+  std::map<ServiceKey, ServiceValue> services;
+  std::map<std::uint32_t, std::vector<SlotValue>> slot_tables;
   for (const auto& [k, svc] : model_.services) {
     if (!has_frontends(svc)) continue;
     auto split_it = split_by_apex_.find(k);
@@ -188,15 +191,20 @@ void CompilerRun::services() {
           slots = split_slots(*split, sp, ip.family);
         } else {
           auto sid = service_id(k);
-          for (const auto& b : ready_backends(svc, sp, ip.family)) slots.push_back({b.address, b.port, sid});
+          for (const auto& b : ready_backends(svc, sp, ip.family)) slots.push_back({b.address, 0, b.port, sid});
         }
-        state().services[key] = ServiceValue{fid, static_cast<std::uint32_t>(slots.size())};
+        services[key] = ServiceValue{fid, static_cast<std::uint32_t>(slots.size())};
         state().frontends[fid] = FrontendInfo{k.first, k.second, ip.family, sp.port, sp.protocol,
                                               split != nullptr ? split->meta.name : ""};
-        if (!slots.empty()) state().slots[fid] = std::move(slots);
+        if (!slots.empty()) slot_tables[fid] = std::move(slots);
       }
     }
   }
+  state().services = FlatMap<ServiceKey, ServiceValue>::from_sorted(services);
+  std::vector<std::pair<std::uint32_t, std::vector<SlotValue>>> tables;
+  tables.reserve(slot_tables.size());
+  for (auto& [fid, t] : slot_tables) tables.emplace_back(fid, std::move(t));
+  state().slots = FlatMap<std::uint32_t, std::vector<SlotValue>>::from_sorted(tables);
   for (const auto& [k, id] : service_ids_) state().backend_services[id] = k;
 }
 

@@ -1,5 +1,7 @@
 #include "compiler/diff.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace smi::compiler {
@@ -11,15 +13,19 @@ struct MapDelta {
 };
 
 // One lockstep walk over two sorted maps.
-template <typename K, typename V>
-MapDelta<K, V> delta(const std::map<K, V>& a, const std::map<K, V>& b) {
+template <typename K, typename V, typename Map>
+MapDelta<K, V> delta(const Map& a, const Map& b) {
   MapDelta<K, V> d;
   auto i = a.begin(), j = b.begin();
   while (i != a.end() || j != b.end()) {
-    if (j == b.end() || (i != a.end() && i->first < j->first)) {
+    // One three-way compare per step: these maps hold up to ~10^5 entries.
+    auto order = i == a.end() ? std::strong_ordering::greater
+                 : j == b.end() ? std::strong_ordering::less
+                                : (i->first <=> j->first);
+    if (order < 0) {
       d.removed.emplace_back(i->first, i->second);
       ++i;
-    } else if (i == a.end() || j->first < i->first) {
+    } else if (order > 0) {
       d.added.emplace_back(j->first, j->second);
       ++j;
     } else {
@@ -32,7 +38,7 @@ MapDelta<K, V> delta(const std::map<K, V>& a, const std::map<K, V>& b) {
 }
 
 template <typename K>
-std::pair<std::vector<K>, std::vector<K>> set_delta(const std::set<K>& a, const std::set<K>& b) {
+std::pair<std::vector<K>, std::vector<K>> set_delta(const FlatSet<K>& a, const FlatSet<K>& b) {
   std::vector<K> added, removed;
   auto i = a.begin(), j = b.begin();
   while (i != a.end() || j != b.end()) {
@@ -66,7 +72,10 @@ SlotDelta slot_delta(const DesiredState& from, const DesiredState& to) {
       id = i->first;
       a = &(i++)->second;
       b = &(j++)->second;
-      if (*a == *b) continue;
+      // Unchanged tables (nearly all) compare as one block of bytes.
+      if (a->size() == b->size() &&
+          (a->empty() || std::memcmp(a->data(), b->data(), a->size() * sizeof(SlotValue)) == 0))
+        continue;
     }
     for (size_t s = 0; s < b->size(); ++s)
       if (s >= a->size() || !((*a)[s] == (*b)[s]))
@@ -81,9 +90,9 @@ SlotDelta slot_delta(const DesiredState& from, const DesiredState& to) {
 
 std::vector<MapOp> diff(const DesiredState& from, const DesiredState& to) {
   std::vector<MapOp> ops;
-  auto pods = delta(from.pod_identity, to.pod_identity);
-  auto ips = delta(from.ip_identity, to.ip_identity);
-  auto svcs = delta(from.services, to.services);
+  auto pods = delta<std::string, PodIdentity>(from.pod_identity, to.pod_identity);
+  auto ips = delta<IpAddr, IdentityNum>(from.ip_identity, to.ip_identity);
+  auto svcs = delta<ServiceKey, ServiceValue>(from.services, to.services);
   auto [pol_add, pol_rm] = set_delta(from.policy, to.policy);
   auto [dst_add, dst_rm] = set_delta(from.policy_dst, to.policy_dst);
   auto slots = slot_delta(from, to);

@@ -42,8 +42,12 @@ json to_json(const DesiredState& s) {
 
   json pods = json::array();
   for (const auto& [uid, p] : s.pod_identity)
+  {
+    json ips = json::array();
+    for (const auto& ip : p.ips) ips.push_back(ip.to_string());
     pods.push_back({{"uid", uid}, {"identity", hex64(p.identity)}, {"namespace", p.ns}, {"name", p.name},
-                    {"service_account", p.service_account}});
+                    {"service_account", p.service_account}, {"ips", std::move(ips)}});
+  }
   out["pod_identity"] = std::move(pods);
 
   json ips = json::array();
@@ -97,6 +101,10 @@ json to_json(const DesiredState& s) {
   }
   out["traffic_targets"] = std::move(targets);
   return out;
+}
+
+std::string to_json_text(const DesiredState& state, int indent) {
+  return to_json(state).dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 json to_json(const MapOp& op) { return {{"op", describe(op)}}; }

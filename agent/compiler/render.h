@@ -12,6 +12,8 @@
 namespace smi::compiler {
 
 nlohmann::json to_json(const DesiredState& state);
+// to_json(state) serialised; never throws (invalid UTF-8 in names is replaced).
+std::string to_json_text(const DesiredState& state, int indent = 2);
 std::string to_text(const DesiredState& state);
 nlohmann::json to_json(const MapOp& op);
 

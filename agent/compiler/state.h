@@ -9,8 +9,10 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "compiler/flat.h"
 #include "identity/numeric_identity.h"
 #include "model/model.h"
 #include "model/net.h"
@@ -30,6 +32,7 @@ std::string_view family_name(Family f);
 struct PodIdentity {
   IdentityNum identity = 0;
   std::string ns, name, service_account;  // for display
+  std::vector<IpAddr> ips;  // the shell finds the pod's netns and host interface by these
   auto operator<=>(const PodIdentity&) const = default;
 };
 
@@ -60,10 +63,14 @@ struct SlotKey {
 };
 struct SlotValue {
   IpAddr address;                      // family inside
+  std::uint8_t reserved = 0;           // explicit, so the struct has no padding (diff compares tables with memcmp)
   std::uint16_t port = 0;              // targetPort resolved
   std::uint32_t backend_service_id = 0;  // the TrafficSplit backend chosen (the apex itself without a split)
   auto operator<=>(const SlotValue&) const = default;
 };
+
+static_assert(sizeof(SlotValue) == 24 && std::has_unique_object_representations_v<SlotValue>,
+              "slot tables are compared bytewise");
 
 // policy: an allow entry. port 0 = every port.
 struct PolicyKey {
@@ -105,12 +112,12 @@ struct TargetStatus {
 
 struct DesiredState {
   // Map families (diffed).
-  std::map<std::string, PodIdentity> pod_identity;       // pod UID ->
-  std::map<IpAddr, IdentityNum> ip_identity;             // every pod IP in the cluster ->
-  std::map<ServiceKey, ServiceValue> services;
-  std::map<std::uint32_t, std::vector<SlotValue>> slots;  // frontend id -> slots [0, slot_count)
-  std::set<PolicyKey> policy;
-  std::set<IdentityNum> policy_dst;  // destinations with default deny
+  std::map<std::string, PodIdentity> pod_identity;         // pod UID -> (this node only: small)
+  FlatMap<IpAddr, IdentityNum> ip_identity;                // every pod IP in the cluster ->
+  FlatMap<ServiceKey, ServiceValue> services;
+  FlatMap<std::uint32_t, std::vector<SlotValue>> slots;    // frontend id -> slots [0, slot_count)
+  FlatSet<PolicyKey> policy;
+  FlatSet<IdentityNum> policy_dst;  // destinations with default deny
 
   // Description.
   std::map<IdentityNum, std::string> identities;          // number -> SPIFFE ID

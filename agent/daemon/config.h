@@ -28,7 +28,8 @@ struct AgentConfig {
   std::string listen = "127.0.0.1:9090";  // --listen
   std::string mode = "enforce";           // --mode
   std::string trust_domain = "cluster.local";
-  bool accelerate = true;        // --accelerate (same-node sk_msg redirect)
+  std::string state_dir = "/run/smi-agent";  // --state-dir: state.json for status and operators
+  bool accelerate = false;       // --accelerate (same-node sk_msg redirect; off: see docs/datapath.md)
 };
 
 // Checks a configuration as given, without touching the host: flag values,

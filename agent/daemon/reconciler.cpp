@@ -38,17 +38,18 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
   r.ops = ops.size();
   if (ops.empty()) {
     applied_ = std::move(compiled.state);  // descriptions may differ even when the maps do not
+    model_ = std::move(m);
     return finish(ReconcileResult::Outcome::unchanged);
   }
 
   size_t done = 0;
-  Status st = sink_.apply(ops, done);
+  Status st = sink_.apply(ops, compiled.state, done);
   if (!st) {
     r.error = st.error().message();
     std::vector<compiler::MapOp> applied_part(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(done));
     size_t undone = 0;
     auto undo = undo_ops(applied_, applied_part);
-    if (Status u = sink_.apply(undo, undone); !u) {
+    if (Status u = sink_.apply(undo, applied_, undone); !u) {
       // The kernel holds something between the two states: forget the old
       // one so the next update writes every entry again.
       applied_ = compiler::DesiredState{};
@@ -59,6 +60,7 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
     return finish(ReconcileResult::Outcome::failed);
   }
   applied_ = std::move(compiled.state);
+  model_ = std::move(m);
   ++generation_;
   return finish(ReconcileResult::Outcome::applied);
 }

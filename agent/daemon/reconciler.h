@@ -44,6 +44,8 @@ class Reconciler {
 
   // The state the kernel holds, as far as this reconciler knows.
   const compiler::DesiredState& applied() const { return applied_; }
+  // The model of the last applied update (names for metrics and status).
+  const model::Model& model() const { return model_; }
   // Incremented by every applied update.
   uint64_t generation() const { return generation_; }
   const compiler::CompileOptions& options() const { return options_; }
@@ -52,6 +54,7 @@ class Reconciler {
   compiler::CompileOptions options_;
   StateSink& sink_;
   compiler::DesiredState applied_;
+  model::Model model_;
   uint64_t generation_ = 0;
 };
 

@@ -7,15 +7,17 @@
 
 #include "base/result.h"
 #include "compiler/diff.h"
+#include "compiler/state.h"
 
 namespace smi::daemon {
 
 class StateSink {
  public:
   virtual ~StateSink() = default;
-  // Applies `ops` in order. On failure, `done` says how many were applied,
-  // so the caller can undo exactly those.
-  virtual Status apply(const std::vector<compiler::MapOp>& ops, size_t& done) = 0;
+  // Applies `ops` in order, on the way to `target`. On failure, `done` says
+  // how many were applied, so the caller can undo exactly those.
+  virtual Status apply(const std::vector<compiler::MapOp>& ops, const compiler::DesiredState& target,
+                       size_t& done) = 0;
 };
 
 }  // namespace smi::daemon

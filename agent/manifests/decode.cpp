@@ -84,8 +84,8 @@ void decode_object(const Node& n, const std::string& file, model::Diagnostics& d
   const Node* md = f.map(n, "metadata", "", true);
   std::optional<std::string> name, ns;
   if (md != nullptr) {
-    name = f.str(*md, "name", "metadata", true);
-    ns = f.str(*md, "namespace", "metadata", false);
+    name = f.name(*md, "name", "metadata", true);
+    ns = f.ns(*md, "namespace", "metadata");
     if (ns && ns->empty()) ns.reset();
   }
   f.set_object(label(kind.value_or(""), ns, name));

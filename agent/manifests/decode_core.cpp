@@ -178,8 +178,8 @@ std::optional<model::Object> decode_pod(const Node& n, ObjectHeader& h, Fields& 
   p.meta = std::move(h.meta);
   if (const Node* md = n.get("metadata")) p.uid = f.str(*md, "uid", "metadata", false).value_or("");
   if (const Node* spec = f.map(n, "spec", "", false)) {
-    auto sa = f.str(*spec, "serviceAccountName", "spec", false);
-    if (!sa || sa->empty()) sa = f.str(*spec, "serviceAccount", "spec", false);  // deprecated alias
+    auto sa = f.name(*spec, "serviceAccountName", "spec", false);
+    if (!sa || sa->empty()) sa = f.name(*spec, "serviceAccount", "spec", false);  // deprecated alias
     if (sa && !sa->empty()) p.service_account = *sa;
     p.node_name = f.str(*spec, "nodeName", "spec", false).value_or("");
     p.host_network = f.boolean(*spec, "hostNetwork", "spec").value_or(false);

@@ -25,8 +25,8 @@ std::optional<model::IdentityRef> identity_ref(const Node& n, std::string path, 
     return std::nullopt;
   }
   auto kind = f.str(n, "kind", path, true);
-  auto name = f.str(n, "name", path, true);
-  auto ns = f.str(n, "namespace", path, false);
+  auto name = f.name(n, "name", path, true);
+  auto ns = f.ns(n, "namespace", path);
   if (kind && *kind != "ServiceAccount") {
     f.error(*n.get("kind"), join(path, "kind"), fmt::format("kind must be ServiceAccount, not {}", *kind));
     return std::nullopt;
@@ -50,7 +50,7 @@ std::optional<model::RouteRef> route_ref(const Node& n, std::string path, Fields
     return std::nullopt;
   }
   auto kind = f.str(n, "kind", path, true);
-  auto name = f.str(n, "name", path, true);
+  auto name = f.name(n, "name", path, true);
   if (kind && *kind != "HTTPRouteGroup" && *kind != "TCPRoute" && *kind != "UDPRoute") {
     f.error(*n.get("kind"), join(path, "kind"),
             fmt::format("unknown route kind {} (HTTPRouteGroup, TCPRoute or UDPRoute)", *kind));
@@ -198,6 +198,8 @@ std::optional<model::Object> decode_traffic_split(const Node& n, ObjectHeader& h
                 fmt::format("'{}' is in namespace {}, but a split only applies to services in its own namespace {}",
                             *svc, ns, s.meta.ns));
     }
+    if (!is_dns_subdomain(name))
+      f.error(*spec->get("service"), "spec.service", fmt::format("'{}' is not a valid service name", *svc));
     s.service = name;
     s.service_location = f.at(*spec->get("service"));
   }
@@ -216,7 +218,7 @@ std::optional<model::Object> decode_traffic_split(const Node& n, ObjectHeader& h
       model::SplitBackend sb;
       sb.location = f.at(b);
       sb.field = path;
-      auto svc = f.str(b, "service", path, true);
+      auto svc = f.name(b, "service", path, true);
       const Node* w = b.get("weight");
       std::optional<std::int64_t> weight;
       if (w == nullptr || w->is_null()) {

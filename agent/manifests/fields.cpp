@@ -22,6 +22,40 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
   return v;
 }
 
+namespace {
+bool dns_chars(std::string_view s, bool dots) {
+  if (s.empty()) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '-' && !(dots && c == '.')) return false;
+  return true;
+}
+}  // namespace
+
+bool is_dns_subdomain(std::string_view s) { return s.size() <= 253 && dns_chars(s, true); }
+bool is_dns_label(std::string_view s) { return s.size() <= 63 && dns_chars(s, false); }
+
+std::optional<std::string> Fields::name(const Node& parent, std::string_view key, std::string_view path,
+                                        bool required) {
+  auto v = str(parent, key, path, required);
+  if (v && !v->empty() && !is_dns_subdomain(*v)) {
+    error(*parent.get(key), join(path, key),
+          "is not a valid name (lowercase letters, digits, '-' and '.', at most 253)");
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::string> Fields::ns(const Node& parent, std::string_view key, std::string_view path) {
+  auto v = str(parent, key, path, false);
+  if (v && !v->empty() && !is_dns_label(*v)) {
+    error(*parent.get(key), join(path, key), "is not a valid namespace (lowercase letters, digits and '-', at most 63)");
+    return std::nullopt;
+  }
+  return v;
+}
+
 model::Location Fields::at(const Node& n) const {
   if (n.line > 0) return {file_, n.line, n.column};
   return object_location();

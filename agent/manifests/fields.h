@@ -41,6 +41,9 @@ class Fields {
                                       std::int64_t min, std::int64_t max);
   std::optional<std::uint16_t> port(const Node& parent, std::string_view key, std::string_view path, bool required);
   std::optional<bool> boolean(const Node& parent, std::string_view key, std::string_view path);
+  // A required object name (DNS-1123 subdomain) or namespace (label).
+  std::optional<std::string> name(const Node& parent, std::string_view key, std::string_view path, bool required);
+  std::optional<std::string> ns(const Node& parent, std::string_view key, std::string_view path);
 
   // The same checks on a node already in hand (sequence items).
   std::optional<std::string> as_str(const Node& n, std::string_view path);
@@ -56,6 +59,11 @@ class Fields {
   std::string object_;
   size_t errors_ = 0;
 };
+
+// Kubernetes object names: DNS-1123 subdomains (lowercase alphanumerics,
+// '-' and '.', at most 253) and, for namespaces, labels (no '.', at most 63).
+bool is_dns_subdomain(std::string_view s);
+bool is_dns_label(std::string_view s);
 
 // Parses a base-10 integer scalar ("-12", "+3"). No floats, no hex.
 std::optional<std::int64_t> parse_int(std::string_view s);

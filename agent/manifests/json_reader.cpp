@@ -20,7 +20,7 @@ Node convert(const nlohmann::json& j, int depth, size_t& count) {
   switch (j.type()) {
     case nlohmann::json::value_t::object:
       out.type = Node::Type::map;
-      for (const auto& [k, v] : j.items()) out.fields.emplace_back(k, convert(v, depth + 1, count));
+      for (const auto& [k, v] : j.items()) out.fields.push_back(Field{k, convert(v, depth + 1, count)});
       break;
     case nlohmann::json::value_t::array:
       out.type = Node::Type::sequence;

@@ -9,6 +9,8 @@
 
 namespace smi::manifests {
 
+struct Field;
+
 struct Node {
   enum class Type : unsigned char { null, scalar, sequence, map };
   Type type = Type::null;
@@ -17,7 +19,7 @@ struct Node {
   int column = 0;
   std::string text;                                  // scalar
   std::vector<Node> items;                           // sequence
-  std::vector<std::pair<std::string, Node>> fields;  // map, document order
+  std::vector<Field> fields;                         // map, document order
 
   bool is_null() const { return type == Type::null; }
   bool is_scalar() const { return type == Type::scalar; }
@@ -25,12 +27,21 @@ struct Node {
   bool is_map() const { return type == Type::map; }
 
   // The value of a map key, or nullptr (also for a non-map).
-  const Node* get(std::string_view key) const {
-    for (const auto& [k, v] : fields)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  inline const Node* get(std::string_view key) const;
 };
+
+// A map entry. (Not std::pair: a pair needs Node complete where Node is
+// still being defined; a vector of a declared struct does not.)
+struct Field {
+  std::string key;
+  Node value;
+};
+
+const Node* Node::get(std::string_view key) const {
+  for (const auto& [k, v] : fields)
+    if (k == key) return &v;
+  return nullptr;
+}
 
 // Guards against hostile input: anchors/aliases can expand a small file into
 // an enormous tree ("billion laughs"), and deep nesting into deep recursion.

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "manifests/reader.h"
+#include "manifests/yaml_guard.h"
 
 namespace smi::manifests {
 namespace {
@@ -125,7 +126,7 @@ class TreeBuilder : public YAML::EventHandler {
       p.key = std::move(n.text);
       p.pending_key = true;
     } else {
-      p.node.fields.emplace_back(std::move(p.key), std::move(n));
+      p.node.fields.push_back(Field{std::move(p.key), std::move(n)});
       p.pending_key = false;
     }
   }
@@ -144,6 +145,11 @@ model::Location loc(const std::string& file, const YAML::Mark& m) {
 }  // namespace
 
 std::vector<Document> read_yaml(std::string_view text, const std::string& file, model::Diagnostics& diags) {
+  if (auto at = find_yaml_hazard(text)) {
+    diags.error({file, at->first, at->second}, "", "",
+                "malformed YAML: ',', ']' or '}' outside a flow collection");
+    return {};
+  }
   std::istringstream in{std::string(text)};
   TreeBuilder builder;
   try {

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <compare>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,7 +28,15 @@ struct IpAddr {
 
   static std::optional<IpAddr> parse(std::string_view text);
   std::string to_string() const;
-  auto operator<=>(const IpAddr&) const = default;
+  // memcmp instead of the defaulted element-by-element compare: addresses are
+  // the keys of the largest maps, and diff() walks them on every update.
+  std::strong_ordering operator<=>(const IpAddr& o) const {
+    if (family != o.family) return family <=> o.family;
+    return std::memcmp(bytes.data(), o.bytes.data(), bytes.size()) <=> 0;
+  }
+  bool operator==(const IpAddr& o) const {
+    return family == o.family && std::memcmp(bytes.data(), o.bytes.data(), bytes.size()) == 0;
+  }
 };
 
 }  // namespace smi::model

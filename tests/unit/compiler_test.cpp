@@ -295,7 +295,7 @@ TEST(Policy, TcpAndUdpRoutePorts) {
   EXPECT_TRUE(p.count(PolicyKey{api, cli, 443, Protocol::tcp}));
   EXPECT_TRUE(p.count(PolicyKey{api, cli, 53, Protocol::udp}));
   EXPECT_TRUE(p.count(PolicyKey{db, api, 0, Protocol::tcp}));  // empty ports = all ports
-  EXPECT_EQ(c.state().policy_dst, (std::set<std::uint64_t>{api, db}));
+  EXPECT_EQ(c.state().policy_dst, (compiler::FlatSet<std::uint64_t>{api, db}));
 }
 
 TEST(Policy, AccessIsAdditiveAndOnlyNamedDestinationsAreEnforced) {
@@ -305,7 +305,7 @@ TEST(Policy, AccessIsAdditiveAndOnlyNamedDestinationsAreEnforced) {
   auto api = id("default", "api"), web = id("default", "web");
   EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 80, Protocol::tcp}));
   EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 81, Protocol::tcp}));
-  EXPECT_EQ(c.state().policy_dst, std::set<std::uint64_t>{api});  // "other" is not enforced
+  EXPECT_EQ(c.state().policy_dst, compiler::FlatSet<std::uint64_t>{api});  // "other" is not enforced
 }
 
 TEST(Policy, HttpRouteGroupIsCompiledToPortsAndReportedAsNotEnforced) {
@@ -334,7 +334,7 @@ TEST(Policy, V1alpha2DestinationPortNarrowsRules) {
                           "v1alpha2", "8080") +
                    target("t2", "db", {"web"}, "  - {kind: TCPRoute, name: r}\n", "v1alpha2", "9999"));
   auto api = id("default", "api"), web = id("default", "web");
-  EXPECT_EQ(c.state().policy, (std::set<PolicyKey>{{api, web, 8080, Protocol::tcp}}));
+  EXPECT_EQ(c.state().policy, (compiler::FlatSet<PolicyKey>{{api, web, 8080, Protocol::tcp}}));
   EXPECT_TRUE(c.has(Severity::warning, "the rule allows nothing"));
 }
 

@@ -43,7 +43,7 @@ std::pair<std::string, std::string> compile_files(const std::vector<std::pair<st
   compiler::CompileOptions opts;
   opts.node = "node-a";
   auto r = compiler::compile(m, opts);
-  return {compiler::to_json(r.state).dump(1), compiler::to_text(r.state)};
+  return {compiler::to_json_text(r.state, 1), compiler::to_text(r.state)};
 }
 
 TEST(Determinism, AnyFileAndDocumentOrderGivesIdenticalBytes) {

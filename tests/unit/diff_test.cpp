@@ -25,7 +25,12 @@ struct Flat {
 };
 
 Flat flatten(const DesiredState& s) {
-  Flat f{s.pod_identity, s.ip_identity, s.services, {}, s.policy, s.policy_dst};
+  Flat f;
+  f.pods = s.pod_identity;
+  f.ips.insert(s.ip_identity.begin(), s.ip_identity.end());
+  f.services.insert(s.services.begin(), s.services.end());
+  f.policy.insert(s.policy.begin(), s.policy.end());
+  f.dst.insert(s.policy_dst.begin(), s.policy_dst.end());
   for (const auto& [fid, list] : s.slots)
     for (size_t i = 0; i < list.size(); ++i) f.slots[{fid, static_cast<std::uint32_t>(i)}] = list[i];
   return f;
@@ -225,7 +230,7 @@ DesiredState random_state(std::mt19937& rng) {
     int n = pick(6);
     std::vector<SlotValue> slots;
     for (int i = 0; i < n; ++i)
-      slots.push_back({*IpAddr::parse("10.0.0." + std::to_string(1 + pick(6))), static_cast<std::uint16_t>(8080 + pick(2)), fid});
+      slots.push_back({*IpAddr::parse("10.0.0." + std::to_string(1 + pick(6))), 0, static_cast<std::uint16_t>(8080 + pick(2)), fid});
     s.services[{*IpAddr::parse("10.96.0." + std::to_string(v)), 80, Protocol::tcp}] = {fid, static_cast<std::uint32_t>(n)};
     if (n > 0) s.slots[fid] = std::move(slots);
   }
@@ -260,9 +265,9 @@ TEST(Diff, SlotCountGrowsAfterSlotsAndShrinksBeforeThem) {
   ServiceKey k{*IpAddr::parse("10.96.0.1"), 80, Protocol::tcp};
   DesiredState small, big;
   small.services[k] = {5, 1};
-  small.slots[5] = {{a4, 80, 1}};
+  small.slots[5] = {{a4, 0, 80, 1}};
   big.services[k] = {5, 3};
-  big.slots[5] = {{a4, 80, 1}, {a4, 81, 1}, {a4, 82, 1}};
+  big.slots[5] = {{a4, 0, 80, 1}, {a4, 0, 81, 1}, {a4, 0, 82, 1}};
   big.ip_identity[a4] = 1234;
   auto grow = diff(small, big);
   ASSERT_EQ(grow.size(), 4u);

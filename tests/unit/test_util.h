@@ -86,7 +86,7 @@ inline std::string service(const std::string& name, const std::string& ip, int p
 // A slice with ready endpoints (addresses) for a service, port named "p".
 inline std::string slice(const std::string& svc, const std::vector<std::string>& ips, int port = 8080,
                          const std::string& proto = "TCP", const std::string& family = "IPv4") {
-  std::string s = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + svc + "-" + family +
+  std::string s = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + svc + (family == "IPv4" ? "-v4" : "-v6") +
                   "\n  namespace: default\n  labels: {kubernetes.io/service-name: " + svc + "}\naddressType: " +
                   family + "\nports: [{name: p, port: " + std::to_string(port) + ", protocol: " + proto +
                   "}]\nendpoints:\n";

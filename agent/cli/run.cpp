@@ -1,0 +1,35 @@
+#include "cli/run.h"
+
+#include <memory>
+
+#include "daemon/agent.h"
+
+namespace smi::cli {
+
+void add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "run the node agent: compile SMI into the kernel and keep it current");
+  auto c = std::make_shared<daemon::AgentConfig>();
+  auto kubernetes = std::make_shared<bool>(false);
+  cmd->add_option("--manifests", c->manifests_dir, "directory of SMI and cluster manifests to apply and watch");
+  cmd->add_flag("--kubernetes", *kubernetes, "list and watch the Kubernetes API (in-cluster config by default)");
+  cmd->add_option("--kubeconfig", c->kubeconfig, "kubeconfig file for --kubernetes instead of in-cluster config");
+  cmd->add_option("--node", c->node, "this node's name (in a DaemonSet: spec.nodeName)");
+  cmd->add_option("--cgroup-root", c->cgroup_root,
+                  "cgroup that holds this node's pods; programs attach here (default: the cgroup2 mount)");
+  cmd->add_option("--bpffs", c->bpffs, "bpffs directory for pinned maps and links")->capture_default_str();
+  cmd->add_option("--listen", c->listen, "ADDR:PORT for /healthz /readyz /metrics and the TrafficMetrics API")
+      ->capture_default_str();
+  cmd->add_option("--mode", c->mode, "enforce: TrafficTargets deny by default; permissive: no access enforcement")
+      ->capture_default_str();
+  cmd->add_option("--trust-domain", c->trust_domain, "SPIFFE trust domain of identities")->capture_default_str();
+  cmd->add_option("--state-dir", c->state_dir, "directory for state.json (names for `status`)")
+      ->capture_default_str();
+  cmd->add_flag("--accelerate", c->accelerate,
+                "redirect same-node pod-to-pod TCP with sk_msg (off by default: see docs/datapath.md)");
+  cmd->callback([c, kubernetes] {
+    c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
+    throw CLI::RuntimeError(daemon::run_agent(*c));
+  });
+}
+
+}  // namespace smi::cli

@@ -1,0 +1,205 @@
+#include "daemon/agent.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "abi/common.h"
+#include "base/log.h"
+#include "daemon/names.h"
+#include "daemon/reconciler.h"
+#include "daemon/sources.h"
+#include "daemon/state_file.h"
+#include "datapath/datapath.h"
+#include "datapath/features.h"
+#include "datapath/layout_version.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "metrics/resolver.h"
+#include "metrics/service.h"
+
+namespace smi::daemon {
+namespace {
+
+spdlog::logger* L() { return log(Log::agent); }
+
+// Every problem, one line each, then what to do.
+int refuse(const std::string& what, const Error& e) {
+  L()->error("{}: {}", what, e.message());
+  return 1;
+}
+
+std::string first_errors(const model::Diagnostics& d, size_t max = 5) {
+  std::string out;
+  size_t n = 0;
+  for (const auto& item : d.items()) {
+    if (item.severity != model::Severity::error) continue;
+    if (n++ == max) {
+      out += fmt::format("\n  ... and {} more", d.count(model::Severity::error) - max);
+      break;
+    }
+    out += "\n  " + model::format(item);
+  }
+  return out;
+}
+
+void publish_map_fill(metrics::AgentHealth& h, const compiler::DesiredState& s, const MapCapacities& c) {
+  size_t slots = 0;
+  for (const auto& [id, v] : s.slots) slots += v.size();
+  h.set_map_fill("smi_ip_id_v1", s.ip_identity.size(), c.ip_id);
+  h.set_map_fill("smi_svc_v1", s.services.size(), c.svc);
+  h.set_map_fill("smi_slot_v1", slots, c.slot);
+  h.set_map_fill("smi_pol_v1", s.policy.size(), c.pol);
+  h.set_map_fill("smi_pol_dst_v1", s.policy_dst.size(), c.pol_dst);
+}
+
+}  // namespace
+
+int run_agent(AgentConfig c) {
+  if (auto st = validate(c); !st) return refuse("invalid flags", st.error());
+  if (auto st = check_host(c); !st) return refuse("this host cannot run the agent as configured", st.error());
+  route_libbpf_logs();
+
+  // Kernel features, probed once; a missing required one stops us here.
+  std::string missing;
+  for (const auto& f : probe_features()) {
+    if (!f.available) L()->log(f.required ? spdlog::level::err : spdlog::level::warn,
+                               "kernel feature {} missing: {}", f.name, f.purpose);
+    if (!f.available && f.required) missing += (missing.empty() ? "" : ", ") + f.name;
+  }
+  if (!missing.empty()) return refuse("kernel lacks required features", Error(missing + " (see `smi-agent selfcheck`)"));
+
+  // What is pinned already decides: install, adopt, or refuse to guess.
+  auto marker = read_layout_marker(c.bpffs);
+  if (!marker) return refuse("read the pinned layout marker", marker.error());
+  LayoutAction action = decide_layout(*marker, SMI_ABI_VERSION);
+  if (action == LayoutAction::migrate)
+    return refuse("pinned datapath under " + c.bpffs,
+                  Error(fmt::format("it has layout version {}, this build uses {}: migrating between layouts is "
+                                    "not supported yet; run `smi-agent uninstall --bpffs {}` first",
+                                    (*marker)->abi_version, SMI_ABI_VERSION, c.bpffs)));
+
+  DatapathOptions dopts{.bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .accelerate = c.accelerate};
+  auto dp = Datapath::open(dopts);
+  if (!dp) return refuse("load the datapath", dp.error());
+  L()->info("datapath loaded under {} ({}); revocation by {}", c.bpffs,
+            action == LayoutAction::adopt ? "adopting the pinned maps" : "fresh install",
+            revoke_mechanism_name((*dp)->revoke_mechanism()));
+
+  compiler::CompileOptions copts{.node = c.node,
+                                 .trust_domain = c.trust_domain,
+                                 .mode = c.mode == "permissive" ? compiler::Mode::permissive
+                                                                : compiler::Mode::enforce};
+  Reconciler rec(copts, **dp);
+  if (action == LayoutAction::adopt) {
+    auto kernel = (*dp)->read_back();
+    if (!kernel) return refuse("read back the pinned maps", kernel.error());
+    rec.adopt(std::move(*kernel));
+  }
+
+  // Signals go to one thread that asks everything else to stop.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  metrics::InMemoryResolver resolver;
+  auto msvc = metrics::MetricsService::create({.pin_dir = c.bpffs}, resolver);
+  if (!msvc) return refuse("start the metrics reader", msvc.error());
+  (*msvc)->start();
+  std::atomic<bool> ready{false};
+  http::Router router;
+  http::add_health_routes(router, [&] { return ready.load(); });
+  (*msvc)->add_routes(router);
+  auto server = http::HttpServer::start(c.listen, std::move(router));
+  if (!server) return refuse("listen on " + c.listen, server.error());
+  L()->info("serving /healthz /readyz /metrics /apis/metrics.smi-spec.io on {} (port {})", c.listen,
+            (*server)->port());
+
+  auto source = open_source(c);
+  if (!source) return refuse("open the source", source.error());
+
+  std::atomic<bool> stopping{false};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    L()->info("{}: exiting; the datapath stays in the kernel (smi-agent uninstall removes it)",
+              sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    stopping = true;
+    (*source)->stop();
+  });
+
+  bool attached = false;
+  std::vector<LocalPod> pods;
+  bool changed = true;  // the source has something not compiled yet
+  while (!stopping) {
+    const bool load = changed && (*source)->ready();
+    if (load) {
+      model::Diagnostics diags;
+      auto objects = (*source)->load(diags);
+      auto r = rec.reconcile(std::move(objects), std::move(diags));
+      (*msvc)->health().observe_reconcile(r.took);
+      for (const auto& d : r.diagnostics.items())
+        if (d.severity == model::Severity::warning) log(Log::compiler)->warn("{}", model::format(d));
+      using O = ReconcileResult::Outcome;
+      if (r.outcome == O::refused || r.outcome == O::failed) {
+        (*msvc)->health().update_refused();
+        L()->warn("update refused: {}{}", r.error, first_errors(r.diagnostics));
+      } else {
+        if (r.outcome == O::applied) {
+          (*msvc)->health().update_applied();
+          L()->info("update {} applied: {} map operations in {:.1f} ms", rec.generation(), r.ops,
+                    r.took.count() / 1000.0);
+        }
+        if (!attached) {
+          // Maps first, programs second: a hook never runs over empty maps.
+          if (auto st = (*dp)->attach_node(); !st) {
+            refuse("attach to " + c.cgroup_root, st.error());
+            break;
+          }
+          if (auto st = write_layout_marker(c.bpffs, SMI_ABI_VERSION); !st)
+            L()->warn("layout marker: {}", st.error().message());
+          attached = true;
+        }
+        fill_resolver(resolver, rec.model(), rec.applied());
+        publish_map_fill((*msvc)->health(), rec.applied(), dopts.capacities);
+      }
+    }
+    if (attached) {
+      auto synced = (*dp)->sync_pods(rec.applied());
+      if (!synced) {
+        L()->warn("local pods: {}", synced.error().message());
+      } else {
+        if (load) {
+          auto cut = (*dp)->revoke(*synced);
+          if (!cut) L()->warn("revocation: {}", cut.error().message());
+          else if (*cut > 0) L()->info("cut {} established connection(s) the policy no longer allows", *cut);
+        }
+        pods = std::move(*synced);
+        if (auto st = write_state_file(c, rec.generation(), rec.applied(), pods); !st)
+          L()->warn("state file: {}", st.error().message());
+        if (!ready) L()->info("ready: {} local pod(s) on node {}", pods.size(), c.node);
+        ready = true;
+      }
+    }
+    if (stopping) break;
+    // Wait for the next change; a quiet period still re-checks local pods
+    // (containers start and stop without any object changing).
+    if (load) changed = false;
+    changed = (*source)->wait_change(std::chrono::milliseconds(1000)) || changed;
+  }
+
+  if (!stopping) ::kill(::getpid(), SIGTERM);  // wake the signal thread after a fatal error
+  signal_thread.join();
+  server->reset();
+  (*msvc)->stop();
+  return attached ? 0 : 1;
+}
+
+}  // namespace smi::daemon

@@ -1,0 +1,33 @@
+// Where the agent's objects come from: a manifests directory or the
+// Kubernetes API, behind one small interface the run loop waits on.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "base/result.h"
+#include "daemon/config.h"
+#include "model/diagnostic.h"
+#include "model/objects.h"
+
+namespace smi::daemon {
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Every object as it is now; what could not be read goes to `diags`.
+  virtual std::vector<model::Object> load(model::Diagnostics& diags) = 0;
+  // Blocks until something changed (true), or `timeout` passed or stop() was
+  // called (false).
+  virtual bool wait_change(std::chrono::milliseconds timeout) = 0;
+  // Safe to call from another thread.
+  virtual void stop() = 0;
+  // Whether a first complete view exists (the API source lists first).
+  virtual bool ready() const { return true; }
+};
+
+// The source the configuration names; starts it.
+Result<std::unique_ptr<Source>> open_source(const AgentConfig& config);
+
+}  // namespace smi::daemon

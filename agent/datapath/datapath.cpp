@@ -1,0 +1,257 @@
+#include "datapath/datapath.h"
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "datapath/pinned_links.h"
+#include "datapath/pod_net.h"
+#include "datapath/state_codec.h"
+#include "maps/pod_src.h"
+#include "maps/typed_map.h"
+#include "sources/pod_cgroups.h"
+
+namespace smi {
+namespace {
+
+using compiler::Family;
+using compiler::MapOp;
+using compiler::OpKind;
+
+uint64_t inode_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
+  if (o.cgroup_root.empty() || o.cgroup_root == "/")
+    return Error("refusing to attach to the machine's root cgroup: give --cgroup-root", EINVAL);
+  std::unique_ptr<Datapath> d(new Datapath());
+  d->options_ = o;
+  DatapathConfig cfg{.pin_dir = o.bpffs, .capacities = o.capacities};
+  // Each object reuses the maps an earlier one (or an earlier agent) pinned.
+  auto sock = SockAddrPrograms::load(cfg);
+  if (!sock) return std::move(sock).error();
+  d->sock_.emplace(std::move(*sock));
+  auto server = ServerCheck::load(cfg);
+  if (!server) return std::move(server).error();
+  d->server_.emplace(std::move(*server));
+  auto conn = ConnPrograms::load({.pin_dir = o.bpffs, .accelerate = o.accelerate});
+  if (!conn) return std::move(conn).error();
+  d->conn_.emplace(std::move(*conn));
+  auto tc = PodTc::load(o.bpffs);
+  if (!tc) return std::move(tc).error();
+  d->tc_.emplace(std::move(*tc));
+  auto rv = Revoker::create(cfg);
+  if (!rv) return std::move(rv).error();
+  d->revoker_.emplace(std::move(*rv));
+
+  auto ids = maps::IdentityMaps::open(o.bpffs);
+  if (!ids) return std::move(ids).error();
+  d->ids_.emplace(std::move(*ids));
+  auto svcs = maps::ServiceMaps::open(o.bpffs);
+  if (!svcs) return std::move(svcs).error();
+  d->svcs_.emplace(std::move(*svcs));
+  auto pols = maps::PolicyMaps::open(o.bpffs);
+  if (!pols) return std::move(pols).error();
+  d->pols_.emplace(std::move(*pols));
+  return d;
+}
+
+Status Datapath::attach_node() {
+  // The agent exiting must leave every attachment in the kernel.
+  SMI_TRY(sock_->attach_cgroup(options_.cgroup_root));
+  SMI_TRY(conn_->attach(options_.cgroup_root));
+  conn_->release();
+  return ok();
+}
+
+Status Datapath::apply(const std::vector<MapOp>& ops, const compiler::DesiredState& target, size_t& done) {
+  std::set<model::IpAddr> local_ips;
+  for (const auto& [uid, p] : target.pod_identity) local_ips.insert(p.ips.begin(), p.ips.end());
+  if (auto scan = scan_pod_cgroups(options_.cgroup_root); scan) {
+    cgroups_by_uid_.clear();
+    for (const auto& c : *scan) cgroups_by_uid_[c.pod_uid].push_back(c.cgroup_id);
+  }
+  done = 0;
+  for (const auto& op : ops) {
+    SMI_TRY(apply_one(op, local_ips).context(compiler::describe(op)));
+    ++done;
+  }
+  return ok();
+}
+
+Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local_ips) {
+  const bool put = op.kind == OpKind::upsert;
+  switch (op.family) {
+    case Family::pod_identity: {
+      auto it = cgroups_by_uid_.find(std::get<std::string>(op.key));
+      if (it == cgroups_by_uid_.end()) return ok();  // no cgroup yet: sync_pods() adds it when it appears
+      for (uint64_t cg : it->second) {
+        if (put)
+          SMI_TRY(ids_->set_cgroup(cg, std::get<compiler::PodIdentity>(op.value).identity, SMI_ID_F_LOCAL));
+        else
+          SMI_TRY(ids_->remove_cgroup(cg));
+      }
+      return ok();
+    }
+    case Family::ip_identity: {
+      const auto& ip = std::get<model::IpAddr>(op.key);
+      auto key = codec::ip_key(ip);
+      if (!put) return ids_->ips().erase(key);
+      smi_identity_value v{.identity = std::get<compiler::IdentityNum>(op.value),
+                           .flags = local_ips.count(ip) ? static_cast<__u32>(SMI_ID_F_LOCAL) : 0u};
+      return ids_->ips().put(key, v);
+    }
+    case Family::service: {
+      auto key = codec::to_abi(std::get<compiler::ServiceKey>(op.key));
+      if (!put) return svcs_->services().erase(key);
+      return svcs_->services().put(key, codec::to_abi(std::get<compiler::ServiceValue>(op.value)));
+    }
+    case Family::backend_slot: {
+      auto key = codec::to_abi(std::get<compiler::SlotKey>(op.key));
+      if (!put) return svcs_->slots().erase(key);
+      return svcs_->slots().put(key, codec::to_abi(std::get<compiler::SlotValue>(op.value)));
+    }
+    case Family::policy: {
+      auto key = codec::to_abi(std::get<compiler::PolicyKey>(op.key));
+      if (!put) return pols_->edges().erase(key);
+      return pols_->edges().put(key, smi_pol_value{});
+    }
+    case Family::policy_dst: {
+      smi_pol_dst_key key{.identity = std::get<compiler::PolicyDstKey>(op.key).dst};
+      if (!put) return pols_->destinations().erase(key);
+      return pols_->destinations().put(key, smi_pol_dst_value{.flags = SMI_POL_DST_F_ENFORCED});
+    }
+  }
+  return Error("unknown map family", EINVAL);
+}
+
+Result<compiler::DesiredState> Datapath::read_back() {
+  compiler::DesiredState s;
+  SMI_TRY(ids_->ips().for_each([&](const smi_ip_id_key& k, const smi_identity_value& v) {
+    s.ip_identity[codec::from_abi(k)] = v.identity;
+  }));
+  SMI_TRY(svcs_->services().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
+    s.services[codec::from_abi(k)] = codec::from_abi(v);
+  }));
+  std::map<uint32_t, std::map<uint32_t, compiler::SlotValue>> slots;
+  SMI_TRY(svcs_->slots().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
+    slots[k.svc_id][k.slot] = codec::from_abi(v);
+  }));
+  for (auto& [id, by_index] : slots) {
+    // Slots are dense from 0; a hole (an interrupted earlier agent) ends the
+    // table there, and the first update rewrites what follows.
+    auto& out = s.slots[id];
+    for (uint32_t i = 0; by_index.count(i); ++i) out.push_back(by_index[i]);
+  }
+  SMI_TRY(pols_->edges().for_each(
+      [&](const smi_pol_key& k, const smi_pol_value&) { s.policy.insert(codec::from_abi(k)); }));
+  SMI_TRY(pols_->destinations().for_each(
+      [&](const smi_pol_dst_key& k, const smi_pol_dst_value&) { s.policy_dst.insert(k.identity); }));
+  return s;
+}
+
+Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& applied) {
+  std::vector<LocalPod> pods;
+  SMI_TRY(sync_cgroup_identities(applied, pods));
+  auto by_addr = netns_by_address(options_.netns_dir);
+  if (!by_addr) return std::move(by_addr).error();
+  for (auto& p : pods) {
+    for (const auto& ip : p.pod.ips) {
+      if (auto it = by_addr->find(ip); it != by_addr->end() && p.netns.empty()) p.netns = it->second;
+      if (auto oif = route_oif(ip); oif && p.host_ifindex == 0) p.host_ifindex = *oif;
+    }
+    if (!p.netns.empty()) {
+      if (auto st = server_->attach_netns(p.netns); !st)
+        log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, st.error().message());
+    }
+    if (p.host_ifindex > 0 && !tc_attached_.count(p.host_ifindex)) {
+      auto tc = tc_->attach_pod(p.host_ifindex);
+      if (!tc) {
+        log(Log::datapath)->warn("pod {}/{}: tc on ifindex {}: {}", p.pod.ns, p.pod.name, p.host_ifindex,
+                                 tc.error().message());
+      } else {
+        tc->release();  // stays attached when the agent exits
+        tc_attached_.insert(p.host_ifindex);
+      }
+    }
+  }
+  SMI_TRY(sync_pod_sources(pods));
+  SMI_TRY(prune_netns_links(pods));
+  return pods;
+}
+
+Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods) {
+  auto scan = scan_pod_cgroups(options_.cgroup_root);
+  if (!scan) return std::move(scan).error();
+  cgroups_by_uid_.clear();
+  for (const auto& c : *scan) cgroups_by_uid_[c.pod_uid].push_back(c.cgroup_id);
+  std::map<uint64_t, uint64_t> want;  // cgroup id -> identity
+  for (const auto& [uid, p] : applied.pod_identity) {
+    LocalPod lp{.uid = uid, .pod = p};
+    if (auto it = cgroups_by_uid_.find(uid); it != cgroups_by_uid_.end()) lp.cgroup_ids = it->second;
+    for (uint64_t cg : lp.cgroup_ids) want[cg] = p.identity;
+    pods.push_back(std::move(lp));
+  }
+  std::vector<uint64_t> stale;
+  SMI_TRY(ids_->cgroups().for_each([&](const smi_cg_id_key& k, const smi_identity_value& v) {
+    auto it = want.find(k.cgroup_id);
+    if (it == want.end()) stale.push_back(k.cgroup_id);
+    else if (it->second == v.identity) want.erase(it);  // already right
+  }));
+  for (const auto& [cg, id] : want) SMI_TRY(ids_->set_cgroup(cg, id, SMI_ID_F_LOCAL));
+  for (uint64_t cg : stale) SMI_TRY(ids_->remove_cgroup(cg));
+  return ok();
+}
+
+Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
+  auto fd = maps::open_pinned(options_.bpffs, "smi_pod_src_v1");
+  if (!fd) return std::move(fd).error();
+  auto m = maps::TypedMap<smi_pod_src_key, smi_pod_src_value>::from_fd(std::move(*fd), "smi_pod_src_v1");
+  if (!m) return std::move(m).error();
+  std::map<std::pair<uint32_t, model::IpAddr>, uint64_t> want;
+  for (const auto& p : pods)
+    if (p.host_ifindex > 0)
+      for (const auto& ip : p.pod.ips) want[{static_cast<uint32_t>(p.host_ifindex), ip}] = p.pod.identity;
+  std::vector<smi_pod_src_key> stale;
+  SMI_TRY(m->for_each([&](const smi_pod_src_key& k, const smi_pod_src_value&) {
+    auto ip = codec::from_abi(smi_ip_id_key{.family = k.family, .addr = k.addr});
+    if (!want.count({k.ifindex, ip})) stale.push_back(k);
+  }));
+  for (const auto& [k, id] : want) {
+    smi_pod_src_key key{.ifindex = k.first, .family = static_cast<__u8>(k.second.family)};
+    std::memcpy(key.addr.b, k.second.bytes.data(), sizeof(key.addr.b));
+    SMI_TRY(m->put(key, smi_pod_src_value{.identity = id}));
+  }
+  for (const auto& k : stale) SMI_TRY(m->erase(k));
+  return ok();
+}
+
+Status Datapath::prune_netns_links(const std::vector<LocalPod>& pods) {
+  std::set<std::string> keep;
+  for (const auto& p : pods)
+    if (!p.netns.empty()) keep.insert("netns-" + std::to_string(inode_of(p.netns)));
+  PinnedLinks root(options_.bpffs + "/links");
+  for (const auto& dir : root.list()) {
+    if (dir.rfind("netns-", 0) != 0 || keep.count(dir)) continue;
+    SMI_TRY(PinnedLinks(root.dir() + "/" + dir).remove_all());
+  }
+  return ok();
+}
+
+Result<size_t> Datapath::revoke(const std::vector<LocalPod>& pods) {
+  size_t cut = 0;
+  for (const auto& p : pods) {
+    if (p.netns.empty()) continue;
+    auto r = revoker_->run_in_netns(p.netns);
+    if (!r) return std::move(r).error().context("revoke in " + p.netns);
+    cut += r->size();
+  }
+  return cut;
+}
+
+}  // namespace smi

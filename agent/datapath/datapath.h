@@ -1,0 +1,91 @@
+// Datapath: the agent's one handle on the kernel side of a node.
+//
+// open() loads every BPF object with the pinned maps under --bpffs (reused
+// when pinned already: a restarted agent adopts them), apply() writes the
+// compiler's map operations in their no-gap order, attach_node() hangs the
+// node-wide programs on the cgroup root through pinned links (updated in
+// place on a restart), sync_pods() brings each local pod's kernel state in
+// line (cgroup identities, sk_lookup in its netns, tc on its host interface,
+// its source addresses), and revoke() cuts established connections the
+// current policy no longer allows.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "compiler/state.h"
+#include "daemon/state_sink.h"
+#include "datapath/capacities.h"
+#include "datapath/conn_programs.h"
+#include "datapath/pod_tc.h"
+#include "datapath/revoker.h"
+#include "datapath/sock_programs.h"
+#include "maps/identity.h"
+#include "maps/policy.h"
+#include "maps/service.h"
+
+namespace smi {
+
+struct DatapathOptions {
+  std::string bpffs = "/sys/fs/bpf/smi";
+  std::string cgroup_root;  // where the node-wide cgroup programs attach
+  MapCapacities capacities;
+  bool accelerate = false;
+  std::string netns_dir = "/run/netns";  // where pod network namespaces are named
+};
+
+// One pod of this node as the kernel sees it.
+struct LocalPod {
+  std::string uid;
+  compiler::PodIdentity pod;
+  std::vector<uint64_t> cgroup_ids;
+  std::string netns;     // "" until its namespace is found
+  int host_ifindex = 0;  // 0 until a route to it exists
+};
+
+class Datapath : public daemon::StateSink {
+ public:
+  static Result<std::unique_ptr<Datapath>> open(const DatapathOptions& options);
+
+  Status apply(const std::vector<compiler::MapOp>& ops, const compiler::DesiredState& target,
+               size_t& done) override;
+
+  // The map families as the kernel holds them (pod_identity cannot be read
+  // back: its map is keyed by cgroup id; sync_pods() reconciles it).
+  Result<compiler::DesiredState> read_back();
+
+  Status attach_node();
+  Result<std::vector<LocalPod>> sync_pods(const compiler::DesiredState& applied);
+  // Destroys, in every local pod's namespace, the sockets whose edge the
+  // policy maps no longer allow. Returns how many were cut.
+  Result<size_t> revoke(const std::vector<LocalPod>& pods);
+
+  const DatapathOptions& options() const { return options_; }
+  RevokeMechanism revoke_mechanism() const { return revoker_->mechanism(); }
+
+ private:
+  Datapath() = default;
+  Status apply_one(const compiler::MapOp& op, const std::set<model::IpAddr>& local_ips);
+  Status sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods);
+  Status sync_pod_sources(const std::vector<LocalPod>& pods);
+  Status prune_netns_links(const std::vector<LocalPod>& pods);
+
+  DatapathOptions options_;
+  std::optional<SockAddrPrograms> sock_;
+  std::optional<ServerCheck> server_;
+  std::optional<ConnPrograms> conn_;
+  std::optional<PodTc> tc_;
+  std::optional<Revoker> revoker_;
+  std::optional<maps::IdentityMaps> ids_;
+  std::optional<maps::ServiceMaps> svcs_;
+  std::optional<maps::PolicyMaps> pols_;
+  std::map<std::string, std::vector<uint64_t>> cgroups_by_uid_;  // from the latest scan
+  std::set<int> tc_attached_;
+};
+
+}  // namespace smi

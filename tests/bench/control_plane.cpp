@@ -6,10 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "bench/map_sink.h"
 #include "compiler/compile.h"
 #include "compiler/diff.h"
-#include "datapath/sock_programs.h"
+#include "datapath/datapath.h"
 #include "fixture/topology.h"
 #include "manifests/load.h"
 #include "model/model.h"
@@ -106,7 +105,7 @@ Compiled compile_dir(const std::string& dir) {
 }  // namespace
 
 Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, const std::string& workdir,
-                                             const std::string& tag) {
+                                             const std::string& tag, const std::string& cgroup_root) {
   ControlPlaneResult r;
   r.scale = scale;
   const std::string dir = workdir + "/manifests";
@@ -134,17 +133,15 @@ Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, con
   r.diff_ms = ms_since(t0);
   r.ops_full = ops.size();
 
-  // Real pinned maps, sized as the agent sizes them, in a private bpffs dir.
+  // The agent's own apply path (Datapath::apply) into real pinned maps, sized
+  // as the agent sizes them, in a private bpffs directory; nothing attached.
   auto pins = test::BpffsDir::create(tag);
   if (!pins) return std::move(pins).error();
-  DatapathConfig config;
-  config.pin_dir = pins->path() + "/smi";
-  auto progs = SockAddrPrograms::load(config);  // creates and pins the maps (attached nowhere)
-  if (!progs) return std::move(progs).error();
-  auto sink = MapSink::open(config.pin_dir);
-  if (!sink) return std::move(sink).error();
+  auto dp = Datapath::open({.bpffs = pins->path() + "/smi", .cgroup_root = cgroup_root});
+  if (!dp) return std::move(dp).error();
+  size_t done = 0;
   t0 = Clock::now();
-  SMI_TRY(sink->apply(ops));
+  SMI_TRY((*dp)->apply(ops, full.state, done));
   r.apply_ms = ms_since(t0);
 
   // The edit: target 0 now allows sa-2 instead of sa-1; file rewritten,
@@ -158,7 +155,7 @@ Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, con
   if (edited.errors) return Error("edited manifests did not compile: " + edited.first_error);
   auto edit_ops = compiler::diff(full.state, edited.state);
   auto ta = Clock::now();
-  SMI_TRY(sink->apply(edit_ops));
+  SMI_TRY((*dp)->apply(edit_ops, edited.state, done));
   r.edit_apply_ms = ms_since(ta);
   r.edit_total_ms = ms_since(t0);
   r.ops_edit = edit_ops.size();

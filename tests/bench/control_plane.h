@@ -4,9 +4,9 @@
 // are written into real pinned maps; then one TrafficTarget is edited and
 // the incremental update timed the same way.
 //
-// The write step (map_sink.h) stands in for the agent's apply path until
-// `smi-agent run` lands; the edit-to-enforced time here is that of the
-// pipeline alone (no directory watcher, no agent process).
+// The write step is the agent's own Datapath::apply into a private bpffs
+// directory. The edit time here is that of the pipeline alone at this scale
+// (no directory watcher); mesh_path.h times edits through a running agent.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +34,7 @@ struct ControlPlaneResult {
 };
 
 Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, const std::string& workdir,
-                                             const std::string& tag);
+                                             const std::string& tag, const std::string& cgroup_root);
 void print_control_plane(const ControlPlaneResult& r);
 
 }  // namespace smi::bench

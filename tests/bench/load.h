@@ -22,7 +22,7 @@ namespace smi::bench {
 // Ports every server pod listens on (the mesh services expose the same ones).
 inline constexpr uint16_t kEchoPort = 7001;  // echoes what it reads
 inline constexpr uint16_t kSinkPort = 7002;  // counts bytes to EOF, answers the total
-inline constexpr uint16_t kCrrPort = 7003;   // reads 1 byte, answers 1 byte, waits for EOF
+inline constexpr uint16_t kCrrPort = 7003;   // reads 1 byte, answers 1 byte, closes first
 
 // Pins the calling thread (and what it forks later) to one CPU.
 void pin_cpu(int cpu);
@@ -48,7 +48,8 @@ Latency rr_latency(const std::string& addr, int size, int rounds, int cpu);
 // `streams` parallel connections writing 128 KiB chunks for `secs`;
 // Gbit/s counted by the receivers.
 Rate throughput(const std::string& addr, int streams, double secs, int cpu);
-// connect, write 1 byte, read 1 byte, close; connections/s over `secs`.
+// connect, write 1 byte, read 1 byte and the server's FIN, close;
+// connections/s over `secs`.
 Rate conn_rate(const std::string& addr, double secs, int cpu);
 
 // Runs fn in the pod (forked child) and returns its result by value.

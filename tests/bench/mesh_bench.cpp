@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,7 @@
 #include "bench/mesh_path.h"
 #include "bench/prog_stats.h"
 #include "bench/sidecar.h"
+#include "e2e/agent_env.h"
 #include "fixture/topology.h"
 
 using namespace smi;
@@ -35,12 +37,16 @@ using test::Pod;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct Options {
   int reps = 5;
   double secs = 1.0;    // per throughput / connection-rate run
   int rounds = 20000;   // round trips per latency run
   bool sidecar = true;
   bool control_plane = true;
+  double idle_secs = 3.0;  // agents' idle CPU is sampled over this long
+  int edit_rounds = 5;     // manifest edits timed through the agents' watcher
   ControlPlaneScale scale;
 };
 
@@ -79,10 +85,10 @@ Options parse(int argc, char** argv) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? argv[++i] : "0"; };
     if (a == "--quick") {
-      o.reps = 5, o.secs = 0.4, o.rounds = 5000;
+      o.reps = 5, o.secs = 0.4, o.rounds = 5000, o.idle_secs = 1, o.edit_rounds = 3;
       o.scale = {.services = 2000, .endpoints_per_service = 5, .targets = 2000};
     } else if (a == "--smoke") {
-      o.reps = 1, o.secs = 0.1, o.rounds = 200;
+      o.reps = 1, o.secs = 0.1, o.rounds = 200, o.idle_secs = 0.2, o.edit_rounds = 1;
       o.scale = {.services = 50, .endpoints_per_service = 5, .targets = 50};
     } else if (a == "--reps") {
       o.reps = std::atoi(next());
@@ -175,6 +181,70 @@ std::string fmt_num(double v) {
   return b;
 }
 
+// Both agents' CPU time and resident sets over an interval.
+struct Usage {
+  double wall_s = 0;
+  uint64_t cpu_ns[2] = {0, 0};
+  uint64_t rss_kib[2] = {0, 0};  // the latest sample
+  Clock::time_point at{};
+  void add(const Usage& d) {
+    wall_s += d.wall_s;
+    for (int i = 0; i < 2; ++i) cpu_ns[i] += d.cpu_ns[i], rss_kib[i] = std::max(rss_kib[i], d.rss_kib[i]);
+  }
+  Usage minus(const Usage& a) const {
+    Usage d;
+    d.wall_s = std::chrono::duration<double>(at - a.at).count();
+    for (int i = 0; i < 2; ++i) d.cpu_ns[i] = cpu_ns[i] - a.cpu_ns[i], d.rss_kib[i] = rss_kib[i];
+    return d;
+  }
+  double cpu_percent(int i) const { return wall_s > 0 ? static_cast<double>(cpu_ns[i]) / 1e9 / wall_s * 100 : 0; }
+};
+
+Usage usage_now(const pid_t (&pids)[2]) {
+  Usage u;
+  u.at = Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    ProcUsage p = proc_usage(pids[i]);
+    u.cpu_ns[i] = p.cpu_ns, u.rss_kib[i] = p.rss_kib;
+  }
+  return u;
+}
+
+Usage measure_idle(const pid_t (&pids)[2], double secs) {
+  Usage u0 = usage_now(pids);
+  ::usleep(static_cast<useconds_t>(secs * 1e6));
+  return usage_now(pids).minus(u0);
+}
+
+void print_agent_usage(const Usage& idle, const Usage& load, const pid_t (&pids)[2]) {
+  std::printf("\nsmi-agent processes (n1 with --accelerate, n2), CPU as %% of one core (schedstat, all threads):\n");
+  std::printf("| agent | RSS idle (MiB) | CPU idle (%%, %.1f s) | RSS after conn-rate load (MiB) | CPU under "
+              "conn-rate load (%%, %.1f s) |\n| --- | ---: | ---: | ---: | ---: |\n",
+              idle.wall_s, load.wall_s);
+  const char* names[] = {"n1", "n2"};
+  for (int i = 0; i < 2; ++i)
+    std::printf("| %s (pid %d) | %.1f | %.2f | %.1f | %.2f |\n", names[i], pids[i],
+                static_cast<double>(idle.rss_kib[i]) / 1024, idle.cpu_percent(i),
+                static_cast<double>(load.rss_kib[i]) / 1024, load.cpu_percent(i));
+}
+
+std::string med_range(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) return "-";
+  return fmt_num(median(v)) + " | " + fmt_num(v.front()) + " - " + fmt_num(v.back());
+}
+
+void print_edits(const EditTimes& e) {
+  std::printf("\nmanifest edit -> kernel enforcing it, through the agents' directory watcher (file renamed into "
+              "--manifests, then connections until the new behaviour shows; %zu edits each):\n",
+              e.target_added.size());
+  std::printf("| edit | median ms | min - max ms |\n| --- | ---: | ---: |\n");
+  std::printf("| TrafficTarget added (thief: EPERM -> served) | %s |\n", med_range(e.target_added).c_str());
+  std::printf("| TrafficTarget removed (thief: served -> EPERM) | %s |\n", med_range(e.target_removed).c_str());
+  std::printf("| TrafficSplit 100/0 <-> 0/100 (10 answers in a row from the new backend) | %s |\n",
+              med_range(e.split_changed).c_str());
+}
+
 void print_table(const std::vector<Path>& paths, const Samples& s) {
   std::printf("\n| metric | path | median | min - max | vs plain |\n| --- | --- | ---: | ---: | ---: |\n");
   for (const auto& metric : kMetrics) {
@@ -233,25 +303,15 @@ int main(int argc, char** argv) {
 
   // Plain and sidecar pods are unmeshed (their cgroups outside the node's
   // cgroup root), so no smi program ever runs for them; sidecar pods have
-  // netfilter NAT, the others none (conntrack is per namespace).
-  auto t = test::Topology::create({.nodes = {"n1", "n2"},
-                                   .pods = {{.name = "pc", .node = "n1", .meshed = false},
-                                            {.name = "ps", .node = "n1", .meshed = false},
-                                            {.name = "pr", .node = "n2", .meshed = false},
-                                            {.name = "sc", .node = "n1", .meshed = false},
-                                            {.name = "ss", .node = "n1", .meshed = false},
-                                            {.name = "sr", .node = "n2", .meshed = false},
-                                            {.name = "mc", .node = "n1", .service_account = "buyer"},
-                                            {.name = "m1", .node = "n1", .service_account = "store"},
-                                            {.name = "m2", .node = "n1", .service_account = "store"},
-                                            {.name = "r1", .node = "n2", .service_account = "store"},
-                                            {.name = "r2", .node = "n2", .service_account = "store"}}});
-  if (!t) return fail(t.error().message());
-  test::Topology& topo = **t;
+  // netfilter NAT, the others none (conntrack is per namespace). The smi
+  // pods are AgentEnv's cluster plus m2/r2, served by real agents.
+  auto env = test::AgentEnv::create({.extra_pods = bench_pods()});
+  if (!env) return fail(env.error().message());
+  const test::Topology& topo = (*env)->topo();
   auto pod = [&](const char* n) -> const Pod& { return topo.pod(n); };
 
   std::vector<test::Process> servers;
-  for (const char* n : {"pc", "ps", "pr", "ss", "sr", "m1", "m2", "r1", "r2"}) {
+  for (const char* n : {"pc", "ps", "pr", "ss", "sr", "store-v1", "m2", "store-v2", "r2"}) {
     for (auto fn : {echo_server, sink_server, crr_server}) {
       auto s = pod(n).spawn([fn] { return fn(1); });
       if (!s) return fail(s.error().message());
@@ -272,15 +332,15 @@ int main(int argc, char** argv) {
     if (!sc) return fail("sidecars: " + sc.error().message());
     sidecars.emplace(std::move(*sc));
   }
-  auto mesh = MeshPath::start(topo, {&pod("mc"), &pod("m1"), &pod("m2"), &pod("r1"), &pod("r2")});
-  if (!mesh) return fail("smi datapath: " + mesh.error().message());
+  if (auto st = start_agents(**env); !st) return fail("smi-agent: " + st.error().message());
+  const pid_t agent_pids[] = {(*env)->agent_pid("n1"), (*env)->agent_pid("n2")};
 
   std::vector<Path> paths = {
       {"loopback (same pod)", Kind::loopback, false, &pod("pc"), "127.0.0.1"},
       {"plain same-node", Kind::plain, false, &pod("pc"), pod("ps").ipv4},
       {"plain cross-node", Kind::plain, true, &pod("pc"), pod("pr").ipv4},
-      {"smi same-node (accelerated)", Kind::smi, false, &pod("mc"), kVipLocal},
-      {"smi cross-node", Kind::smi, true, &pod("mc"), kVipRemote},
+      {"smi same-node (accelerated)", Kind::smi, false, &pod("buyer"), kVipLocal},
+      {"smi cross-node", Kind::smi, true, &pod("buyer"), kVipRemote},
   };
   if (o.sidecar) {
     paths.push_back({"sidecar same-node", Kind::sidecar, false, &pod("sc"), pod("ss").ipv4});
@@ -299,9 +359,14 @@ int main(int argc, char** argv) {
               o.reps, o.secs, o.rounds);
   std::fflush(stdout);
 
+  // Agents at idle: everything set up and applied, no traffic.
+  Usage idle = measure_idle(agent_pids, o.idle_secs);
+
   Samples samples;
   std::map<int, std::map<std::string, ProgCost>> costs;
-  auto prog_ids = programs_under((*mesh)->bpffs());
+  auto prog_ids = programs_under((*env)->bpffs("n1"));
+  for (uint32_t id : programs_under((*env)->bpffs("n2"))) prog_ids.push_back(id);
+  Usage crr_load;  // both agents during the smi connection-rate runs
   int failures = 0;
   for (int rep = 0; rep < o.reps; ++rep) {
     for (int w = 0; w < kWorkloads; ++w) {
@@ -314,7 +379,10 @@ int main(int argc, char** argv) {
           if (sw) window.emplace(std::move(*sw));
           before = read_costs(prog_ids);
         }
+        const bool crr_smi = p.kind == Kind::smi && w == kCrr;
+        Usage u0 = crr_smi ? usage_now(agent_pids) : Usage{};
         bool ok = run_one(p, static_cast<Workload>(w), o, sidecars ? &*sidecars : nullptr, samples);
+        if (crr_smi) crr_load.add(usage_now(agent_pids).minus(u0));
         if (p.kind == Kind::smi) {
           for (const auto& [name, c] : minus(read_costs(prog_ids), before)) {
             costs[w][name].run_ns += c.run_ns;
@@ -332,11 +400,19 @@ int main(int argc, char** argv) {
   print_table(paths, samples);
   std::printf("\nper-program cost under the smi runs (kernel run-time statistics, run_time_ns / run_cnt):\n");
   print_costs(costs);
-  std::printf("\nconnection events read by the metrics reader during the run: %llu\n",
-              static_cast<unsigned long long>((*mesh)->events_read()));
+  print_agent_usage(idle, crr_load, agent_pids);
+
+  auto edits = measure_edits(**env, o.edit_rounds);
+  if (!edits) {
+    ++failures;
+    std::fprintf(stderr, "mesh_bench: manifest edits: %s\n", edits.error().message().c_str());
+  } else {
+    print_edits(*edits);
+  }
+  std::fflush(stdout);
 
   if (o.control_plane) {
-    auto cp = run_control_plane(o.scale, work, topo.tag());
+    auto cp = run_control_plane(o.scale, work, topo.tag(), topo.node("n2").cgroup_root);
     if (!cp) {
       ++failures;
       std::fprintf(stderr, "mesh_bench: control plane: %s\n", cp.error().message().c_str());
@@ -344,9 +420,9 @@ int main(int argc, char** argv) {
       print_control_plane(*cp);
     }
   }
-  mesh->reset();
   sidecars.reset();
   servers.clear();
+  env->reset();
   if (failures) std::fprintf(stderr, "mesh_bench: %d run(s) failed\n", failures);
   return failures ? 1 : 0;
 }

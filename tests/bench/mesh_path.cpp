@@ -1,105 +1,193 @@
 #include "bench/mesh_path.h"
 
-#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
 
 #include "bench/load.h"
-#include "datapath/conn_programs.h"
-#include "datapath/sock_programs.h"
-#include "maps/identity.h"
-#include "maps/policy.h"
-#include "maps/service.h"
-#include "metrics/aggregator.h"
-#include "metrics/event_reader.h"
+#include "fixture/sockets.h"
 
 namespace smi::bench {
+namespace {
 
-struct MeshPath::Impl {
-  std::optional<test::BpffsDir> dir;
-  DatapathConfig config;
-  std::optional<SockAddrPrograms> sock_addr;
-  std::optional<ServerCheck> server_check;
-  std::optional<ConnPrograms> conn_local, conn_remote;
-  metrics::Aggregator aggregator;
-  std::unique_ptr<metrics::EventReader> events;
-};
+using Clock = std::chrono::steady_clock;
+using test::AgentEnv;
+using test::Pod;
 
-MeshPath::MeshPath() : impl_(std::make_unique<Impl>()) {}
+constexpr uint16_t kPorts[] = {kEchoPort, kSinkPort, kCrrPort};
 
-MeshPath::~MeshPath() {
-  if (impl_->events) impl_->events->stop();
+std::string pod_yaml(const Pod& p, const std::string& node) {
+  return fmt::format(
+      "apiVersion: v1\nkind: Pod\nmetadata: {{name: {}, namespace: default, uid: {}}}\n"
+      "spec: {{serviceAccountName: store, nodeName: {}}}\n"
+      "status: {{phase: Running, podIP: {}, podIPs: [{{ip: {}}}]}}\n---\n",
+      p.spec.name, p.uid, node, p.ipv4, p.ipv4);
 }
 
-const std::string& MeshPath::bpffs() const { return impl_->config.pin_dir; }
-uint64_t MeshPath::events_read() const { return impl_->events ? impl_->events->events_read() : 0; }
+std::string service_yaml(const std::string& name, const std::string& vip) {
+  std::string ports;
+  for (uint16_t port : kPorts)
+    ports += fmt::format("  - {{name: p{}, port: {}, targetPort: {}, protocol: TCP}}\n", port, port, port);
+  return fmt::format("apiVersion: v1\nkind: Service\nmetadata: {{name: {}, namespace: default}}\n"
+                     "spec:\n  clusterIP: {}\n  ports:\n{}---\n",
+                     name, vip, ports);
+}
 
-Result<std::unique_ptr<MeshPath>> MeshPath::start(const test::Topology& topo, const MeshPods& p) {
-  std::unique_ptr<MeshPath> m(new MeshPath());
-  Impl& i = *m->impl_;
-  auto dir = test::BpffsDir::create(topo.tag());
-  if (!dir) return std::move(dir).error();
-  i.dir.emplace(std::move(*dir));
-  i.config.pin_dir = i.dir->path() + "/smi";
+std::string slice_yaml(const std::string& service, const std::vector<const Pod*>& pods) {
+  std::string ports, eps;
+  for (uint16_t port : kPorts) ports += fmt::format("- {{name: p{}, port: {}, protocol: TCP}}\n", port, port);
+  for (const Pod* p : pods)
+    eps += fmt::format("- addresses: [{}]\n  conditions: {{ready: true}}\n  nodeName: {}\n"
+                       "  targetRef: {{kind: Pod, namespace: default, name: {}, uid: {}}}\n",
+                       p->ipv4, p->spec.node, p->spec.name, p->uid);
+  return fmt::format("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: {}-bench\n"
+                     "  namespace: default\n  labels: {{kubernetes.io/service-name: {}}}\naddressType: IPv4\n"
+                     "ports:\n{}endpoints:\n{}---\n",
+                     service, service, ports, eps);
+}
 
-  auto sa = SockAddrPrograms::load(i.config);
-  if (!sa) return std::move(sa).error();
-  i.sock_addr.emplace(std::move(*sa));
-  auto sc = ServerCheck::load(i.config);
-  if (!sc) return std::move(sc).error();
-  i.server_check.emplace(std::move(*sc));
-  // Acceleration only where pods share a node; one sk_msg per sockhash.
-  auto cl = ConnPrograms::load({.pin_dir = i.config.pin_dir, .accelerate = true});
-  if (!cl) return std::move(cl).error();
-  i.conn_local.emplace(std::move(*cl));
-  auto cr = ConnPrograms::load({.pin_dir = i.config.pin_dir, .accelerate = false});
-  if (!cr) return std::move(cr).error();
-  i.conn_remote.emplace(std::move(*cr));
+std::string split_yaml(const std::string& apex, const std::string& a, const std::string& b) {
+  return fmt::format("apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\n"
+                     "metadata: {{name: {}-split, namespace: default}}\nspec:\n  service: {}\n  backends:\n"
+                     "  - {{service: {}, weight: 90}}\n  - {{service: {}, weight: 10}}\n---\n",
+                     apex, apex, a, b);
+}
 
-  const std::string local_root = topo.node(p.client->spec.node).cgroup_root;
-  const std::string remote_root = topo.node(p.remote1->spec.node).cgroup_root;
-  SMI_TRY(i.sock_addr->attach_cgroup(local_root));
-  SMI_TRY(i.sock_addr->attach_cgroup(remote_root));
-  SMI_TRY(i.conn_local->attach(local_root));
-  SMI_TRY(i.conn_remote->attach(remote_root));
-  for (const test::Pod* pod : {p.client, p.local1, p.local2, p.remote1, p.remote2})
-    SMI_TRY(i.server_check->attach_netns("/run/netns/" + pod->netns));
+std::string target_yaml(const std::string& name, const std::string& source) {
+  return fmt::format("apiVersion: access.smi-spec.io/v1alpha3\nkind: TrafficTarget\n"
+                     "metadata: {{name: {}, namespace: default}}\nspec:\n"
+                     "  destination: {{kind: ServiceAccount, name: store, namespace: default}}\n"
+                     "  rules: [{{kind: TCPRoute, name: bench-tcp}}]\n"
+                     "  sources: [{{kind: ServiceAccount, name: {}, namespace: default}}]\n",
+                     name, source);
+}
 
-  auto ids = maps::IdentityMaps::open(i.config.pin_dir);
-  auto pol = maps::PolicyMaps::open(i.config.pin_dir);
-  auto svc = maps::ServiceMaps::open(i.config.pin_dir);
-  if (!ids) return std::move(ids).error();
-  if (!pol) return std::move(pol).error();
-  if (!svc) return std::move(svc).error();
-  // One map set serves both "nodes" here; the LOCAL flag marks the client's
-  // node, the only one with acceleration.
-  const std::pair<const test::Pod*, uint64_t> meshed[] = {
-      {p.client, 0xc1}, {p.local1, 0xb1}, {p.local2, 0xb2}, {p.remote1, 0xd1}, {p.remote2, 0xd2}};
-  for (const auto& [pod, id] : meshed) {
-    bool local = pod->spec.node == p.client->spec.node;
-    SMI_TRY(ids->set_cgroup(pod->cgroup_id, id));
-    SMI_TRY(ids->set_ip(pod->ipv4, id, local ? SMI_ID_F_LOCAL : 0));
+int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
+// Connections from `pod` until `ok(result)`; returns the steady-clock time of
+// the first connection showing it (0 after 5 s without).
+template <typename Probe, typename Ok>
+int64_t first_time(const Pod& pod, Probe probe, Ok ok, int run_length = 1) {
+  auto r = run_in<int64_t>(pod, [&] {
+    const int64_t limit = now_ns() + 5'000'000'000;
+    int64_t run_start = 0;
+    int run = 0;
+    while (now_ns() < limit) {
+      int64_t t = now_ns();
+      if (ok(probe())) {
+        if (run++ == 0) run_start = t;
+        if (run >= run_length) return run_start;
+      } else {
+        run = 0;
+      }
+    }
+    return int64_t{0};
+  });
+  return r ? *r : 0;
+}
+
+// 0 when the CRR exchange worked, else the errno of the failure.
+int crr_probe(const char* vip) {
+  auto c = test::tcp_connect(vip, kCrrPort, 500);
+  if (!c) return c.error().code() ? c.error().code() : EIO;
+  char b = 'e';
+  return ::write(c->get(), &b, 1) == 1 && ::read(c->get(), &b, 1) == 1 ? 0 : EIO;
+}
+
+}  // namespace
+
+std::vector<test::PodSpec> bench_pods() {
+  return {{.name = "pc", .node = "n1", .meshed = false}, {.name = "ps", .node = "n1", .meshed = false},
+          {.name = "pr", .node = "n2", .meshed = false}, {.name = "sc", .node = "n1", .meshed = false},
+          {.name = "ss", .node = "n1", .meshed = false}, {.name = "sr", .node = "n2", .meshed = false},
+          {.name = "m2", .node = "n1", .service_account = "store"},
+          {.name = "r2", .node = "n2", .service_account = "store"}};
+}
+
+Status start_agents(AgentEnv& env) {
+  const auto& t = env.topo();
+  const Pod &l1 = t.pod("store-v1"), &l2 = t.pod("m2"), &r1 = t.pod("store-v2"), &r2 = t.pod("r2");
+  SMI_TRY(env.write("bench-pods.yaml", pod_yaml(l2, "n1") + pod_yaml(r2, "n2")));
+  SMI_TRY(env.write("bench-services.yaml",
+                    service_yaml("bench-local", kVipLocal) + service_yaml("bench-local-a", "10.96.0.11") +
+                        service_yaml("bench-local-b", "10.96.0.12") + service_yaml("bench-remote", kVipRemote) +
+                        service_yaml("bench-remote-a", "10.96.0.21") + service_yaml("bench-remote-b", "10.96.0.22")));
+  SMI_TRY(env.write("bench-endpointslices.yaml",
+                    slice_yaml("bench-local", {&l1, &l2}) + slice_yaml("bench-local-a", {&l1}) +
+                        slice_yaml("bench-local-b", {&l2}) + slice_yaml("bench-remote", {&r1, &r2}) +
+                        slice_yaml("bench-remote-a", {&r1}) + slice_yaml("bench-remote-b", {&r2})));
+  SMI_TRY(env.write("bench-route.yaml",
+                    "apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\n"
+                    "metadata: {name: bench-tcp, namespace: default}\nspec: {matches: {ports: [7001, 7002, 7003]}}\n"));
+  SMI_TRY(env.write("bench-access.yaml", target_yaml("buyer-to-store-bench", "buyer")));
+  SMI_TRY(env.write("bench-split.yaml", split_yaml("bench-local", "bench-local-a", "bench-local-b") +
+                                            split_yaml("bench-remote", "bench-remote-a", "bench-remote-b")));
+  // Acceleration on the client's node (the same-node path); n2 carries the
+  // cross-node path, which sk_msg would not touch anyway.
+  SMI_TRY(env.start_agent("n1", {"--accelerate"}));
+  SMI_TRY(env.start_agent("n2"));
+  return ok();
+}
+
+ProcUsage proc_usage(pid_t pid) {
+  ProcUsage u;
+  std::error_code ec;
+  // schedstat's first field is the task's time on a CPU in ns (finer than
+  // the 10 ms ticks of /proc/<pid>/stat); summed over the threads.
+  for (const auto& e : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    std::ifstream in(e.path() / "schedstat");
+    uint64_t ns = 0;
+    if (in >> ns) u.cpu_ns += ns;
   }
-  // TrafficTarget: the client may reach every backend on the three ports;
-  // nothing else may (enforced destinations).
-  for (uint64_t dst : {0xb1, 0xb2, 0xd1, 0xd2}) {
-    for (uint16_t port : {kEchoPort, kSinkPort, kCrrPort}) SMI_TRY(pol->allow(dst, 0xc1, port, IPPROTO_TCP));
-    SMI_TRY(pol->enforce(dst));
-  }
-  // TrafficSplit 90/10 as the compiler apportions it: 10 slots, 9 + 1.
-  auto split = [](const test::Pod* a, const test::Pod* b, uint16_t port) {
-    std::vector<maps::Backend> slots(9, {a->ipv4, port, 11});
-    slots.push_back({b->ipv4, port, 12});
-    return slots;
-  };
-  for (uint16_t port : {kEchoPort, kSinkPort, kCrrPort}) {
-    SMI_TRY(svc->set_service(kVipLocal, port, IPPROTO_TCP, 100u + port, split(p.local1, p.local2, port)));
-    SMI_TRY(svc->set_service(kVipRemote, port, IPPROTO_TCP, 200u + port, split(p.remote1, p.remote2, port)));
-  }
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) u.rss_kib = std::stoull(line.substr(6));
+  return u;
+}
 
-  auto reader = metrics::EventReader::open({.pin_dir = i.config.pin_dir}, i.aggregator);
-  if (!reader) return std::move(reader).error();
-  i.events = std::move(*reader);
-  i.events->start();
-  return m;
+Result<EditTimes> measure_edits(AgentEnv& env, int rounds) {
+  const auto& t = env.topo();
+  std::vector<test::Process> servers;
+  for (const char* name : {"store-v1", "store-v2"}) {
+    std::string n = name;
+    auto s = t.pod(name).spawn([n] { return test::store_server(n); });
+    if (!s) return std::move(s).error();
+    servers.push_back(std::move(*s));
+  }
+  EditTimes e;
+  auto ms = [](int64_t t0, int64_t t1) { return t1 > 0 ? static_cast<double>(t1 - t0) / 1e6 : -1.0; };
+  for (int i = 0; i < rounds; ++i) {
+    // TrafficTarget added: thief (same node as the backends) from EPERM to served.
+    int64_t t0 = now_ns();
+    SMI_TRY(env.write("bench-thief.yaml", target_yaml("thief-to-store-bench", "thief")));
+    e.target_added.push_back(ms(t0, first_time(t.pod("thief"), [] { return crr_probe(kVipLocal); },
+                                               [](int err) { return err == 0; })));
+    t0 = now_ns();
+    SMI_TRY(env.remove("bench-thief.yaml"));
+    e.target_removed.push_back(ms(t0, first_time(t.pod("thief"), [] { return crr_probe(kVipLocal); },
+                                                 [](int err) { return err == EPERM; })));
+    // TrafficSplit store 90/10 -> 0/100 (and back to 100/0 ... alternating):
+    // ten answers in a row from the new backend (at the old weights that run
+    // cannot happen), timed from the first of them.
+    const bool to_v2 = i % 2 == 0;
+    t0 = now_ns();
+    SMI_TRY(env.write("split.yaml", AgentEnv::split_yaml(to_v2 ? 0 : 100, to_v2 ? 100 : 0)));
+    std::string want = to_v2 ? "store-v2" : "store-v1";
+    e.split_changed.push_back(ms(t0, first_time(t.pod("buyer"), [] { return test::ask_store(500); },
+                                                [want](const std::string& s) { return s == want; }, 10)));
+  }
+  SMI_TRY(env.write("split.yaml", AgentEnv::split_yaml(90, 10)));
+  for (const auto* v : {&e.target_added, &e.target_removed, &e.split_changed})
+    for (double x : *v)
+      if (x < 0) return Error("a manifest edit did not take effect within 5 s");
+  return e;
 }
 
 }  // namespace smi::bench

@@ -1,43 +1,51 @@
-// The smi-agent path of mesh_bench: policy (a TrafficTarget allowing the
-// client, every backend enforced), a TrafficSplit (90/10 over two backends per
-// service) and metrics (connection events drained into the aggregator, as the
-// agent does), same node with acceleration and across nodes, through the
-// service VIPs.
+// The smi-agent path of mesh_bench: the real `smi-agent run` binary, one per
+// node (tests/e2e/agent_env.h starts them with nsenter in the node's network
+// namespace), with policy (a TrafficTarget allowing the client on the bench
+// ports; the store ServiceAccount is enforced), TrafficSplits (90/10 over two
+// backends per service) and metrics (the agent's own event reader) on; n1's
+// agent with --accelerate (same-node sk_msg redirect).
 //
-// `smi-agent run` is not on main yet, so the datapath is loaded here through
-// the agent's own loaders (agent/datapath) and maps written with maps/, the
-// same objects the agent will hold; switch to the real binary when it lands.
+// Cluster: AgentEnv's store-v1 (n1), store-v2 (n2), buyer (n1, the client),
+// thief (n1), plus m2 (n1) and r2 (n2) for a second backend per node and the
+// unmeshed pods of the other paths. Services (ports 7001-7003):
+//   bench-local  10.96.0.10 -> 90 store-v1 / 10 m2  (same node as buyer)
+//   bench-remote 10.96.0.20 -> 90 store-v2 / 10 r2  (the other node)
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
-#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
-#include "fixture/topology.h"
+#include "e2e/agent_env.h"
 
 namespace smi::bench {
 
-inline constexpr const char* kVipLocal = "10.96.0.10";   // split over two pods on the client's node
-inline constexpr const char* kVipRemote = "10.96.0.20";  // split over two pods on the other node
+inline constexpr const char* kVipLocal = "10.96.0.10";
+inline constexpr const char* kVipRemote = "10.96.0.20";
 
-struct MeshPods {
-  const test::Pod* client;
-  const test::Pod *local1, *local2;    // client's node
-  const test::Pod *remote1, *remote2;  // other node
+// The pods mesh_bench adds to AgentEnv's cluster (names used by mesh_bench.cpp).
+std::vector<test::PodSpec> bench_pods();
+
+// Writes the bench manifests into env's directory and starts both agents.
+Status start_agents(test::AgentEnv& env);
+
+// CPU time (all threads, ns) and resident set (KiB) of a process.
+struct ProcUsage {
+  uint64_t cpu_ns = 0;
+  uint64_t rss_kib = 0;
 };
+ProcUsage proc_usage(pid_t pid);
 
-class MeshPath {
- public:
-  static Result<std::unique_ptr<MeshPath>> start(const test::Topology& topo, const MeshPods& pods);
-  ~MeshPath();
-  const std::string& bpffs() const;
-  uint64_t events_read() const;
-
- private:
-  struct Impl;
-  MeshPath();
-  std::unique_ptr<Impl> impl_;
+// Manifest change -> kernel behaving accordingly, through the agent's
+// directory watcher: each figure is the time from the file's rename to the
+// first connection showing the new behaviour (ms).
+struct EditTimes {
+  std::vector<double> target_added, target_removed, split_changed;
 };
+// `rounds` edits of each kind (servers for the split check are started here).
+Result<EditTimes> measure_edits(test::AgentEnv& env, int rounds);
 
 }  // namespace smi::bench

@@ -108,13 +108,19 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Per-namespace sysctls in our own pods: the connection-rate runs open tens
-// of thousands of connections to one destination; without reuse of
-// TIME_WAIT ports the client runs out of ephemeral ports within a run.
+// Per-namespace sysctls in our own pods. The connection-rate runs open tens
+// of thousands of connections to one destination, so source ports come round
+// again within seconds: tw_reuse and the wide range keep the client from
+// running out; tcp_max_tw_buckets 0 keeps no TIME_WAIT sockets at all. With
+// them, the sidecar path's proxies (active closers) held TIME_WAIT sockets
+// that a reused port's SYN then hit with a timestamp from another
+// connection's clock (PAWS reject, TcpExtPAWSTimewait) and waited out a 1 s
+// SYN retransmit: 500-700 conn/s across nodes. Set in every pod alike.
 void tune_pod(const Pod& p) {
   (void)p.run([] {
     bool ok = smi::write_file("/proc/sys/net/ipv4/tcp_tw_reuse", "1").ok() &&
-              smi::write_file("/proc/sys/net/ipv4/ip_local_port_range", "1024 65000").ok();
+              smi::write_file("/proc/sys/net/ipv4/ip_local_port_range", "1024 65000").ok() &&
+              smi::write_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", "0").ok();
     return ok ? 0 : 1;
   });
 }
@@ -130,10 +136,13 @@ bool wait_ready(const Path& p) {
 
 // Runs one workload on one path; appends to samples. Returns false on a failed run.
 bool run_one(const Path& p, Workload w, const Options& o, Sidecars* sc, Samples& s) {
-  // Latency: everything on CPU 1 (a cross-core wake-up costs ~25 us here and
-  // would swamp the path's own cost); bulk and connection rate: the client
-  // side on CPU 0, the server side on CPU 1.
-  const bool one_cpu = w == kRr1 || w == kRr1k;
+  // Latency and connection rate: everything on CPU 1. A wake-up across CPUs
+  // costs ~25 us here (and far more when the other vCPU idles): with client
+  // and server on different CPUs plain loopback connect-request-close ran at
+  // ~2,300 conn/s, on one CPU at ~24,000 (measured outside the harness too),
+  // so a split placement measures the VM's wake-ups, not the path. Bulk runs:
+  // the client side on CPU 0, the server side on CPU 1.
+  const bool one_cpu = w == kRr1 || w == kRr1k || w == kCrr;
   if (p.kind == Kind::sidecar && sc) {
     sc->pin(one_cpu ? 1 : 0, 1);
     if (w == kCrr) sc->flush_conntrack();
@@ -353,9 +362,9 @@ int main(int argc, char** argv) {
     }
 
   std::printf("mesh_bench: %d repetitions, interleaved (each repetition runs every workload on every path, path "
-              "order rotated); %.1f s per bulk/rate run, %d round trips per latency run; latency with client, "
-              "server and proxies on CPU 1, bulk and rate with the client side on CPU 0 and the server side on "
-              "CPU 1\n",
+              "order rotated); %.1f s per bulk/rate run, %d round trips per latency run; latency and connection "
+              "rate with client, server and proxies on CPU 1, bulk with the client side on CPU 0 and the server "
+              "side on CPU 1\n",
               o.reps, o.secs, o.rounds);
   std::fflush(stdout);
 
@@ -401,6 +410,11 @@ int main(int argc, char** argv) {
   std::printf("\nper-program cost under the smi runs (kernel run-time statistics, run_time_ns / run_cnt):\n");
   print_costs(costs);
   print_agent_usage(idle, crr_load, agent_pids);
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    char line[128] = {};
+    if (std::fgets(line, sizeof(line), f)) std::printf("\nload average after the data-path runs: %s", line);
+    std::fclose(f);
+  }
 
   auto edits = measure_edits(**env, o.edit_rounds);
   if (!edits) {

@@ -2,7 +2,8 @@
 # The one command for issue 9: prepares this machine (deploy/setup.sh plus the
 # load tools and the sidecar model's haproxy/iptables/conntrack), builds
 # mesh_bench with -j2, runs it and prints the tables (also kept in
-# build/mesh_bench-<date>.md). Run as root from anywhere:
+# build/mesh_bench-<date>.md), then the compile benchmark (compile_bench, the
+# compiler alone at the issue's scale). Run as root from anywhere:
 #   tests/bench/run.sh            full run (5 repetitions, 10k-service control plane; ~5-8 min)
 #   tests/bench/run.sh --quick    shorter runs, 2k-service control plane (~2 min)
 # Extra arguments go to mesh_bench (--reps N, --secs S, --no-sidecar, ...).
@@ -30,14 +31,24 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cmake -S . -B build >/dev/null
-cmake --build build -j2 --target mesh_bench >/dev/null
+cmake --build build -j2 --target mesh_bench compile_bench smi-agent >/dev/null
 
 out="build/mesh_bench-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
   echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "command: tests/bench/run.sh $*  (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
   echo "haproxy: $(haproxy -v | head -1)"
+  echo "load average at start (other users of the 2 cores skew every figure): $(cut -d" " -f1-3 /proc/loadavg)"
   echo
 } | tee "$out"
-build/tests/bench/mesh_bench "$@" | tee -a "$out"
+rc=0
+build/tests/bench/mesh_bench "$@" | tee -a "$out" || rc=$?
+{
+  echo
+  echo "compile_bench (in-memory model objects, no YAML; CPU time of the compiling thread):"
+  echo '```'
+  build/tests/bench/compile_bench
+  echo '```'
+} 2>&1 | tee -a "$out" || rc=$?
 echo "run.sh: results kept in $out" >&2
+exit $rc

@@ -94,13 +94,15 @@ spec:
                      name, source);
 }
 
-Result<std::unique_ptr<AgentEnv>> AgentEnv::create() {
+Result<std::unique_ptr<AgentEnv>> AgentEnv::create(const AgentEnvOptions& options) {
   std::unique_ptr<AgentEnv> e(new AgentEnv());
-  auto t = Topology::create({.nodes = {"n1", "n2"},
-                             .pods = {{.name = "store-v1", .node = "n1"},
-                                      {.name = "store-v2", .node = "n2"},
-                                      {.name = "buyer", .node = "n1"},
-                                      {.name = "thief", .node = "n1"}}});
+  TopologySpec spec{.nodes = {"n1", "n2"},
+                    .pods = {{.name = "store-v1", .node = "n1"},
+                             {.name = "store-v2", .node = "n2"},
+                             {.name = "buyer", .node = "n1"},
+                             {.name = "thief", .node = "n1"}}};
+  spec.pods.insert(spec.pods.end(), options.extra_pods.begin(), options.extra_pods.end());
+  auto t = Topology::create(spec);
   if (!t) return std::move(t).error();
   e->topo_ = std::move(*t);
   auto pins = BpffsDir::create(e->topo_->tag());
@@ -170,7 +172,12 @@ std::string AgentEnv::log_of(const std::string& node) const {
   return ss.str();
 }
 
-Status AgentEnv::start_agent(const std::string& node) {
+pid_t AgentEnv::agent_pid(const std::string& node) const {
+  auto it = agents_.find(node);
+  return it == agents_.end() ? -1 : it->second.pid();
+}
+
+Status AgentEnv::start_agent(const std::string& node, const std::vector<std::string>& extra_args) {
   agents_.erase(node);
   const Node& n = topo_->node(node);
   std::vector<std::string> argv = {"nsenter",     "--net=/run/netns/" + n.netns,
@@ -182,6 +189,7 @@ Status AgentEnv::start_agent(const std::string& node) {
                                    "--bpffs",     bpffs_.at(node),
                                    "--state-dir", work_ + "/state-" + node,
                                    "--listen",    fmt::format("127.0.0.1:{}", port_.at(node))};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   pid_t pid = ::fork();
   if (pid < 0) return Error::from_errno("fork");
   if (pid == 0) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "fixture/topology.h"
@@ -19,9 +20,15 @@ namespace smi::test {
 inline constexpr const char* kStoreVip = "10.96.100.10";
 inline constexpr uint16_t kStorePort = 8080;
 
+// Additions to the standard cluster (benchmarks): more pods in the topology,
+// whose manifests the caller writes itself with write().
+struct AgentEnvOptions {
+  std::vector<PodSpec> extra_pods;
+};
+
 class AgentEnv {
  public:
-  static Result<std::unique_ptr<AgentEnv>> create();
+  static Result<std::unique_ptr<AgentEnv>> create(const AgentEnvOptions& options = {});
   ~AgentEnv();
 
   const Topology& topo() const { return *topo_; }
@@ -36,7 +43,10 @@ class AgentEnv {
   static std::string target_yaml(const std::string& name, const std::string& source);
 
   // Starts (or restarts) the agent of a node; waits until /readyz says 200.
-  Status start_agent(const std::string& node);
+  // extra_args go after `run ...` (e.g. "--accelerate").
+  Status start_agent(const std::string& node, const std::vector<std::string>& extra_args = {});
+  // PID of the node's agent process (nsenter execs it), -1 when not running.
+  pid_t agent_pid(const std::string& node) const;
   // SIGKILL, no clean-up: what a crash or OOM kill does.
   void kill_agent(const std::string& node);
   // GET path from the node's agent (from inside the node's netns).

@@ -1,0 +1,51 @@
+// The smi-agent path of mesh_bench: the real `smi-agent run` binary, one per
+// node (tests/e2e/agent_env.h starts them with nsenter in the node's network
+// namespace), with policy (a TrafficTarget allowing the client on the bench
+// ports; the store ServiceAccount is enforced), TrafficSplits (90/10 over two
+// backends per service) and metrics (the agent's own event reader) on; n1's
+// agent with --accelerate (same-node sk_msg redirect).
+//
+// Cluster: AgentEnv's store-v1 (n1), store-v2 (n2), buyer (n1, the client),
+// thief (n1), plus m2 (n1) and r2 (n2) for a second backend per node and the
+// unmeshed pods of the other paths. Services (ports 7001-7003):
+//   bench-local  10.96.0.10 -> 90 store-v1 / 10 m2  (same node as buyer)
+//   bench-remote 10.96.0.20 -> 90 store-v2 / 10 r2  (the other node)
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "e2e/agent_env.h"
+
+namespace smi::bench {
+
+inline constexpr const char* kVipLocal = "10.96.0.10";
+inline constexpr const char* kVipRemote = "10.96.0.20";
+
+// The pods mesh_bench adds to AgentEnv's cluster (names used by mesh_bench.cpp).
+std::vector<test::PodSpec> bench_pods();
+
+// Writes the bench manifests into env's directory and starts both agents.
+Status start_agents(test::AgentEnv& env);
+
+// CPU time (all threads, ns) and resident set (KiB) of a process.
+struct ProcUsage {
+  uint64_t cpu_ns = 0;
+  uint64_t rss_kib = 0;
+};
+ProcUsage proc_usage(pid_t pid);
+
+// Manifest change -> kernel behaving accordingly, through the agent's
+// directory watcher: each figure is the time from the file's rename to the
+// first connection showing the new behaviour (ms).
+struct EditTimes {
+  std::vector<double> target_added, target_removed, split_changed;
+};
+// `rounds` edits of each kind (servers for the split check are started here).
+Result<EditTimes> measure_edits(test::AgentEnv& env, int rounds);
+
+}  // namespace smi::bench

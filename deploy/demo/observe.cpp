@@ -200,11 +200,11 @@ void Demo::show_traffic_metrics_api() {
 
 void Demo::show_status() {
   const auto& node = node_of(buyer_pod_);
-  const auto& agent = agents_.front();
-  std::vector<std::string> argv{"nsenter", "--net=/run/netns/" + node.netns, opts_.agent, "status", "--bpffs",
-                                bpffs_->path() + "/" + node.name};
-  fmt::print("  $ smi-agent status --bpffs {}\n", argv.back());
-  (void)agent;
+  const std::string bpffs = bpffs_->path() + "/" + node.name;
+  const std::string state_dir = tmp_ + "/state-" + node.name;  // names from the agent's state.json
+  std::vector<std::string> argv{"nsenter",   "--net=/run/netns/" + node.netns, opts_.agent, "status", "--bpffs",
+                                bpffs,       "--state-dir",                    state_dir,   "--no-features"};
+  fmt::print("  $ smi-agent status --bpffs {} --state-dir {}\n", bpffs, state_dir);
   if (!has_subcommand(opts_.agent, "status")) {
     checks_.skip("smi-agent status shows the service and the policy", "this smi-agent has no `status` subcommand yet");
     return;

@@ -71,11 +71,13 @@ int run_agent(AgentConfig c) {
   auto marker = read_layout_marker(c.bpffs);
   if (!marker) return refuse("read the pinned layout marker", marker.error());
   LayoutAction action = decide_layout(*marker, SMI_ABI_VERSION);
+  // Another layout: this build's maps carry their own version suffix and sit
+  // beside the old ones; the first update fills them, then the pinned links
+  // take the new programs in place, and only then do the old maps go. The
+  // old programs keep enforcing the old maps until that instant.
   if (action == LayoutAction::migrate)
-    return refuse("pinned datapath under " + c.bpffs,
-                  Error(fmt::format("it has layout version {}, this build uses {}: migrating between layouts is "
-                                    "not supported yet; run `smi-agent uninstall --bpffs {}` first",
-                                    (*marker)->abi_version, SMI_ABI_VERSION, c.bpffs)));
+    L()->info("pinned layout version {} under {}: replacing it with version {}", (*marker)->abi_version, c.bpffs,
+              SMI_ABI_VERSION);
 
   auto caps = parse_capacities(c.capacity);  // validated above
   DatapathOptions dopts{
@@ -83,7 +85,8 @@ int run_agent(AgentConfig c) {
   auto dp = Datapath::open(dopts);
   if (!dp) return refuse("load the datapath", dp.error());
   L()->info("datapath loaded under {} ({}); revocation by {}", c.bpffs,
-            action == LayoutAction::adopt ? "adopting the pinned maps" : "fresh install",
+            action == LayoutAction::adopt ? "adopting the pinned maps"
+            : action == LayoutAction::migrate ? "replacing another layout" : "fresh install",
             revoke_mechanism_name((*dp)->revoke_mechanism()));
 
   compiler::CompileOptions copts{.node = c.node,
@@ -133,6 +136,7 @@ int run_agent(AgentConfig c) {
   });
 
   bool attached = false;
+  bool revoke_due = false;
   std::vector<LocalPod> pods;
   bool changed = true;  // the source has something not compiled yet
   while (!stopping) {
@@ -150,6 +154,7 @@ int run_agent(AgentConfig c) {
         L()->warn("update refused: {}{}", r.error, first_errors(r.diagnostics));
       } else {
         if (r.outcome == O::applied) {
+          revoke_due = revoke_due || r.may_revoke;
           (*msvc)->health().update_applied();
           L()->info("update {} applied: {} map operations in {:.1f} ms", rec.generation(), r.ops,
                     r.took.count() / 1000.0);
@@ -159,6 +164,11 @@ int run_agent(AgentConfig c) {
           if (auto st = (*dp)->attach_node(); !st) {
             refuse("attach to " + c.cgroup_root, st.error());
             break;
+          }
+          if (action == LayoutAction::migrate) {
+            auto gone = remove_other_layouts(c.bpffs, SMI_ABI_VERSION);
+            if (!gone) L()->warn("removing the old layout: {}", gone.error().message());
+            else L()->info("old layout removed: {} map(s) unpinned", gone->size());
           }
           if (auto st = write_layout_marker(c.bpffs, SMI_ABI_VERSION); !st)
             L()->warn("layout marker: {}", st.error().message());
@@ -173,7 +183,8 @@ int run_agent(AgentConfig c) {
       if (!synced) {
         L()->warn("local pods: {}", synced.error().message());
       } else {
-        if (load) {
+        if (revoke_due) {
+          revoke_due = false;
           auto cut = (*dp)->revoke(*synced);
           if (!cut) L()->warn("revocation: {}", cut.error().message());
           else if (*cut > 0) L()->info("cut {} established connection(s) the policy no longer allows", *cut);

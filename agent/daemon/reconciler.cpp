@@ -59,6 +59,13 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
     }
     return finish(ReconcileResult::Outcome::failed);
   }
+  for (const auto& op : ops) {
+    using compiler::Family;
+    const bool removal = op.kind == compiler::OpKind::remove;
+    r.may_revoke = r.may_revoke || (removal && (op.family == Family::policy || op.family == Family::ip_identity ||
+                                                op.family == Family::pod_identity)) ||
+                   (!removal && op.family == Family::policy_dst);
+  }
   applied_ = std::move(compiled.state);
   model_ = std::move(m);
   ++generation_;

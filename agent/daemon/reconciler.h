@@ -28,6 +28,10 @@ struct ReconcileResult {
   std::chrono::microseconds took{0};
   model::Diagnostics diagnostics;  // every error, warning and info of this update
   std::string error;               // refused/failed: one line saying why
+  // Whether an applied update may have withdrawn an edge (an allow or an
+  // identity removed, a destination newly enforced): established connections
+  // then need checking against the new policy.
+  bool may_revoke = false;
 };
 
 class Reconciler {

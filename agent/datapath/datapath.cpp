@@ -150,15 +150,24 @@ Result<compiler::DesiredState> Datapath::read_back() {
 Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& applied) {
   std::vector<LocalPod> pods;
   SMI_TRY(sync_cgroup_identities(applied, pods));
-  auto by_addr = netns_by_address(options_.netns_dir);
-  if (!by_addr) return std::move(by_addr).error();
+  // A process of the pod says which namespace is its own; without one
+  // visible, an address only one named namespace carries (a walk of every
+  // named namespace: done only when some pod needs it).
+  bool need_walk = false;
   for (auto& p : pods) {
-    // A process of the pod says which namespace is its own; without one
-    // visible, an address only one named namespace carries.
     p.netns = netns_of_cgroups(cgroup_dirs_by_uid_[p.uid]);
+    need_walk = need_walk || p.netns.empty();
+  }
+  std::map<model::IpAddr, std::vector<std::string>> by_addr;
+  if (need_walk) {
+    auto walked = netns_by_address(options_.netns_dir);
+    if (!walked) return std::move(walked).error();
+    by_addr = std::move(*walked);
+  }
+  for (auto& p : pods) {
     for (const auto& ip : p.pod.ips) {
-      auto it = by_addr->find(ip);
-      if (p.netns.empty() && it != by_addr->end()) {
+      auto it = by_addr.find(ip);
+      if (p.netns.empty() && it != by_addr.end()) {
         if (it->second.size() == 1)
           p.netns = it->second.front();
         else

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -29,6 +30,11 @@ Result<std::optional<LayoutMarker>> read_layout_marker(const std::string& bpffs)
 Status write_layout_marker(const std::string& bpffs, uint32_t abi_version);
 
 enum class LayoutAction { install, adopt, migrate };
+
+// After a migration: unpins the maps of other layout versions ("smi_*_v<N>",
+// N != keep) under `bpffs`, once the new programs hold the links. Returns
+// the names removed.
+Result<std::vector<std::string>> remove_other_layouts(const std::string& bpffs, uint32_t keep);
 LayoutAction decide_layout(const std::optional<LayoutMarker>& pinned, uint32_t our_version);
 
 }  // namespace smi

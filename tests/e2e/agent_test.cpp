@@ -3,6 +3,7 @@
 // within a second; a bad manifest is refused and the last good state keeps
 // running; a SIGKILLed agent started again breaks no connection and gives
 // every new connection the right verdict and split throughout.
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,6 +18,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "abi/common.h"
+#include "base/fd.h"
+#include "base/system.h"
+#include "datapath/layout_version.h"
 #include "e2e/agent_env.h"
 #include "fixture/sockets.h"
 
@@ -270,6 +275,44 @@ TEST_F(AgentTest, StatusJoinsThePinnedMapsWithNames) {
     EXPECT_NE(out->find(needle), std::string::npos) << needle << " missing from:\n" << *out;
   EXPECT_EQ(out->find("spoofed_source"), std::string::npos) << "no pod's own traffic is dropped as spoofed:\n"
                                                             << *out;
+}
+
+// A build with another map layout over an older agent's pins: it replaces
+// them (new maps filled, programs swapped into the links, old maps unpinned)
+// and leaves pins that are not its own alone.
+TEST(AgentUpgrade, AnotherLayoutIsReplacedAndForeignPinsStay) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto env = AgentEnv::create();
+  ASSERT_TRUE(env.ok()) << env.error().message();
+  std::vector<Process> servers;
+  for (const char* s : {"store-v1", "store-v2"}) {
+    std::string name = s;
+    auto p = (*env)->topo().pod(s).spawn([name] { return store_server(name); });
+    ASSERT_TRUE(p.ok());
+    servers.push_back(std::move(*p));
+  }
+  const std::string pins = (*env)->bpffs("n1");
+  ASSERT_TRUE(make_dirs(pins, 0700).ok());
+  ASSERT_TRUE(write_layout_marker(pins, 0).ok());  // "an older build's layout"
+  for (const char* name : {"smi_old_svc_v0", "other_tool_map"}) {
+    Fd m(bpf_map_create(BPF_MAP_TYPE_ARRAY, nullptr, 4, 4, 1, nullptr));
+    ASSERT_TRUE(m.valid());
+    ASSERT_EQ(bpf_obj_pin(m.get(), (pins + "/" + name).c_str()), 0);
+  }
+
+  ASSERT_TRUE((*env)->start_agent("n1").ok()) << (*env)->log_of("n1");
+  ASSERT_TRUE((*env)->start_agent("n2").ok()) << (*env)->log_of("n2");
+  const std::string log = (*env)->log_of("n1");
+  EXPECT_NE(log.find("pinned layout version 0"), std::string::npos) << log;
+  EXPECT_NE(log.find("old layout removed: 1 map(s) unpinned"), std::string::npos) << log;
+  EXPECT_NE(::access((pins + "/smi_old_svc_v0").c_str(), F_OK), 0) << "the old layout's map is gone";
+  EXPECT_EQ(::access((pins + "/other_tool_map").c_str(), F_OK), 0) << "a pin that is not ours stays";
+  auto marker = read_layout_marker(pins);
+  ASSERT_TRUE(marker.ok() && marker->has_value());
+  EXPECT_EQ((*marker)->abi_version, static_cast<uint32_t>(SMI_ABI_VERSION));
+  auto buyer = tally((*env)->topo().pod("buyer"), 200);
+  EXPECT_EQ(buyer["store-v1"] + buyer["store-v2"], 200);
+  EXPECT_EQ(tally((*env)->topo().pod("thief"), 5)["errno:1"], 5);
 }
 
 }  // namespace

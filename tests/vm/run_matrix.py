@@ -69,15 +69,36 @@ class TestBinary:
     workdir: Path
 
 
+HOST_ONLY = Path(__file__).with_name("host_only.txt")
+_announced: set[str] = set()
+
+
+def host_only() -> dict[str, str]:
+    """Binaries the guests do not run (tests/vm/host_only.txt): name -> why."""
+    out = {}
+    for line in HOST_ONLY.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, why = line.strip().partition(" ")
+            out[name] = why.strip()
+    return out
+
+
 def discover_tests(build: Path, labels: str) -> list[TestBinary]:
-    """The gtest executables behind ctest's bpf and e2e tests, one per binary."""
+    """The gtest executables behind ctest's bpf and e2e tests, one per binary,
+    less those host_only.txt keeps on the host (said, not silent)."""
     out = run(["ctest", "--test-dir", str(build), "-L", labels, "--show-only=json-v1"]).stdout
     seen: dict[Path, TestBinary] = {}
+    keep_on_host = host_only()
     for t in json.loads(out)["tests"]:
         cmd = t.get("command") or []
         if not cmd:
             continue
         exe = Path(cmd[0])
+        if exe.name in keep_on_host:
+            if exe.name not in {p.name for p in seen} and exe.name not in _announced:
+                log(f"host only: {exe.name} ({keep_on_host[exe.name]})")
+                _announced.add(exe.name)
+            continue
         wd = next((p["value"] for p in t.get("properties", []) if p["name"] == "WORKING_DIRECTORY"), str(exe.parent))
         seen.setdefault(exe, TestBinary(exe, Path(wd)))
     return sorted(seen.values(), key=lambda b: b.path.name)

@@ -53,9 +53,11 @@ for t in /tests/*; do
   name=$(basename "$t")
   echo "=== $name" >/dev/console
   # gtest's JSON has no skip reasons: the host reads them from the output.
-  # SIGTERM first: the fixture tears its namespaces down on it.
-  ( timeout -s TERM "$limit" "$t" --gtest_output="json:/tmp/$name.json" 2>&1; echo $? >"/tmp/$name.rc" ) | tee "/tmp/$name.out" >/dev/console
-  rc=$(cat "/tmp/$name.rc")
+  # SIGTERM first: the fixture tears its namespaces down on it. Output goes to
+  # a file, not a pipe: a process a test leaks could hold a pipe open forever.
+  timeout -s TERM "$limit" "$t" --gtest_output="json:/tmp/$name.json" >"/tmp/$name.out" 2>&1
+  rc=$?
+  cat "/tmp/$name.out" >/dev/console
   [ "$rc" = 0 ] || failed=$((failed + 1))
   report "BEGIN $name"
   [ -f "/tmp/$name.json" ] && cat "/tmp/$name.json" >"$out"

@@ -1,11 +1,13 @@
 #include "system.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -41,6 +43,19 @@ Status require_bpffs(const std::string& dir) {
   if (p.empty() || !is_bpffs(p))
     return Error(dir + " is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)");
   return ok();
+}
+
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Status make_dirs(const std::string& path, unsigned mode) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "result.h"
 
@@ -18,6 +19,9 @@ bool is_bpffs(const std::string& dir);
 // The bpffs mount that holds `dir` (walks up to the nearest existing parent),
 // or an error saying how to mount one.
 Status require_bpffs(const std::string& dir);
+
+// The names in a directory (no "." or ".."), sorted; empty when it cannot be read.
+std::vector<std::string> list_dir(const std::string& dir);
 
 // mkdir -p.
 Status make_dirs(const std::string& path, unsigned mode = 0755);

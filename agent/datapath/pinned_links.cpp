@@ -69,18 +69,7 @@ Status PinnedLinks::remove_all() {
   return ok();
 }
 
-std::vector<std::string> PinnedLinks::list() const {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir_.c_str());
-  if (!d) return names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> PinnedLinks::list() const { return list_dir(dir_); }
 
 uint64_t PinnedLinks::target(const std::string& name) const {
   Fd fd(bpf_obj_get(path(name).c_str()));

@@ -22,6 +22,7 @@
 #include "base/fd.h"
 #include "datapath/features.h"
 #include "datapath/layout_version.h"
+#include "base/system.h"
 #include "inspect/bpf_objects.h"
 #include "inspect/tc_filters.h"
 #include "maps/address.h"
@@ -29,19 +30,6 @@
 
 namespace smi::inspect {
 namespace {
-
-std::vector<std::string> dir_entries(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 bool is_dir(const std::string& path) {
   struct stat st {};
@@ -53,7 +41,7 @@ bool pinned(const std::string& bpffs, const char* name) { return ::access((bpffs
 std::string or_number(const char* s, unsigned v) { return s ? s : fmt::format("type {}", v); }
 
 void read_maps(const std::string& bpffs, NodeView& v) {
-  for (const auto& name : dir_entries(bpffs)) {
+  for (const auto& name : list_dir(bpffs)) {
     if (name.rfind("smi_", 0) != 0) continue;
     Fd fd(bpf_obj_get((bpffs + "/" + name).c_str()));
     if (!fd) {
@@ -207,9 +195,9 @@ void read_counters(const std::string& bpffs, NodeView& v) {
 
 void read_links(const std::string& bpffs, NodeView& v) {
   const std::string root = bpffs + "/links";
-  for (const auto& dir : dir_entries(root)) {
+  for (const auto& dir : list_dir(root)) {
     if (!is_dir(root + "/" + dir)) continue;
-    for (const auto& name : dir_entries(root + "/" + dir)) {
+    for (const auto& name : list_dir(root + "/" + dir)) {
       Link l;
       l.pin = dir + "/" + name;
       Fd fd(bpf_obj_get((root + "/" + l.pin).c_str()));

@@ -19,19 +19,6 @@
 namespace smi::inspect {
 namespace {
 
-std::vector<std::string> entries(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 bool is_dir(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -71,13 +58,13 @@ void detach_sk_msg(const std::string& bpffs, RemovalReport& r) {
 
 void remove_links(const std::string& bpffs, RemovalReport& r) {
   const std::string root = bpffs + "/links";
-  for (const auto& dir : entries(root)) {
+  for (const auto& dir : list_dir(root)) {
     const std::string d = root + "/" + dir;
     if (!is_dir(d)) {
       r.kept.push_back(d + " (not a directory of links)");
       continue;
     }
-    for (const auto& name : entries(d)) {
+    for (const auto& name : list_dir(d)) {
       const std::string pin = d + "/" + name;
       Fd fd(bpf_obj_get(pin.c_str()));
       if (!fd || obj_kind(fd.get()) != ObjKind::link) {
@@ -105,7 +92,7 @@ void remove_links(const std::string& bpffs, RemovalReport& r) {
 }
 
 void remove_maps(const std::string& bpffs, RemovalReport& r) {
-  for (const auto& name : entries(bpffs)) {
+  for (const auto& name : list_dir(bpffs)) {
     const std::string path = bpffs + "/" + name;
     if (name == "links") continue;
     if (name.rfind("smi_", 0) != 0 || is_dir(path)) {

@@ -183,6 +183,7 @@ std::string reason_name(uint32_t reason) {
     case SMI_REASON_NO_BACKEND: return "no_backend";
     case SMI_REASON_REDIRECTED: return "redirected";
     case SMI_REASON_EVENT_LOST: return "event_lost";
+    case SMI_REASON_ACCEL_FALLBACK: return "accel_fallback";
     default: return fmt::format("reason {}", reason);
   }
 }

@@ -15,16 +15,22 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } smi_counters_v1 SEC(".maps");
 
+/* The first count of a key creates it, and two CPUs can race there: the one
+ * whose BPF_NOEXIST insert loses adds to the winner's entry instead of
+ * dropping its count (its own per-CPU slot was zeroed by the insert). The
+ * adds are atomic: programs in process context (sock_addr, sk_msg) run with
+ * migration, not preemption, disabled, so two tasks can share a CPU's slot. */
 static __always_inline void smi_count(__u32 reason, __u8 direction, __u64 bytes) {
   struct smi_counter_key key = {.reason = reason, .direction = direction};
   struct smi_counter_value *v = bpf_map_lookup_elem(&smi_counters_v1, &key);
-  if (v) {
-    v->packets += 1; /* per-CPU value: no atomics needed */
-    v->bytes += bytes;
-    return;
+  if (!v) {
+    struct smi_counter_value init = {.packets = 1, .bytes = bytes};
+    if (bpf_map_update_elem(&smi_counters_v1, &key, &init, BPF_NOEXIST) == 0) return;
+    v = bpf_map_lookup_elem(&smi_counters_v1, &key);
+    if (!v) return; /* the map is full: smi_counters_v1 holds every reason, so not reached */
   }
-  struct smi_counter_value init = {.packets = 1, .bytes = bytes};
-  bpf_map_update_elem(&smi_counters_v1, &key, &init, BPF_NOEXIST);
+  __sync_fetch_and_add(&v->packets, 1);
+  __sync_fetch_and_add(&v->bytes, bytes);
 }
 
 #endif

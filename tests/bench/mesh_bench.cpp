@@ -8,6 +8,8 @@
 //   sudo build/tests/bench/mesh_bench [--quick|--smoke] [--reps N] [--secs S]
 //        [--no-sidecar] [--no-control-plane] [--services N]
 // tests/bench/run.sh builds and runs it on a fresh machine.
+#include <CLI/CLI.hpp>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,32 +81,42 @@ int fail(const std::string& what) {
   return 1;
 }
 
-Options parse(int argc, char** argv) {
+// Flags are checked: a mistyped one is an error, not a silent full run.
+std::optional<Options> parse(int argc, char** argv, int* exit_code) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? argv[++i] : "0"; };
-    if (a == "--quick") {
-      o.reps = 5, o.secs = 0.4, o.rounds = 5000, o.idle_secs = 1, o.edit_rounds = 3;
-      o.scale = {.services = 2000, .endpoints_per_service = 5, .targets = 2000};
-    } else if (a == "--smoke") {
-      o.reps = 1, o.secs = 0.1, o.rounds = 200, o.idle_secs = 0.2, o.edit_rounds = 1;
-      o.scale = {.services = 50, .endpoints_per_service = 5, .targets = 50};
-    } else if (a == "--reps") {
-      o.reps = std::atoi(next());
-    } else if (a == "--secs") {
-      o.secs = std::atof(next());
-    } else if (a == "--rounds") {
-      o.rounds = std::atoi(next());
-    } else if (a == "--no-sidecar") {
-      o.sidecar = false;
-    } else if (a == "--no-control-plane") {
-      o.control_plane = false;
-    } else if (a == "--services") {
-      int n = std::atoi(next());
-      o.scale = {.services = n, .endpoints_per_service = 5, .targets = n};
-    }
+  bool quick = false, smoke = false, no_sidecar = false, no_control_plane = false;
+  std::optional<int> reps, rounds, services;
+  std::optional<double> secs;
+  CLI::App app{"mesh_bench: plain TCP vs the sidecar model vs smi-agent, side by side (run as root)"};
+  auto* q = app.add_flag("--quick", quick, "shorter runs, 2k-service control plane (~2 min)");
+  app.add_flag("--smoke", smoke, "one tiny repetition: checks every path works (the ctest smoke test)")->excludes(q);
+  app.add_option("--reps", reps, "repetitions (interleaved)")->check(CLI::Range(1, 1000));
+  app.add_option("--secs", secs, "seconds per throughput / connection-rate run")->check(CLI::Range(0.05, 600.0));
+  app.add_option("--rounds", rounds, "round trips per latency run")->check(CLI::Range(10, 10000000));
+  app.add_flag("--no-sidecar", no_sidecar, "skip the sidecar model");
+  app.add_flag("--no-control-plane", no_control_plane, "skip the control-plane benchmarks");
+  app.add_option("--services", services, "control-plane scale (services = TrafficTargets)")
+      ->check(CLI::Range(1, 1000000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    return std::nullopt;
   }
+  if (quick) {
+    o.reps = 5, o.secs = 0.4, o.rounds = 5000, o.idle_secs = 1, o.edit_rounds = 3;
+    o.scale = {.services = 2000, .endpoints_per_service = 5, .targets = 2000};
+  }
+  if (smoke) {
+    o.reps = 1, o.secs = 0.1, o.rounds = 200, o.idle_secs = 0.2, o.edit_rounds = 1;
+    o.scale = {.services = 50, .endpoints_per_service = 5, .targets = 50};
+  }
+  if (reps) o.reps = *reps;
+  if (secs) o.secs = *secs;
+  if (rounds) o.rounds = *rounds;
+  if (services) o.scale = {.services = *services, .endpoints_per_service = 5, .targets = *services};
+  o.sidecar = !no_sidecar;
+  o.control_plane = !no_control_plane;
   return o;
 }
 
@@ -301,8 +313,14 @@ void print_costs(const std::map<int, std::map<std::string, ProgCost>>& costs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto parsed = parse(argc, argv, &exit_code);
+  if (!parsed) return exit_code;
+  Options o = *parsed;
   if (::geteuid() != 0) return fail("needs root (namespaces, cgroups, BPF)");
-  Options o = parse(argc, argv);
+  // Output into a closed pipe (`| head`) must not kill the run before its
+  // pods and agents are torn down: the writes fail, the teardown runs.
+  ::signal(SIGPIPE, SIG_IGN);
   route_libbpf_logs();
   set_log_level(spdlog::level::warn);
   if (o.sidecar && !sidecar_tools_present()) {

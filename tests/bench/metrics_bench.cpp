@@ -5,6 +5,7 @@
 //      producers off vs on (test-only sockops+connect4, reader running),
 //      interleaved rounds, side by side.
 // Needs root for 2 and 3 (skipped otherwise). Usage: metrics_bench [seconds per round]
+#include <CLI/CLI.hpp>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -236,7 +237,10 @@ void bench_connections(const std::string& tag, double secs) {
 }  // namespace smi::metrics
 
 int main(int argc, char** argv) {
-  const double secs = argc > 1 ? std::atof(argv[1]) : 1.0;
+  double secs = 1.0;
+  CLI::App app{"metrics_bench: per-edge aggregation and ring-buffer throughput"};
+  app.add_option("seconds", secs, "seconds per kernel-event run")->check(CLI::Range(0.05, 600.0));
+  CLI11_PARSE(app, argc, argv);
   smi::set_log_level(spdlog::level::warn);
   smi::metrics::bench_aggregation();
   if (::geteuid() != 0) {

@@ -4,6 +4,7 @@
 // service; and the kernel's own per-call cost of connect4 from
 // kernel.bpf_stats_enabled (run_time_ns / run_cnt).
 //   sudo build/tests/bench/sock_bench [connections]
+#include <CLI/CLI.hpp>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
@@ -72,7 +73,10 @@ int fail(const Error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int n = argc > 1 ? std::atoi(argv[1]) : 5000;
+  int n = 5000;
+  CLI::App app{"sock_bench: per-call cost of connect4, getpeername4 and sk_lookup (run as root)"};
+  app.add_option("connections", n, "connections per phase")->check(CLI::Range(1, 1000000));
+  CLI11_PARSE(app, argc, argv);
   route_libbpf_logs();
   set_log_level(spdlog::level::warn);
   auto topo = Topology::create({.nodes = {"n1"}, .pods = {{.name = "a", .node = "n1"}, {.name = "b", .node = "n1"}}});

@@ -322,12 +322,6 @@ TEST_P(AccelTest, HalfCloseRepeated) {
 INSTANTIATE_TEST_SUITE_P(Acceleration, AccelTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
-// The order case, forced: a client sends while its peer is missing from the
-// sockhash (as when its first write beats the server's establishment), then
-// the peer is back. Every later send must stay on TCP: redirected data would
-// be read before the bytes still in the TCP receive queue.
-class AccelOrderTest : public AccelTest {};
-
 smi_sock_key tcp_key(const maps::Address& local, uint16_t lport, const maps::Address& remote, uint16_t rport) {
   smi_sock_key k{};
   std::memcpy(k.local.b, local.addr.b, 16);
@@ -338,99 +332,87 @@ smi_sock_key tcp_key(const maps::Address& local, uint16_t lport, const maps::Add
   return k;
 }
 
+// The order cases, forced: one end of a connection inside pod a is taken
+// out of the sockhash while the client writes "AB", put back, and the client
+// writes "CD". Every later send must stay on TCP: redirected data would be
+// read before the bytes still in the TCP receive queue.
+class AccelOrderTest : public AccelTest {
+ protected:
+  enum class Out { server, client };
+  struct Outcome {
+    int code = -1;  // the pod-side step that failed (see below), 0 = none
+    std::string read;
+    uint64_t redirected = 0, over_tcp = 0;
+  };
+
+  Outcome write_ab_cd_with_one_end_out(Out out, uint16_t port) {
+    const Pod& a = topo_->pod("a");
+    auto addr = maps::parse_address(a.ipv4);
+    EXPECT_TRUE(addr.ok());
+    if (!addr.ok()) return {};
+    const std::string sockhash = pins_->path() + "/smi_sockhash_v1";
+    auto redirected_before = read_counter(pins_->path(), SMI_REASON_REDIRECTED, SMI_DIR_EGRESS);
+    auto tcp_before = read_counter(pins_->path(), SMI_REASON_ACCEL_FALLBACK, SMI_DIR_EGRESS);
+    int rep[2];
+    EXPECT_EQ(::pipe(rep), 0);
+    Fd rep_r(rep[0]), rep_w(rep[1]);
+    int wfd = rep_w.get();
+    auto r = a.run([&, wfd]() -> int {
+      auto l = tcp_listen(a.ipv4, port);
+      if (!l) return 10;
+      auto c = tcp_connect(a.ipv4, port, 2000);
+      if (!c) return 11;
+      Fd srv(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!srv) return 12;
+      Fd m(bpf_obj_get(sockhash.c_str()));
+      if (!m) return 13;
+      uint16_t cport = local_port(c->get());
+      smi_sock_key server_key = tcp_key(*addr, port, *addr, cport);
+      smi_sock_key client_key = tcp_key(*addr, cport, *addr, port);
+      uint64_t cookie = 0;
+      for (int i = 0; i < 100 && bpf_map_lookup_elem(m.get(), &server_key, &cookie) != 0; ++i) usleep(10 * 1000);
+      const smi_sock_key& key = out == Out::server ? server_key : client_key;
+      // The map's value is 8 bytes: the whole of it is read.
+      uint64_t fd = static_cast<uint64_t>(out == Out::server ? srv.get() : c->get());
+      if (bpf_map_delete_elem(m.get(), &key) != 0) return 14;
+      if (!write_all(c->get(), "AB", 2).ok()) return 15;
+      if (bpf_map_update_elem(m.get(), &key, &fd, BPF_ANY) != 0) return 100 + errno;
+      if (!write_all(c->get(), "CD", 2).ok()) return 17;
+      usleep(20 * 1000);  // both halves arrive before the first read
+      char got[5] = {};
+      if (!read_exact(srv.get(), got, 4, 2000).ok()) return 18;
+      (void)!::write(wfd, got, 4);
+      return 0;
+    });
+    EXPECT_TRUE(r.ok()) << r.error().message();
+    if (!r.ok()) return {};
+    rep_w.reset();
+    Outcome o{.code = *r, .read = read_all(rep_r.get())};
+    o.redirected = read_counter(pins_->path(), SMI_REASON_REDIRECTED, SMI_DIR_EGRESS).bytes - redirected_before.bytes;
+    o.over_tcp = read_counter(pins_->path(), SMI_REASON_ACCEL_FALLBACK, SMI_DIR_EGRESS).bytes - tcp_before.bytes;
+    return o;
+  }
+};
+
+// The peer is missing (as when a client's first write beats the server's
+// establishment): the redirect fails and the write goes over TCP.
 TEST_P(AccelOrderTest, AStreamThatWentOverTcpStaysThere) {
-  const Pod& a = topo_->pod("a");
-  auto addr = maps::parse_address(a.ipv4);
-  ASSERT_TRUE(addr.ok());
-  const std::string sockhash = pins_->path() + "/smi_sockhash_v1";
-  auto redirected_before = read_counter(pins_->path(), SMI_REASON_REDIRECTED, SMI_DIR_EGRESS);
-  auto tcp_before = read_counter(pins_->path(), SMI_REASON_ACCEL_FALLBACK, SMI_DIR_EGRESS);
-  int rep[2];
-  ASSERT_EQ(::pipe(rep), 0);
-  Fd rep_r(rep[0]), rep_w(rep[1]);
-  int wfd = rep_w.get();
-  auto r = a.run([&, wfd]() -> int {
-    auto l = tcp_listen(a.ipv4, 9400);
-    if (!l) return 10;
-    auto c = tcp_connect(a.ipv4, 9400, 2000);
-    if (!c) return 11;
-    Fd srv(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!srv) return 12;
-    Fd m(bpf_obj_get(sockhash.c_str()));
-    if (!m) return 13;
-    uint16_t cport = local_port(c->get());
-    smi_sock_key server_key = tcp_key(*addr, 9400, *addr, cport);
-    uint64_t cookie = 0;
-    for (int i = 0; i < 100 && bpf_map_lookup_elem(m.get(), &server_key, &cookie) != 0; ++i) usleep(10 * 1000);
-    if (bpf_map_delete_elem(m.get(), &server_key) != 0) return 14;  // the peer is "not yet established"
-    if (!write_all(c->get(), "AB", 2).ok()) return 15;
-    uint64_t fd = static_cast<uint64_t>(srv.get());  // the map's value is 8 bytes: the whole of it is read
-    if (bpf_map_update_elem(m.get(), &server_key, &fd, BPF_ANY) != 0) return 100 + errno;  // and now it is
-    if (!write_all(c->get(), "CD", 2).ok()) return 17;
-    char got[5] = {};
-    if (!read_exact(srv.get(), got, 4, 2000).ok()) return 18;
-    (void)!::write(wfd, got, 4);
-    return 0;
-  });
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  rep_w.reset();
-  EXPECT_EQ(*r, 0) << "pod-side step failed (see the code in the test; 100 + errno for the re-insert)";
-  EXPECT_EQ(read_all(rep_r.get()), "ABCD") << "the stream arrives in order";
-  auto redirected = read_counter(pins_->path(), SMI_REASON_REDIRECTED, SMI_DIR_EGRESS).bytes - redirected_before.bytes;
-  auto over_tcp = read_counter(pins_->path(), SMI_REASON_ACCEL_FALLBACK, SMI_DIR_EGRESS).bytes - tcp_before.bytes;
-  EXPECT_EQ(over_tcp, 4u) << "both writes went over TCP and were counted";
-  EXPECT_EQ(redirected, 0u) << "nothing of the stream was redirected after its first TCP send";
+  Outcome o = write_ab_cd_with_one_end_out(Out::server, 9400);
+  EXPECT_EQ(o.code, 0) << "pod-side step failed (see the code in the test; 100 + errno for the re-insert)";
+  EXPECT_EQ(o.read, "ABCD") << "the stream arrives in order";
+  EXPECT_EQ(o.over_tcp, 4u) << "both writes went over TCP and were counted";
+  EXPECT_EQ(o.redirected, 0u) << "nothing of the stream was redirected after its first TCP send";
 }
 
-// The other way onto TCP: a send that never met sk_msg (the socket layer
-// picked tcp_sendmsg while sockops was still inserting the socket). Taking
-// the client out of the sockhash restores its TCP protocol for one send, as
-// that race does; after it is back, sk_msg must see the written bytes in the
-// TCP sequence and keep the stream on TCP.
+// The sender itself is missing: its write never meets sk_msg (as when the
+// socket layer picked tcp_sendmsg while sockops was still inserting it).
+// Once it is back, sk_msg must find those bytes in the TCP sequence.
 TEST_P(AccelOrderTest, ASendThatBypassedSkMsgKeepsTheStreamOnTcp) {
-  const Pod& a = topo_->pod("a");
-  auto addr = maps::parse_address(a.ipv4);
-  ASSERT_TRUE(addr.ok());
-  const std::string sockhash = pins_->path() + "/smi_sockhash_v1";
-  auto redirected_before = read_counter(pins_->path(), SMI_REASON_REDIRECTED, SMI_DIR_EGRESS);
-  auto tcp_before = read_counter(pins_->path(), SMI_REASON_ACCEL_FALLBACK, SMI_DIR_EGRESS);
-  int rep[2];
-  ASSERT_EQ(::pipe(rep), 0);
-  Fd rep_r(rep[0]), rep_w(rep[1]);
-  int wfd = rep_w.get();
-  auto r = a.run([&, wfd]() -> int {
-    auto l = tcp_listen(a.ipv4, 9401);
-    if (!l) return 10;
-    auto c = tcp_connect(a.ipv4, 9401, 2000);
-    if (!c) return 11;
-    Fd srv(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!srv) return 12;
-    Fd m(bpf_obj_get(sockhash.c_str()));
-    if (!m) return 13;
-    uint16_t cport = local_port(c->get());
-    smi_sock_key server_key = tcp_key(*addr, 9401, *addr, cport);
-    smi_sock_key client_key = tcp_key(*addr, cport, *addr, 9401);
-    uint64_t cookie = 0;
-    for (int i = 0; i < 100 && bpf_map_lookup_elem(m.get(), &server_key, &cookie) != 0; ++i) usleep(10 * 1000);
-    if (bpf_map_delete_elem(m.get(), &client_key) != 0) return 14;  // tcp_sendmsg for the next send
-    if (!write_all(c->get(), "AB", 2).ok()) return 15;
-    uint64_t fd = static_cast<uint64_t>(c->get());
-    if (bpf_map_update_elem(m.get(), &client_key, &fd, BPF_ANY) != 0) return 100 + errno;
-    if (!write_all(c->get(), "CD", 2).ok()) return 17;
-    usleep(20 * 1000);  // both halves arrive before the first read
-    char got[5] = {};
-    if (!read_exact(srv.get(), got, 4, 2000).ok()) return 18;
-    (void)!::write(wfd, got, 4);
-    return 0;
-  });
-  ASSERT_TRUE(r.ok()) << r.error().message();
-  rep_w.reset();
-  EXPECT_EQ(*r, 0) << "pod-side step failed (see the code in the test; 100 + errno for the re-insert)";
-  EXPECT_EQ(read_all(rep_r.get()), "ABCD") << "the stream arrives in order";
-  auto redirected = read_counter(pins_->path(), SMI_REASON_REDIRECTED, SMI_DIR_EGRESS).bytes - redirected_before.bytes;
-  auto over_tcp = read_counter(pins_->path(), SMI_REASON_ACCEL_FALLBACK, SMI_DIR_EGRESS).bytes - tcp_before.bytes;
-  EXPECT_EQ(over_tcp, 4u) << "the bypassing write is counted when found, the next one as sent";
-  EXPECT_EQ(redirected, 0u) << "nothing of the stream was redirected after its first TCP send";
+  Outcome o = write_ab_cd_with_one_end_out(Out::client, 9401);
+  EXPECT_EQ(o.code, 0) << "pod-side step failed (see the code in the test; 100 + errno for the re-insert)";
+  EXPECT_EQ(o.read, "ABCD") << "the stream arrives in order";
+  EXPECT_EQ(o.over_tcp, 4u) << "the bypassing write is counted when found, the next one as sent";
+  EXPECT_EQ(o.redirected, 0u) << "nothing of the stream was redirected after its first TCP send";
 }
 
 INSTANTIATE_TEST_SUITE_P(Acceleration, AccelOrderTest, ::testing::Values(true),

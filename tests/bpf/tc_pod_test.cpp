@@ -1,16 +1,11 @@
 // tc_pod (anti-spoofing on pod interfaces) through BPF_PROG_TEST_RUN: a table
-// of hand-built packets, each with the verdict the program must return, and
-// the drop counter when two CPUs make its first count at once.
+// of hand-built packets, each with the verdict the program must return.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <sched.h>
 #include <unistd.h>
-
-#include <atomic>
-#include <thread>
 
 #include "abi/counters.h"
 #include "abi/pod_src.h"
@@ -138,55 +133,6 @@ TEST_F(TcPodTest, SameAddressOnAnotherInterfaceIsSpoofed) {
 TEST_F(TcPodTest, PinsCountersAndPodSourcesByName) {
   EXPECT_EQ(::access((pins_->path() + "/smi_counters_v1").c_str(), F_OK), 0);
   EXPECT_EQ(::access((pins_->path() + "/smi_pod_src_v1").c_str(), F_OK), 0);
-}
-
-// A counter key is created by its first count. Two CPUs counting the first
-// drop at once must both be kept: the loser of the insert race adds to the
-// winner's entry. Each round deletes the key and releases one run on each
-// CPU together (this thread on CPU 0, a helper on CPU 1); a lost count shows
-// as a round summing to less than two.
-TEST_F(TcPodTest, FirstCountsFromTwoCpusAtOnceAreAllKept) {
-  if (::sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs two CPUs";
-  constexpr int kRounds = 20000;
-  const Bytes spoofed = ipv4_udp("192.0.2.7", "10.96.0.10");
-  const int fd = bpf_program__fd((*skel_)->progs.smi_tc_pod_egress);
-  auto run_once = [&] {
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = spoofed.data(),
-                .data_size_in = static_cast<uint32_t>(spoofed.size()));
-    (void)bpf_prog_test_run_opts(fd, &opts);
-  };
-  auto pin_to = [](int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return ::sched_setaffinity(0, sizeof(set), &set) == 0;
-  };
-  cpu_set_t before;
-  ASSERT_EQ(::sched_getaffinity(0, sizeof(before), &before), 0);
-  std::atomic<int> go{0}, done{0};
-  std::thread helper([&] {
-    pin_to(1);
-    for (int round = 1; round <= kRounds; ++round) {
-      while (go.load(std::memory_order_acquire) < round) {
-      }
-      run_once();
-      done.store(round, std::memory_order_release);
-    }
-  });
-  ASSERT_TRUE(pin_to(0));
-  smi_counter_key key{.reason = SMI_REASON_SPOOFED_SOURCE, .direction = SMI_DIR_EGRESS};
-  int short_rounds = 0;
-  for (int round = 1; round <= kRounds; ++round) {
-    (void)bpf_map__delete_elem((*skel_)->maps.smi_counters_v1, &key, sizeof(key), 0);
-    go.store(round, std::memory_order_release);
-    run_once();
-    while (done.load(std::memory_order_acquire) < round) {
-    }
-    short_rounds += spoofed_drops() != 2;
-  }
-  helper.join();
-  ::sched_setaffinity(0, sizeof(before), &before);
-  EXPECT_EQ(short_rounds, 0) << "rounds of " << kRounds << " that lost a first count";
 }
 
 }  // namespace

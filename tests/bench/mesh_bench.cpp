@@ -348,7 +348,7 @@ int main(int argc, char** argv) {
   for (const auto& p : topo.pods()) tune_pod(p);
 
   std::optional<Sidecars> sidecars;
-  std::string work = "/tmp/mesh_bench-" + topo.tag();
+  std::string work = "/tmp/" + topo.tag() + "-bench";  // swept like the topology if the run is killed
   std::filesystem::create_directories(work);
   struct RemoveDir {
     std::string path;

@@ -1,6 +1,7 @@
 #include "e2e/agent_env.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,10 +191,17 @@ Status AgentEnv::start_agent(const std::string& node, const std::vector<std::str
                                    "--state-dir", work_ + "/state-" + node,
                                    "--listen",    fmt::format("127.0.0.1:{}", port_.at(node))};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error::from_errno("fork");
   if (pid == 0) {
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
+    // An agent outlives a test or benchmark killed before its teardown (its
+    // cgroups and pins are swept by the next run, the agent is not): it is
+    // told to stop when the process that started it dies. Kept across
+    // nsenter's exec; start_agent runs on the main thread.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(1);
     FILE* log = std::fopen((work_ + "/" + node + ".log").c_str(), "a");
     if (log) {
       ::dup2(::fileno(log), 1);

@@ -83,8 +83,6 @@ std::vector<Feature> probe_features() {
        helper(BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_skc_to_tcp_sock)},
       {"helper:msg_redirect_hash(sk_msg)", "same-node acceleration", false,
        helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_redirect_hash), "same-node traffic takes the TCP/IP stack"},
-      {"helper:sk_storage_get(sk_msg)", "keeping an accelerated stream in order", false,
-       helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_sk_storage_get), "same-node traffic takes the TCP/IP stack"},
       {"helper:skc_to_tcp_sock(sk_msg)", "keeping an accelerated stream in order", false,
        helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_skc_to_tcp_sock), "same-node traffic takes the TCP/IP stack"},
       {"helper:store_hdr_opt(sock_ops)", "identity in the SYN (TCP header option)", false,

@@ -15,7 +15,7 @@ enum smi_reason {
   SMI_REASON_NO_BACKEND = 3,     /* service has no ready backend for the port */
   SMI_REASON_REDIRECTED = 4,     /* sk_msg redirect between local pods */
   SMI_REASON_EVENT_LOST = 5,     /* ring buffer full: an event was not submitted */
-  SMI_REASON_ACCEL_FALLBACK = 6, /* accelerated socket sent over TCP: its peer was not (yet) in the sockhash */
+  SMI_REASON_ACCEL_FALLBACK = 6, /* a send of an accelerated socket went over TCP (docs/datapath.md, Order) */
   SMI_REASON_MAX,
 };
 

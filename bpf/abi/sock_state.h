@@ -21,7 +21,6 @@ enum smi_sock_flags {
   SMI_SOCK_F_OPENED = 1 << 3,     /* OPEN was emitted: CLOSE or FAIL/RESET follows */
   SMI_SOCK_F_SERVER = 1 << 4,     /* the accepting side */
   SMI_SOCK_F_ACCEL = 1 << 5,      /* inserted into smi_sockhash_v1 (same-node redirect) */
-  SMI_SOCK_F_TCP_PATH = 1 << 6,   /* sk_msg sent some data over TCP: all later data follows it */
 };
 
 struct smi_sock_state {

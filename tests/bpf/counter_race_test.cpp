@@ -10,13 +10,13 @@
 
 #include <atomic>
 #include <thread>
-#include <vector>
 
 #include "abi/counters.h"
 #include "base/log.h"
 #include "base/skeleton.h"
 #include "bpf/packets.h"
 #include "fixture/topology.h"
+#include "maps/counters.h"
 #include "tc_pod.skel.h"
 
 namespace smi::test {
@@ -40,17 +40,11 @@ TEST(CounterRaceTest, FirstCountsFromTwoCpusAtOnceAreAllKept) {
   ASSERT_TRUE(skel.ok()) << skel.error().message();
   ASSERT_TRUE(skel->load().ok());
   const int fd = bpf_program__fd((*skel)->progs.smi_tc_pod_egress);
-  bpf_map* counters = (*skel)->maps.smi_counters_v1;
-  const int ncpu = libbpf_num_possible_cpus();
+  auto counters = maps::CounterMap::open(pins->path());
+  ASSERT_TRUE(counters.ok()) << counters.error().message();
   auto first_counts = [&]() -> uint64_t {
-    smi_counter_key key{.reason = SMI_REASON_SPOOFED_SOURCE, .direction = SMI_DIR_EGRESS};
-    std::vector<smi_counter_value> values(static_cast<size_t>(ncpu));
-    if (bpf_map__lookup_elem(counters, &key, sizeof(key), values.data(), sizeof(smi_counter_value) * values.size(),
-                             0) != 0)
-      return 0;
-    uint64_t sum = 0;
-    for (const auto& v : values) sum += v.packets;
-    return sum;
+    auto v = counters->read(SMI_REASON_SPOOFED_SOURCE, SMI_DIR_EGRESS);
+    return v.ok() ? v->packets : 0;
   };
   auto run_once = [&] {
     LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = spoofed.data(),
@@ -65,6 +59,7 @@ TEST(CounterRaceTest, FirstCountsFromTwoCpusAtOnceAreAllKept) {
   };
   cpu_set_t before;
   ASSERT_EQ(::sched_getaffinity(0, sizeof(before), &before), 0);
+  ASSERT_TRUE(pin_to(0));
   std::atomic<int> go{0}, done{0};
   std::thread helper([&] {
     pin_to(1);
@@ -75,11 +70,10 @@ TEST(CounterRaceTest, FirstCountsFromTwoCpusAtOnceAreAllKept) {
       done.store(round, std::memory_order_release);
     }
   });
-  ASSERT_TRUE(pin_to(0));
   smi_counter_key key{.reason = SMI_REASON_SPOOFED_SOURCE, .direction = SMI_DIR_EGRESS};
   int short_rounds = 0;
   for (int round = 1; round <= kRounds; ++round) {
-    (void)bpf_map__delete_elem(counters, &key, sizeof(key), 0);
+    (void)bpf_map__delete_elem((*skel)->maps.smi_counters_v1, &key, sizeof(key), 0);
     go.store(round, std::memory_order_release);
     run_once();
     while (done.load(std::memory_order_acquire) < round) {

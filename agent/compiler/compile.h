@@ -23,7 +23,10 @@ struct CompileOptions {
   std::string trust_domain = "cluster.local";
   Mode mode = Mode::enforce;
   Capacities capacities;
+  // TrafficSplit tables start at split_slots and grow in steps of it until
+  // every ready endpoint gets a slot, up to split_slots_max (see slots.h).
   std::uint32_t split_slots = kDefaultSplitSlots;
+  std::uint32_t split_slots_max = kMaxSplitSlots;
 };
 
 struct CompileResult {

@@ -1,4 +1,6 @@
 // Services, endpoints and TrafficSplits -> service entries and slot tables.
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "compiler/compiler_impl.h"
@@ -8,6 +10,33 @@ namespace {
 
 bool has_frontends(const model::Service& s) {
   return !s.headless && s.type != "ExternalName" && !s.cluster_ips.empty();
+}
+
+// A capped table (see slots.h): the backend whose share is furthest from its
+// weight, and by how much.
+std::string capped_message(const std::vector<WeightedGroup>& groups, const SplitTable& table,
+                           const std::vector<const model::SplitBackend*>& backends, const model::ServicePort& sp,
+                           AddrFamily fam, std::uint32_t bound) {
+  long double w_sum = 0;
+  for (size_t g = 0; g < groups.size(); ++g)
+    if (table.group_slots[g] > 0) w_sum += static_cast<long double>(groups[g].weight);
+  size_t worst = 0;
+  long double worst_err = -1, worst_got = 0, worst_want = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (table.group_slots[g] == 0) continue;
+    long double got = 100.0L * table.group_slots[g] / table.size;
+    long double want = 100.0L * static_cast<long double>(groups[g].weight) / w_sum;
+    if (std::abs(got - want) > worst_err) {
+      worst = g;
+      worst_err = std::abs(got - want);
+      worst_got = got;
+      worst_want = want;
+    }
+  }
+  return fmt::format("the weights need more than {} slots to give every ready {} endpoint of {} port {} one; with "
+                     "{} slots backend {} gets {:.4f}% of the traffic instead of {:.4f}%",
+                     bound, fam == AddrFamily::v4 ? "IPv4" : "IPv6", protocol_name(sp.protocol), sp.port, table.size,
+                     backends[worst]->service, static_cast<double>(worst_got), static_cast<double>(worst_want));
 }
 
 }  // namespace
@@ -105,12 +134,16 @@ std::vector<SlotValue> CompilerRun::split_slots(const model::TrafficSplit& split
     members.back().assign(ready.begin(), ready.end());
     groups.back().members = ready.size();
   }
-  auto counts = apportion(groups, opts_.split_slots);
+  auto table = split_table(groups, opts_.split_slots, opts_.split_slots_max);
   std::vector<SlotValue> slots;
+  slots.reserve(table.size);
   for (size_t g = 0; g < groups.size(); ++g)
     for (size_t m = 0; m < members[g].size(); ++m)
-      for (std::uint32_t i = 0; i < counts[g][m]; ++i)
+      for (std::uint32_t i = 0; i < table.member_slots[g][m]; ++i)
         slots.push_back({members[g][m].address, 0, members[g][m].port, ids[g]});
+  if (table.capped)
+    warn_once(split.service_location, label, "spec.backends",
+              capped_message(groups, table, backends, sp, fam, std::max(opts_.split_slots, opts_.split_slots_max)));
   if (slots.empty())
     warn_once(split.service_location, label, "spec.backends",
               fmt::format("no backend can take {} port {} traffic; connections to the apex will fail",

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "compiler/render.h"
@@ -205,6 +206,52 @@ TEST(Split, WeightsAreRelativeAndSplitAmongEndpoints) {
     EXPECT_EQ(c.state().backend_services.at(slots.front().backend_service_id).second, "web-v1");
     EXPECT_EQ(c.state().backend_services.at(slots.back().backend_service_id).second, "web-v2");
   }
+}
+
+TEST(Split, WeightsGoPerBackendAndTheTableGrowsWithTheEndpoints) {
+  // 50/50 over 300 + 300 endpoints: 256 slots per endpoint gave web-v2
+  // nothing; now each backend has half of a 768-slot table and every
+  // endpoint a slot.
+  std::vector<std::string> v1, v2;
+  for (int i = 0; i < 300; ++i) {
+    v1.push_back(fmt::format("10.1.{}.{}", i / 200, i % 200 + 1));
+    v2.push_back(fmt::format("10.2.{}.{}", i / 200, i % 200 + 1));
+  }
+  auto c = compile(service("web", "10.96.0.1") + service("web-v1", "10.96.0.2") + service("web-v2", "10.96.0.3") +
+                   slice("web-v1", v1) + slice("web-v2", v2) +
+                   split_yaml("v1alpha4", "  - {service: web-v1, weight: 50}\n  - {service: web-v2, weight: 50}\n"));
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
+  EXPECT_EQ(c.state().services.at(k).slot_count, 768u);
+  const auto& slots = c.state().slots.at(c.state().services.at(k).frontend_id);
+  std::map<std::string, int> per_backend;
+  for (const auto& v : slots) ++per_backend[c.state().backend_services.at(v.backend_service_id).second];
+  EXPECT_EQ(per_backend, (std::map<std::string, int>{{"web-v1", 384}, {"web-v2", 384}}));
+  auto per_endpoint = shares(c.state(), k);
+  EXPECT_EQ(per_endpoint.size(), 600u);
+  for (const auto& [ep, n] : per_endpoint) EXPECT_TRUE(n == 1 || n == 2) << ep << " " << n;
+  EXPECT_FALSE(c.has(Severity::warning, "slots"));
+}
+
+TEST(Split, CappedTableWarnsWithTheWeightError) {
+  // web-v1 has weight 1 of 1000 and two endpoints: ~2000 slots would be
+  // needed, the bound is 512; its endpoints still get one slot each.
+  CompileOptions o;
+  o.split_slots_max = 512;
+  auto c = compile(split_cluster() + service("web-v3", "10.96.0.4") + slice("web-v3", {"10.1.0.4"}) +
+                       split_yaml("v1alpha4", "  - {service: web-v1, weight: 1}\n  - {service: web-v2, weight: 500}\n"
+                                              "  - {service: web-v3, weight: 499}\n"),
+                   o);
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
+  EXPECT_EQ(c.state().services.at(k).slot_count, 513u);
+  EXPECT_EQ(shares(c.state(), k), (std::map<std::string, int>{
+                                      {"10.1.0.1:8080", 1}, {"10.1.0.2:8080", 1}, {"10.1.0.3:8080", 256}, {"10.1.0.4:8080", 255}}));
+  EXPECT_TRUE(c.has(Severity::warning,
+                    "TrafficSplit default/web-split: spec.backends: the weights need more than 512 slots to give every "
+                    "ready IPv4 endpoint of TCP port 80 one; with 513 slots backend web-v1 gets 0.3899% of the traffic "
+                    "instead of 0.1000%"))
+      << c.all();
 }
 
 TEST(Split, BackendWithoutTheApexPortGetsNothing) {

@@ -101,7 +101,10 @@ void CompilerRun::identities() {
                         "pod on this node has no uid, so its cgroup cannot be matched; not mapped");
         continue;
       }
-      state().pod_identity[pod.uid] = PodIdentity{*id, pod.meta.ns, pod.meta.name, pod.service_account, pod.ips};
+      // A hostNetwork pod's podIPs are the node's: no addresses of its own.
+      state().pod_identity[pod.uid] = PodIdentity{*id, pod.meta.ns, pod.meta.name, pod.service_account,
+                                                  pod.host_network ? std::vector<IpAddr>{} : pod.ips,
+                                                  pod.host_network};
     }
   }
   std::vector<std::pair<IpAddr, IdentityNum>> ips;  // in key order: the flat map is filled in one go

@@ -46,7 +46,8 @@ json to_json(const DesiredState& s) {
     json ips = json::array();
     for (const auto& ip : p.ips) ips.push_back(ip.to_string());
     pods.push_back({{"uid", uid}, {"identity", hex64(p.identity)}, {"namespace", p.ns}, {"name", p.name},
-                    {"service_account", p.service_account}, {"ips", std::move(ips)}});
+                    {"service_account", p.service_account}, {"ips", std::move(ips)},
+                    {"host_network", p.host_network}});
   }
   out["pod_identity"] = std::move(pods);
 
@@ -121,7 +122,8 @@ std::string to_text(const DesiredState& s) {
 
   line(fmt::format("pods on this node ({})", s.pod_identity.size()));
   for (const auto& [uid, p] : s.pod_identity)
-    line(fmt::format("  {}  {}/{}  sa {}  {}", uid, p.ns, p.name, p.service_account, hex64(p.identity)));
+    line(fmt::format("  {}  {}/{}  sa {}  {}{}", uid, p.ns, p.name, p.service_account, hex64(p.identity),
+                     p.host_network ? "  hostNetwork (no addresses of its own)" : ""));
 
   line(fmt::format("ip identities ({})", s.ip_identity.size()));
   for (const auto& [ip, id] : s.ip_identity) line(fmt::format("  {:<39}  {}", ip.to_string(), name_of(s, id)));

@@ -32,7 +32,11 @@ std::string_view family_name(Family f);
 struct PodIdentity {
   IdentityNum identity = 0;
   std::string ns, name, service_account;  // for display
-  std::vector<IpAddr> ips;  // the shell finds the pod's netns and host interface by these
+  // The shell finds the pod's netns and host interface by these. Empty for a
+  // hostNetwork pod: its podIPs are the node's own addresses, whose route is
+  // lo or the uplink, never a pod interface.
+  std::vector<IpAddr> ips;
+  bool host_network = false;  // shares the node's network namespace; its cgroup still has the identity
   auto operator<=>(const PodIdentity&) const = default;
 };
 

@@ -21,6 +21,7 @@ using model::IpAddr;
 using model::Protocol;
 using model::Severity;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 std::uint64_t id(const std::string& ns, const std::string& sa, const std::string& td = "cluster.local") {
@@ -93,6 +94,41 @@ status: {phase: Running, podIPs: [{ip: 192.168.0.1}]}
   EXPECT_TRUE(s.pod_identity.count("u-h"));              // its cgroup is still its own
   EXPECT_FALSE(s.ip_identity.count(ip("10.1.0.5")));     // ambiguous: left unknown
   EXPECT_TRUE(c.has(Severity::warning, "10.1.0.5 is also the IP of Pod default/x"));
+}
+
+TEST(Identities, HostNetworkPodKeepsItsCgroupIdentityButNoAddresses) {
+  // Its podIPs are the node's address: carrying them in pod_identity made
+  // the datapath look for "the pod's interface" by the node address and
+  // attach to lo.
+  std::string hostnet = R"(apiVersion: v1
+kind: Pod
+metadata: {name: hostnet, uid: u-h}
+spec: {serviceAccountName: agent, nodeName: node-a, hostNetwork: true}
+status: {phase: Running, podIPs: [{ip: 192.168.0.1}, {ip: "fd00::1"}]}
+---
+)";
+  auto c = compile(hostnet + pod("a", "web", "10.1.0.1", "node-a", "u-a"), on_node("node-a"));
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  const auto& s = c.state();
+  const auto& h = s.pod_identity.at("u-h");
+  EXPECT_EQ(h.identity, id("default", "agent"));
+  EXPECT_TRUE(h.host_network);
+  EXPECT_TRUE(h.ips.empty());
+  EXPECT_FALSE(s.ip_identity.count(ip("192.168.0.1")));
+  EXPECT_FALSE(s.ip_identity.count(ip("fd00::1")));
+  const auto& a = s.pod_identity.at("u-a");
+  EXPECT_FALSE(a.host_network);
+  EXPECT_EQ(a.ips, std::vector<IpAddr>{ip("10.1.0.1")});
+
+  auto j = compiler::to_json(s);
+  for (const auto& p : j["pod_identity"]) {
+    EXPECT_EQ(p["host_network"], p["uid"] == "u-h") << p.dump();
+    EXPECT_EQ(p["ips"].size(), p["uid"] == "u-h" ? 0u : 1u) << p.dump();
+  }
+  auto text = compiler::to_text(s);
+  EXPECT_THAT(text, HasSubstr("default/hostnet  sa agent  " + fmt::format("{:#018x}", id("default", "agent")) +
+                              "  hostNetwork (no addresses of its own)"));
+  EXPECT_THAT(text, Not(HasSubstr("default/a  sa web  " + fmt::format("{:#018x}", id("default", "web")) + "  host")));
 }
 
 TEST(Services, OneSlotPerReadyEndpointWithResolvedPorts) {

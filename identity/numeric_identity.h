@@ -22,8 +22,10 @@ namespace smi::identity {
 
 using Number = std::uint64_t;
 
+// The reserved numbers, equal to SMI_IDENTITY_* of bpf/abi/identity.h
+// (checked in tests/unit/abi_layout_test.cpp).
 inline constexpr Number kUnknown = 0;
-inline constexpr Number kHost = 1;
+inline constexpr Number kHost = 1;  // the local node: its addresses, kubelet, node daemons, hostNetwork pods
 inline constexpr Number kWorld = 2;
 inline constexpr Number kReservedMax = 255;
 

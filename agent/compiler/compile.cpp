@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "compiler/compiler_impl.h"
+#include "identity/numeric_identity.h"
 #include "identity/spiffe.h"
 
 namespace smi::compiler {
@@ -77,7 +78,12 @@ void CompilerRun::identities() {
   }
 
   // Pods: every pod IP in the cluster, and this node's pods by UID.
-  std::map<IpAddr, std::pair<IdentityNum, std::string>> owner;  // ip -> identity, first pod
+  struct Owner {
+    IdentityNum id;
+    std::string label;  // the first pod with the address
+    model::Location location;
+  };
+  std::map<IpAddr, Owner> owner;
   std::set<IpAddr> conflicted;
   for (const auto& [k, pod] : model_.pods) {
     if (pod.phase == "Succeeded" || pod.phase == "Failed") continue;  // its IP may already be reused
@@ -86,12 +92,12 @@ void CompilerRun::identities() {
     std::string label = object_label("Pod", pod.meta);
     if (!pod.host_network) {
       for (const auto& ip : pod.ips) {
-        auto [it, inserted] = owner.emplace(ip, std::make_pair(*id, label));
-        if (!inserted && it->second.first != *id && conflicted.insert(ip).second) {
+        auto [it, inserted] = owner.emplace(ip, Owner{*id, label, pod.meta.location});
+        if (!inserted && it->second.id != *id && conflicted.insert(ip).second) {
           diags().warning(pod.meta.location, label, "status.podIPs",
                           fmt::format("{} is also the IP of {} with another identity; the address is left "
                                       "unknown until one of them goes",
-                                      ip.to_string(), it->second.second));
+                                      ip.to_string(), it->second.label));
         }
       }
     }
@@ -107,9 +113,25 @@ void CompilerRun::identities() {
                                                   pod.host_network};
     }
   }
+
+  // This node's own addresses are the host identity (kubelet probes, node
+  // daemons, hostNetwork pods), whichever pod also claims them.
+  if (!opts_.node_addresses.empty())
+    state().identities[identity::kHost] = "node " + (opts_.node.empty() ? std::string("(this node)") : opts_.node);
+  for (const auto& ip : std::set<IpAddr>(opts_.node_addresses.begin(), opts_.node_addresses.end())) {
+    auto [it, inserted] = owner.emplace(ip, Owner{identity::kHost, "", {}});
+    if (!inserted) {
+      diags().warning(it->second.location, it->second.label, "status.podIPs",
+                      fmt::format("{} is an address of this node; it keeps the node's identity, not the pod's",
+                                  ip.to_string()));
+      it->second = Owner{identity::kHost, "", {}};
+      conflicted.erase(ip);
+    }
+  }
+
   std::vector<std::pair<IpAddr, IdentityNum>> ips;  // in key order: the flat map is filled in one go
   for (const auto& [ip, o] : owner)
-    if (!conflicted.count(ip)) ips.emplace_back(ip, o.first);
+    if (!conflicted.count(ip)) ips.emplace_back(ip, o.id);
   state().ip_identity = FlatMap<IpAddr, IdentityNum>::from_sorted(ips);
 }
 

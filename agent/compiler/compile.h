@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "compiler/slots.h"
 #include "compiler/state.h"
@@ -20,6 +21,9 @@ enum class Mode {
 
 struct CompileOptions {
   std::string node;  // this node's name: its pods go to pod_identity; empty = none
+  // The addresses the agent found on its own node: each maps to the host
+  // identity (identity::kHost) in ip_identity, whichever pod also claims it.
+  std::vector<model::IpAddr> node_addresses;
   std::string trust_domain = "cluster.local";
   Mode mode = Mode::enforce;
   Capacities capacities;

@@ -15,6 +15,13 @@
 #include "abi/revoke.h"
 #include "abi/sock_state.h"
 #include "abi/sockhash.h"
+#include "identity/numeric_identity.h"
+
+// The reserved identities the C++ core names, as the kernel sees them.
+static_assert(smi::identity::kUnknown == SMI_IDENTITY_UNKNOWN);
+static_assert(smi::identity::kHost == SMI_IDENTITY_HOST);
+static_assert(smi::identity::kWorld == SMI_IDENTITY_WORLD);
+static_assert(smi::identity::kReservedMax == SMI_IDENTITY_RESERVED_MAX);
 
 static_assert(sizeof(union smi_addr) == 16);
 static_assert(sizeof(struct smi_counter_key) == 8);

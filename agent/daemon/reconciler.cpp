@@ -4,6 +4,12 @@
 
 namespace smi::daemon {
 
+bool Reconciler::set_node_addresses(std::vector<model::IpAddr> addresses) {
+  if (addresses == options_.node_addresses) return false;
+  options_.node_addresses = std::move(addresses);
+  return true;
+}
+
 const char* outcome_name(ReconcileResult::Outcome o) {
   switch (o) {
     case ReconcileResult::Outcome::applied: return "applied";
@@ -34,6 +40,17 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
     return finish(ReconcileResult::Outcome::refused);
   }
 
+  if (resync_) {
+    auto kernel = sink_.read_back();
+    if (!kernel) {
+      r.error = "the kernel's state is unknown after a failed undo, and reading it back failed: " +
+                kernel.error().message();
+      return finish(ReconcileResult::Outcome::failed);
+    }
+    kernel->pod_identity = applied_.pod_identity;
+    applied_ = std::move(*kernel);
+    resync_ = false;
+  }
   std::vector<compiler::MapOp> ops = compiler::diff(applied_, compiled.state);
   r.ops = ops.size();
   if (ops.empty()) {
@@ -50,10 +67,19 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
     size_t undone = 0;
     auto undo = undo_ops(applied_, applied_part);
     if (Status u = sink_.apply(undo, applied_, undone); !u) {
-      // The kernel holds something between the two states: forget the old
-      // one so the next update writes every entry again.
-      applied_ = compiler::DesiredState{};
-      r.error += "; undo failed too (" + u.error().message() + "): the next update rewrites every entry";
+      // The kernel holds something between the two states. Never start over
+      // from nothing (that would delete every pod's cgroup identity while
+      // its tc filter stays, and no later diff would remove a stale entry):
+      // take what the kernel holds as the applied state.
+      r.undo_failed = true;
+      resync_ = true;
+      if (auto kernel = sink_.read_back(); kernel) {
+        kernel->pod_identity = applied_.pod_identity;
+        applied_ = std::move(*kernel);
+        resync_ = false;
+      }
+      r.error += "; undo failed too (" + u.error().message() + "): the next update starts from what the " +
+                 "kernel holds";
     } else {
       r.error += fmt::format("; the {} operation(s) already applied were undone", done);
     }

@@ -4,8 +4,10 @@
 // An update with any error diagnostic is refused whole and the last applied
 // state keeps running. If the sink fails part-way (a kernel error), the
 // operations already applied are undone, so the kernel again holds the last
-// applied state; if even the undo fails, the reconciler forgets what it
-// believed and the next update rewrites every entry.
+// applied state; if even the undo fails, the reconciler reads back what the
+// kernel does hold and diffs from that (the pods' cgroup identities, which
+// cannot be read back, stay as last applied), so the node keeps enforcing
+// the entries it has and the next update removes exactly the stale ones.
 #pragma once
 
 #include <chrono>
@@ -32,6 +34,7 @@ struct ReconcileResult {
   // identity removed, a destination newly enforced): established connections
   // then need checking against the new policy.
   bool may_revoke = false;
+  bool undo_failed = false;  // failed, and the undo failed too (a datapath fault)
 };
 
 class Reconciler {
@@ -53,6 +56,9 @@ class Reconciler {
   // Incremented by every applied update.
   uint64_t generation() const { return generation_; }
   const compiler::CompileOptions& options() const { return options_; }
+  // The node's own addresses (sorted); true when they differ from the last
+  // ones, so the caller reconciles again.
+  bool set_node_addresses(std::vector<model::IpAddr> addresses);
 
  private:
   compiler::CompileOptions options_;
@@ -60,6 +66,7 @@ class Reconciler {
   compiler::DesiredState applied_;
   model::Model model_;
   uint64_t generation_ = 0;
+  bool resync_ = false;  // what the kernel holds is not known: read it back before the next diff
 };
 
 const char* outcome_name(ReconcileResult::Outcome o);

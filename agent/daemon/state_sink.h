@@ -18,6 +18,9 @@ class StateSink {
   // how many were applied, so the caller can undo exactly those.
   virtual Status apply(const std::vector<compiler::MapOp>& ops, const compiler::DesiredState& target,
                        size_t& done) = 0;
+  // What the kernel holds now, for every family it can read back
+  // (pod_identity cannot be: it is keyed by cgroup id).
+  virtual Result<compiler::DesiredState> read_back() = 0;
 };
 
 }  // namespace smi::daemon

@@ -13,21 +13,59 @@ using compiler::MapOp;
 
 // Applies operations to an in-memory copy of the maps; can be told to fail
 // at the n-th operation, as a kernel map update can.
+// Holds what a kernel would: one entry per key, as the ops left it, and reads
+// it back as a state (pod_identity excepted, as the real datapath).
 class FakeSink : public StateSink {
  public:
   Status apply(const std::vector<MapOp>& ops, const DesiredState&, size_t& done) override {
     done = 0;
     for (const auto& op : ops) {
-      if (fail_at_ >= 0 && calls_++ == fail_at_) return Error("map smi_pol_v1 is full (capacity 1 entries)", E2BIG);
-      (op.kind == compiler::OpKind::upsert ? live_[key(op)] = 1 : live_.erase(key(op)));
+      const bool fail = fail_at_ >= 0 && calls_++ >= fail_at_ && calls_ <= fail_at_ + fail_count_;
+      if (fail) return Error("map smi_pol_v1 is full (capacity 1 entries)", E2BIG);
+      if (op.kind == compiler::OpKind::upsert) {
+        live_[key(op)] = 1;
+        values_[key(op)] = op;
+      } else {
+        live_.erase(key(op));
+        values_.erase(key(op));
+      }
       ++done;
     }
     return ok();
   }
+  Result<DesiredState> read_back() override {
+    if (read_back_fails_) return Error("read back: injected", EIO);
+    DesiredState s;
+    std::map<uint32_t, std::map<uint32_t, compiler::SlotValue>> slots;
+    for (const auto& [k, op] : values_) {
+      switch (op.family) {
+        case compiler::Family::pod_identity: break;
+        case compiler::Family::ip_identity:
+          s.ip_identity[std::get<compiler::IpAddr>(op.key)] = std::get<compiler::IdentityNum>(op.value);
+          break;
+        case compiler::Family::service:
+          s.services[std::get<compiler::ServiceKey>(op.key)] = std::get<compiler::ServiceValue>(op.value);
+          break;
+        case compiler::Family::backend_slot: {
+          const auto& sk = std::get<compiler::SlotKey>(op.key);
+          slots[sk.frontend_id][sk.slot] = std::get<compiler::SlotValue>(op.value);
+          break;
+        }
+        case compiler::Family::policy: s.policy.insert(std::get<compiler::PolicyKey>(op.key)); break;
+        case compiler::Family::policy_dst: s.policy_dst.insert(std::get<compiler::PolicyDstKey>(op.key).dst); break;
+      }
+    }
+    for (auto& [id, by_index] : slots)
+      for (uint32_t i = 0; by_index.count(i); ++i) s.slots[id].push_back(by_index[i]);
+    return s;
+  }
   static std::string key(const MapOp& op) { return compiler::describe({op.family, compiler::OpKind::upsert, op.key, {}}); }
   std::map<std::string, int> live_;
-  int fail_at_ = -1;
+  std::map<std::string, MapOp> values_;
+  int fail_at_ = -1;     // the call (0-based) from which ops fail...
+  int fail_count_ = 1;   // ...for this many calls
   int calls_ = 0;
+  bool read_back_fails_ = false;
 };
 
 std::vector<model::Object> load(const std::string& dir, model::Diagnostics& d) {
@@ -90,6 +128,70 @@ TEST(Reconciler, APartlyAppliedUpdateIsUndone) {
   EXPECT_EQ(sink.live_, before) << "the maps hold the last applied state again";
   EXPECT_EQ(rec.applied(), applied);
   EXPECT_EQ(rec.generation(), 1u);
+}
+
+// A failed update whose undo fails too: the node keeps the entries it holds
+// (never starts over from nothing, which would drop every pod's identity),
+// the reconciler takes what the kernel holds as applied, and the next update
+// removes exactly what is stale.
+TEST(Reconciler, AFailedUndoKeepsWhatTheKernelHoldsAndTheNextUpdateMends) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState good = rec.applied();
+  ASSERT_FALSE(good.pod_identity.empty());
+
+  // Removing everything fails at the fourth op, and so does the undo's first.
+  sink.fail_at_ = 3;
+  sink.fail_count_ = 2;
+  sink.calls_ = 0;
+  auto r = rec.reconcile({}, {});
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::failed);
+  EXPECT_TRUE(r.undo_failed);
+  EXPECT_NE(r.error.find("undo failed too"), std::string::npos) << r.error;
+  EXPECT_EQ(rec.applied().pod_identity, good.pod_identity) << "local pods keep their identities";
+  auto kernel = sink.read_back();
+  ASSERT_TRUE(kernel.ok());
+  EXPECT_EQ(rec.applied().policy, kernel->policy) << "applied is what the kernel holds";
+  EXPECT_EQ(rec.applied().ip_identity, kernel->ip_identity);
+
+  // The same good input again: the kernel ends exactly at the good state.
+  sink.fail_at_ = -1;
+  model::Diagnostics d2;
+  auto again = rec.reconcile(load("demo", d2), d2);
+  ASSERT_NE(again.outcome, ReconcileResult::Outcome::failed) << again.error;
+  auto mended = sink.read_back();
+  ASSERT_TRUE(mended.ok());
+  EXPECT_EQ(mended->policy, good.policy);
+  EXPECT_EQ(mended->policy_dst, good.policy_dst);
+  EXPECT_EQ(mended->ip_identity, good.ip_identity);
+  EXPECT_EQ(mended->services, good.services);
+  EXPECT_EQ(mended->slots, good.slots);
+}
+
+// When even the read-back fails, nothing is diffed from a guess: the next
+// update reads back first, and is refused (failed) until it can.
+TEST(Reconciler, AnUnknownKernelStateIsReadBackBeforeTheNextDiff) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  sink.fail_at_ = 3;
+  sink.fail_count_ = 2;
+  sink.calls_ = 0;
+  sink.read_back_fails_ = true;
+  ASSERT_TRUE(rec.reconcile({}, {}).undo_failed);
+  model::Diagnostics d2;
+  auto blind = rec.reconcile(load("demo", d2), d2);
+  EXPECT_EQ(blind.outcome, ReconcileResult::Outcome::failed);
+  EXPECT_NE(blind.error.find("reading it back failed"), std::string::npos) << blind.error;
+  sink.read_back_fails_ = false;
+  sink.fail_at_ = -1;
+  model::Diagnostics d3;
+  auto seen = rec.reconcile(load("demo", d3), d3);
+  EXPECT_NE(seen.outcome, ReconcileResult::Outcome::failed) << seen.error;
+  EXPECT_EQ(sink.read_back()->policy, rec.applied().policy);
 }
 
 TEST(Reconciler, AdoptedStateIsDiffedSoStaleEntriesGo) {

@@ -119,7 +119,7 @@ void Aggregator::add_locked(const smi_event& e) {
       if (e.reason == SMI_EVREASON_RESET || e.reason == SMI_EVREASON_REVOKED) add_close_figures(s, e);
       break;
     case SMI_EVENT_DENY:
-      ++s.denied[static_cast<size_t>(deny_reason(e.reason))];
+      s.denied[static_cast<size_t>(deny_reason(e.reason))] += std::max<uint64_t>(e.denials, 1);
       break;
   }
 }

@@ -3,9 +3,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
+#include <unordered_map>
 
 #include "abi/counters.h"
+#include "abi/deny.h"
 #include "base/log.h"
 
 namespace smi::metrics {
@@ -18,6 +22,8 @@ Result<std::unique_ptr<EventReader>> EventReader::open(const EventReaderOptions&
   if (!r->events_fd_) return Error::from_errno("open pinned ring buffer " + events);
   r->counters_fd_.reset(bpf_obj_get(counters.c_str()));
   if (!r->counters_fd_) return Error::from_errno("open pinned counters " + counters);
+  // Absent under datapaths that predate the rate limit: nothing is folded there.
+  r->deny_rl_fd_.reset(bpf_obj_get((options.pin_dir + "/smi_deny_rl_v1").c_str()));
   r->rb_ = ring_buffer__new(r->events_fd_.get(), &EventReader::on_sample, r.get(), nullptr);
   if (r->rb_ == nullptr) return Error::from_errno("ring_buffer__new on " + events);
   r->batch_.reserve(options.batch);
@@ -53,25 +59,84 @@ size_t EventReader::drain() {
   std::lock_guard lock(drain_mu_);
   const uint64_t before = read_.load(std::memory_order_relaxed) + short_.load(std::memory_order_relaxed);
   int n = ring_buffer__consume(rb_);
+  collect_folded();
   flush();
   drains_.fetch_add(1, std::memory_order_relaxed);
   if (n < 0) log(Log::metrics)->warn("ring buffer consume failed: {}", std::strerror(-n));
   return read_.load(std::memory_order_relaxed) + short_.load(std::memory_order_relaxed) - before;
 }
 
-Result<uint64_t> EventReader::read_lost() {
-  const smi_counter_key key{.reason = SMI_REASON_EVENT_LOST, .direction = SMI_DIR_EGRESS, .pad = {}};
+// The packets of one counter key, summed over CPUs; 0 when never counted.
+Result<uint64_t> EventReader::read_counter(uint32_t reason, uint8_t direction) {
+  const smi_counter_key key{.reason = reason, .direction = direction, .pad = {}};
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return Error("count possible CPUs", -ncpu);
   std::vector<smi_counter_value> values(static_cast<size_t>(ncpu));
   if (bpf_map_lookup_elem(counters_fd_.get(), &key, values.data()) != 0) {
-    if (errno == ENOENT) return lost_.load(std::memory_order_relaxed);  // nothing lost yet
-    return Error::from_errno("read lost-event counter");
+    if (errno == ENOENT) return 0;
+    return Error::from_errno("read counter");
   }
   uint64_t sum = 0;
   for (const auto& v : values) sum += v.packets;
-  lost_.store(sum, std::memory_order_relaxed);
   return sum;
+}
+
+Result<uint64_t> EventReader::read_lost() {
+  auto sum = read_counter(SMI_REASON_EVENT_LOST, SMI_DIR_EGRESS);
+  if (!sum) return std::move(sum).error().context("read lost-event counter");
+  lost_.store(std::max(*sum, lost_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
+  return lost_.load(std::memory_order_relaxed);
+}
+
+// Denials the per-edge rate limit held back (abi/deny.h) become DENY records
+// carrying their number. The map is walked only when the kernel's folded
+// counter grew; each entry's folded_total only grows, so taking its growth
+// since the last walk counts every denial once.
+void EventReader::collect_folded() {
+  if (!deny_rl_fd_) return;
+  uint64_t folded = 0;
+  for (uint8_t dir : {uint8_t{SMI_DIR_EGRESS}, uint8_t{SMI_DIR_INGRESS}}) {
+    auto n = read_counter(SMI_REASON_DENY_FOLDED, dir);
+    if (!n) return;
+    folded += *n;
+  }
+  if (folded == folded_seen_) return;
+  folded_seen_ = folded;
+  std::unordered_map<std::string, uint64_t> now;
+  smi_deny_rl_key key{}, next{};
+  const void* prev = nullptr;
+  timespec mono{};
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);  // bpf_ktime_get_ns()'s clock
+  const uint64_t ts = static_cast<uint64_t>(mono.tv_sec) * 1000000000ULL + static_cast<uint64_t>(mono.tv_nsec);
+  while (bpf_map_get_next_key(deny_rl_fd_.get(), prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    smi_deny_rl_value v{};
+    if (bpf_map_lookup_elem(deny_rl_fd_.get(), &key, &v) != 0) continue;  // evicted meanwhile
+    std::string id(reinterpret_cast<const char*>(&key), sizeof(key));
+    auto seen = folded_by_edge_.find(id);
+    const uint64_t before = seen == folded_by_edge_.end() ? 0 : seen->second;
+    now[id] = v.folded_total;
+    if (v.folded_total <= before) continue;
+    smi_event e{};
+    e.type = SMI_EVENT_DENY;
+    e.ts_ns = ts;
+    e.src_identity = key.src_identity;
+    e.dst_identity = key.dst_identity;
+    e.src_addr = key.src_addr;
+    e.dst_addr = key.dst_addr;
+    e.svc_id = key.svc_id;
+    e.backend_svc_id = key.backend_svc_id;
+    e.svc_port = key.svc_port;
+    e.dst_port = key.dst_port;
+    e.family = key.family;
+    e.protocol = key.protocol;
+    e.side = key.side;
+    e.reason = key.reason;
+    e.denials = v.folded_total - before;
+    batch_.push_back(e);
+  }
+  folded_by_edge_ = std::move(now);  // entries the LRU evicted are forgotten with it
 }
 
 void EventReader::start() {

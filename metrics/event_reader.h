@@ -4,6 +4,10 @@
 // epoll: every `interval` the thread consumes whatever is there
 // (ring_buffer__consume). The reconcile loop never calls into it.
 //
+// DENY events are rate-limited per edge in the kernel; what that held back is
+// counted per edge in smi_deny_rl_v1 and turned into DENY records here, so
+// the aggregator sees every denial.
+//
 // What the kernel could not submit (ring full) is counted by the BPF side in
 // smi_counters_v1 {SMI_REASON_EVENT_LOST, SMI_DIR_EGRESS}; read_lost() sums
 // it over CPUs, so delivered + lost = emitted, with nothing silently missing.
@@ -17,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "abi/events.h"
@@ -60,10 +65,14 @@ class EventReader {
   static int on_sample(void* ctx, void* data, size_t size);
   void flush();
   void run();
+  Result<uint64_t> read_counter(uint32_t reason, uint8_t direction);
+  void collect_folded();
 
   EventReaderOptions options_;
   Aggregator& agg_;
-  Fd events_fd_, counters_fd_;
+  Fd events_fd_, counters_fd_, deny_rl_fd_;
+  uint64_t folded_seen_ = 0;                                  // the kernel's folded counter, as last read
+  std::unordered_map<std::string, uint64_t> folded_by_edge_;  // rate-limit key bytes -> folded_total taken
   ring_buffer* rb_ = nullptr;
   std::mutex drain_mu_;  // one consumer of the ring at a time
   std::vector<smi_event> batch_;

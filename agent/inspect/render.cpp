@@ -184,6 +184,8 @@ std::string reason_name(uint32_t reason) {
     case SMI_REASON_REDIRECTED: return "redirected";
     case SMI_REASON_EVENT_LOST: return "event_lost";
     case SMI_REASON_ACCEL_FALLBACK: return "accel_fallback";
+    case SMI_REASON_REPLY: return "reply";
+    case SMI_REASON_DENY_FOLDED: return "deny_event_folded";
     default: return fmt::format("reason {}", reason);
   }
 }

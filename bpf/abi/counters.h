@@ -16,6 +16,8 @@ enum smi_reason {
   SMI_REASON_REDIRECTED = 4,     /* sk_msg redirect between local pods */
   SMI_REASON_EVENT_LOST = 5,     /* ring buffer full: an event was not submitted */
   SMI_REASON_ACCEL_FALLBACK = 6, /* a send of an accelerated socket went over TCP (docs/datapath.md, Order) */
+  SMI_REASON_REPLY = 7,          /* a UDP datagram passed as the answer to one the receiver sent (abi/flow.h) */
+  SMI_REASON_DENY_FOLDED = 8,    /* a denial folded into the edge's next DENY event (rate limit) */
   SMI_REASON_MAX,
 };
 

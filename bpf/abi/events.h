@@ -53,7 +53,11 @@ struct smi_event {
   __u8 pad[1];
   __u32 svc_id;         /* compiled service id of svc_addr:svc_port (0 if none) */
   __u32 backend_svc_id; /* TrafficSplit backend service chosen (= svc_id without a split) */
-  __u64 bytes_sent;     /* CLOSE: bytes the client sent (sk_msg counts redirected ones) */
+  union {
+    __u64 bytes_sent;   /* CLOSE: bytes the client sent (sk_msg counts redirected ones) */
+    __u64 denials;      /* DENY: denials this record stands for: 1 from the datapath; the reader's
+                         * records of rate-limited denials carry more (abi/deny.h); 0 = 1 */
+  };
   __u64 bytes_received; /* CLOSE: bytes the client received */
   __u64 duration_ns;    /* CLOSE: open to close; OPEN: SYN to established */
   __u32 srtt_us;        /* CLOSE: smoothed RTT (tcp srtt_us >> 3), microseconds */

@@ -5,11 +5,17 @@
  * Kept in its own object: libbpf 1.1 resolves the kfunc extern for a whole
  * object, so the other programs must not depend on it.
  *
- * Edge of a socket:
+ * Edge of a socket (the pod is the one the namespace belongs to: the agent
+ * sets smi_revoke_identity before each walk; 0 = judged by local address):
  * - a client socket connected through our connect hook carries its identities
  *   and backend port in socket storage (smi_sock_v1);
- * - every other socket is judged as the server end: destination = identity of
- *   its local address, source = identity of its peer address, port = local port. */
+ * - a socket whose local port has a listener in the namespace is the server
+ *   end: destination = the pod, source = identity of its peer address,
+ *   port = local port. The TCP iterator walks the listening sockets first, so
+ *   they are known by the time the connections come;
+ * - any other socket (a pod's own connection opened before the agent was
+ *   there) is the client end: source = the pod, destination = the identity of
+ *   its peer, port = the peer's port. */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -25,6 +31,24 @@
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
+/* Set by the agent (the skeleton's .bss) before it walks one namespace. */
+volatile __u64 smi_revoke_identity = 0;
+volatile __u32 smi_revoke_walk = 0; /* a new number per walk: keys of older walks are ignored */
+
+struct smi_listen_key {
+  __u32 walk;
+  __u16 port; /* host byte order */
+  __u16 pad;
+};
+
+/* Listening ports seen in the current walk (not pinned: the revoker's own). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct smi_listen_key);
+  __type(value, __u8);
+} smi_revoke_listen SEC(".maps");
+
 enum {
   SMI_TCP_ESTABLISHED = 1,
   SMI_TCP_SYN_SENT = 2,
@@ -32,6 +56,7 @@ enum {
   SMI_TCP_FIN_WAIT1 = 4,
   SMI_TCP_FIN_WAIT2 = 5,
   SMI_TCP_CLOSE_WAIT = 8,
+  SMI_TCP_LISTEN = 10,
 };
 
 static __always_inline __u64 smi_id(__u8 family, const union smi_addr *a) {
@@ -65,6 +90,12 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct sock_common *skc = ctx->sk_common;
   if (!skc) return 0;
   int state = skc->skc_state;
+  if (state == SMI_TCP_LISTEN) {
+    struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
+    __u8 one = 1;
+    bpf_map_update_elem(&smi_revoke_listen, &lk, &one, BPF_ANY);
+    return 0;
+  }
   if (state != SMI_TCP_ESTABLISHED && state != SMI_TCP_SYN_SENT && state != SMI_TCP_SYN_RECV &&
       state != SMI_TCP_FIN_WAIT1 && state != SMI_TCP_FIN_WAIT2 && state != SMI_TCP_CLOSE_WAIT)
     return 0;
@@ -94,14 +125,27 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
     }
     direction = SMI_DIR_EGRESS;
   } else {
-    e.side = SMI_SIDE_SERVER;
-    e.src_identity = smi_id(family, &peer);
-    e.dst_identity = smi_id(family, &local);
-    e.src_addr = peer;
-    e.src_port = bpf_ntohs(skc->skc_dport);
-    f.dst_addr = local;
-    f.dst_port = skc->skc_num;
-    direction = SMI_DIR_INGRESS;
+    __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_id(family, &local);
+    struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
+    if (bpf_map_lookup_elem(&smi_revoke_listen, &lk)) {
+      e.side = SMI_SIDE_SERVER;
+      e.src_identity = smi_id(family, &peer);
+      e.dst_identity = pod;
+      e.src_addr = peer;
+      e.src_port = bpf_ntohs(skc->skc_dport);
+      f.dst_addr = local;
+      f.dst_port = skc->skc_num;
+      direction = SMI_DIR_INGRESS;
+    } else {
+      e.side = SMI_SIDE_CLIENT;
+      e.src_identity = pod;
+      e.dst_identity = smi_id(family, &peer);
+      e.src_addr = local;
+      e.src_port = skc->skc_num;
+      f.dst_addr = peer;
+      f.dst_port = bpf_ntohs(skc->skc_dport);
+      direction = SMI_DIR_EGRESS;
+    }
   }
 
   if (smi_policy_verdict(e.dst_identity, e.src_identity, f.dst_port, SMI_IPPROTO_TCP) != SMI_VERDICT_DENY)

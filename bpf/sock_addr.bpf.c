@@ -13,6 +13,7 @@
 
 #include "lib/counters.h"
 #include "lib/deny.h"
+#include "lib/flow.h"
 #include "lib/identity.h"
 #include "lib/policy.h"
 #include "lib/service.h"
@@ -22,22 +23,36 @@
 #define SMI_ECONNREFUSED 111
 
 /* The context's address words are read and written one 4-byte field at a
- * time with constant offsets, as the verifier requires. */
-static __always_inline void smi_ctx_addr(struct bpf_sock_addr *ctx, __u8 family, union smi_addr *a) {
-  if (family == SMI_AF_INET) {
+ * time with constant offsets, as the verifier requires. An IPv6 socket's
+ * IPv4-mapped address (::ffff:a.b.c.d, a dual-stack socket talking IPv4) is
+ * read as the IPv4 address it is, which is how services and the ipcache know
+ * it, and written back mapped. Returns the family the address is in. */
+static __always_inline __u8 smi_ctx_addr(struct bpf_sock_addr *ctx, __u8 ctx_family, union smi_addr *a) {
+  if (ctx_family == SMI_AF_INET) {
     a->v4 = ctx->user_ip4;
-    return;
+    return SMI_AF_INET;
   }
-  a->v6[0] = ctx->user_ip6[0];
-  a->v6[1] = ctx->user_ip6[1];
-  a->v6[2] = ctx->user_ip6[2];
-  a->v6[3] = ctx->user_ip6[3];
+  __u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1], w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
+  if (w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff)) {
+    a->v4 = w3;
+    return SMI_AF_INET;
+  }
+  a->v6[0] = w0;
+  a->v6[1] = w1;
+  a->v6[2] = w2;
+  a->v6[3] = w3;
+  return SMI_AF_INET6;
 }
 
-static __always_inline void smi_ctx_set(struct bpf_sock_addr *ctx, __u8 family, const union smi_addr *a,
-                                        __u16 port) {
-  if (family == SMI_AF_INET) {
+static __always_inline void smi_ctx_set(struct bpf_sock_addr *ctx, __u8 ctx_family, __u8 family,
+                                        const union smi_addr *a, __u16 port) {
+  if (ctx_family == SMI_AF_INET) {
     ctx->user_ip4 = a->v4;
+  } else if (family == SMI_AF_INET) {
+    ctx->user_ip6[0] = 0;
+    ctx->user_ip6[1] = 0;
+    ctx->user_ip6[2] = bpf_htonl(0xffff);
+    ctx->user_ip6[3] = a->v4;
   } else {
     ctx->user_ip6[0] = a->v6[0];
     ctx->user_ip6[1] = a->v6[1];
@@ -52,17 +67,28 @@ static __always_inline __u64 smi_client_identity(void) {
   return v ? v->identity : SMI_IDENTITY_UNKNOWN;
 }
 
-static __always_inline __u64 smi_addr_identity(__u8 family, const union smi_addr *a) {
-  struct smi_identity_value *v = smi_identity_of_ip(family, a);
+/* The client's identity entry, and whether it is part of the local node. */
+static __always_inline __u64 smi_client(int *host_network) {
+  struct smi_identity_value *v = smi_identity_of_cgroup(bpf_get_current_cgroup_id());
+  *host_network = v && (v->flags & SMI_ID_F_HOST_NETWORK);
   return v ? v->identity : SMI_IDENTITY_UNKNOWN;
 }
 
+/* The socket's own (bound) port, host order; 0 while unbound. */
+static __always_inline __u16 smi_local_port(struct bpf_sock_addr *ctx) {
+  struct bpf_sock *sk = ctx->sk;
+  return sk ? (__u16)sk->src_port : 0;
+}
+
 /* Service choice and client verdict shared by connect and sendmsg. Returns 1
- * to let the call proceed (ctx rewritten when redirected), 0 to refuse. */
-static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, struct smi_flow *f, __u64 *src_id,
-                                            __u64 *dst_id) {
+ * to let the call proceed (ctx rewritten when redirected), 0 to refuse. A UDP
+ * datagram answering one the destination sent to this socket is a reply, not
+ * a new edge, and passes. */
+static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_family, struct smi_flow *f,
+                                            __u64 *src_id, __u64 *dst_id) {
   struct smi_edge e = {.side = SMI_SIDE_CLIENT, .cookie = bpf_get_socket_cookie(ctx)};
-  e.src_identity = smi_client_identity();
+  int host_network = 0;
+  e.src_identity = smi_client(&host_network);
   *src_id = e.src_identity;
 
   int picked = smi_service_pick(f);
@@ -73,27 +99,39 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, struct sm
     return 0;
   }
 
-  e.dst_identity = smi_addr_identity(f->family, &f->dst_addr);
+  struct smi_identity_value *dst = smi_identity_of_ip(f->family, &f->dst_addr);
+  e.dst_identity = dst ? dst->identity : SMI_IDENTITY_UNKNOWN;
   *dst_id = e.dst_identity;
-  int verdict = smi_policy_verdict(e.dst_identity, e.src_identity, f->dst_port, f->protocol);
+  /* A hostNetwork pod speaks from the node's address: this node's pods take
+   * it for the node (lib/policy.h), and so does its own connect. */
+  __u64 as = host_network && dst && (dst->flags & SMI_ID_F_LOCAL) ? SMI_IDENTITY_HOST : e.src_identity;
+  int verdict = smi_policy_verdict(e.dst_identity, as, f->dst_port, f->protocol);
+  if (verdict == SMI_VERDICT_DENY && f->protocol == SMI_IPPROTO_UDP) {
+    struct smi_flow_key fk = {};
+    smi_flow_key_fill(&fk, e.src_identity, f->family, f->protocol, smi_local_port(ctx), &f->dst_addr, f->dst_port);
+    if (smi_flow_is_reply(&fk)) {
+      smi_count(SMI_REASON_REPLY, SMI_DIR_EGRESS, 0);
+      verdict = SMI_VERDICT_UNENFORCED;
+    }
+  }
   if (verdict == SMI_VERDICT_DENY) {
     e.reason = SMI_EVREASON_POLICY_CLIENT;
     smi_deny(f, &e, SMI_REASON_POLICY_DENIED, SMI_DIR_EGRESS);
     return 0;
   }
   if (verdict == SMI_VERDICT_ALLOW) smi_count(SMI_REASON_FORWARDED, SMI_DIR_EGRESS, 0);
-  if (picked == SMI_SVC_PICKED) smi_ctx_set(ctx, f->family, &f->dst_addr, f->dst_port);
+  if (picked == SMI_SVC_PICKED) smi_ctx_set(ctx, ctx_family, f->family, &f->dst_addr, f->dst_port);
   return 1;
 }
 
-static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 family) {
+static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 ctx_family) {
   __u8 protocol = ctx->protocol;
   if (protocol != SMI_IPPROTO_TCP && protocol != SMI_IPPROTO_UDP) return 1;
-  struct smi_flow f = {.family = family, .protocol = protocol, .svc_port = bpf_ntohs(ctx->user_port)};
-  smi_ctx_addr(ctx, family, &f.svc_addr);
+  struct smi_flow f = {.protocol = protocol, .svc_port = bpf_ntohs(ctx->user_port)};
+  f.family = smi_ctx_addr(ctx, ctx_family, &f.svc_addr);
 
   __u64 src_id = 0, dst_id = 0;
-  if (!smi_client_check(ctx, &f, &src_id, &dst_id)) return 0;
+  if (!smi_client_check(ctx, ctx_family, &f, &src_id, &dst_id)) return 0;
 
   /* Remembered for getpeername, connected-UDP replies and revocation. A
    * failed allocation (memory pressure) only loses those, never the verdict. */
@@ -108,51 +146,70 @@ static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 family) {
     st->connect_ns = bpf_ktime_get_ns();
     st->svc_port = f.svc_port;
     st->backend_port = f.dst_port;
-    st->family = family;
+    st->family = f.family;
     st->protocol = protocol;
     st->flags = SMI_SOCK_F_CLIENT | (f.redirected ? SMI_SOCK_F_REDIRECTED : 0);
   }
   return 1;
 }
 
-static __always_inline int smi_sendmsg(struct bpf_sock_addr *ctx, __u8 family) {
+static __always_inline int smi_sendmsg(struct bpf_sock_addr *ctx, __u8 ctx_family) {
   if (ctx->protocol != SMI_IPPROTO_UDP) return 1;
-  struct smi_flow f = {.family = family, .protocol = SMI_IPPROTO_UDP, .svc_port = bpf_ntohs(ctx->user_port)};
-  smi_ctx_addr(ctx, family, &f.svc_addr);
+  struct smi_flow f = {.protocol = SMI_IPPROTO_UDP, .svc_port = bpf_ntohs(ctx->user_port)};
+  f.family = smi_ctx_addr(ctx, ctx_family, &f.svc_addr);
 
   __u64 src_id = 0, dst_id = 0;
-  if (!smi_client_check(ctx, &f, &src_id, &dst_id)) return 0;
+  if (!smi_client_check(ctx, ctx_family, &f, &src_id, &dst_id)) return 0;
+
+  /* The socket is bound by now (inet_sendmsg autobinds before this hook):
+   * an answer from the destination to this port is a reply. */
+  struct smi_flow_key fk = {};
+  smi_flow_key_fill(&fk, src_id, f.family, SMI_IPPROTO_UDP, smi_local_port(ctx), &f.dst_addr, f.dst_port);
+  smi_flow_note(&fk);
   if (!f.redirected) return 1;
 
-  struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = f.dst_port, .family = family};
+  struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = f.dst_port, .family = f.family};
   rk.addr = f.dst_addr;
-  struct smi_revnat_value rv = {.port = f.svc_port};
+  __u32 now_s = (__u32)(bpf_ktime_get_ns() / 1000000000ULL);
+  struct smi_revnat_value *old = bpf_map_lookup_elem(&smi_revnat_v1, &rk);
+  if (old && old->last_s == now_s && old->port == f.svc_port && old->addr.v6[0] == f.svc_addr.v6[0] &&
+      old->addr.v6[1] == f.svc_addr.v6[1] && old->addr.v6[2] == f.svc_addr.v6[2] && old->addr.v6[3] == f.svc_addr.v6[3])
+    return 1; /* written this second already: no map write per datagram */
+  struct smi_revnat_value rv = {.port = f.svc_port, .last_s = now_s};
   rv.addr = f.svc_addr;
   bpf_map_update_elem(&smi_revnat_v1, &rk, &rv, BPF_ANY);
   return 1;
 }
 
 /* A reply from a backend is shown as coming from the service the socket sent
- * to: by reverse translation (unconnected) or the socket's state (connected). */
-static __always_inline int smi_recvmsg(struct bpf_sock_addr *ctx, __u8 family) {
-  struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = bpf_ntohs(ctx->user_port),
-                              .family = family};
-  smi_ctx_addr(ctx, family, &rk.addr);
+ * to: by reverse translation (unconnected) or the socket's state (connected).
+ * The exchange is noted first, with the sender's real address: the receiver
+ * may answer it (a resolver, any UDP server). */
+static __always_inline int smi_recvmsg(struct bpf_sock_addr *ctx, __u8 ctx_family) {
+  struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = bpf_ntohs(ctx->user_port)};
+  rk.family = smi_ctx_addr(ctx, ctx_family, &rk.addr);
+  if (ctx->protocol == SMI_IPPROTO_UDP) {
+    struct smi_flow_key fk = {};
+    smi_flow_key_fill(&fk, smi_client_identity(), rk.family, SMI_IPPROTO_UDP, smi_local_port(ctx), &rk.addr, rk.port);
+    smi_flow_note(&fk);
+  }
   struct smi_revnat_value *rv = bpf_map_lookup_elem(&smi_revnat_v1, &rk);
   if (rv) {
-    smi_ctx_set(ctx, family, &rv->addr, rv->port);
+    smi_ctx_set(ctx, ctx_family, rk.family, &rv->addr, rv->port);
     return 1;
   }
   struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, 0);
-  if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == family && st->backend_port == rk.port)
-    smi_ctx_set(ctx, family, &st->svc_addr, st->svc_port);
+  if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == rk.family && st->backend_port == rk.port)
+    smi_ctx_set(ctx, ctx_family, st->family, &st->svc_addr, st->svc_port);
   return 1;
 }
 
-static __always_inline int smi_getpeername(struct bpf_sock_addr *ctx, __u8 family) {
+static __always_inline int smi_getpeername(struct bpf_sock_addr *ctx, __u8 ctx_family) {
   struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, 0);
-  if (st && (st->flags & SMI_SOCK_F_REDIRECTED) && st->family == family)
-    smi_ctx_set(ctx, family, &st->svc_addr, st->svc_port);
+  if (!st || !(st->flags & SMI_SOCK_F_REDIRECTED)) return 1;
+  /* An IPv4 socket never holds an IPv6 service; an IPv6 one may hold either. */
+  if (ctx_family == SMI_AF_INET && st->family != SMI_AF_INET) return 1;
+  smi_ctx_set(ctx, ctx_family, st->family, &st->svc_addr, st->svc_port);
   return 1;
 }
 

@@ -51,7 +51,13 @@ struct Revoker::Impl {
     if (iter) bpf_link__destroy(iter);
   }
 
-  Result<std::vector<smi_revoked>> iterate() {
+  uint32_t walks = 0;
+
+  Result<std::vector<smi_revoked>> iterate(uint64_t pod_identity) {
+    // Read by the iterator program through the mmapped .bss: whose namespace
+    // this is, and which listening-port records belong to this walk.
+    (*skel)->bss->smi_revoke_identity = pod_identity;
+    (*skel)->bss->smi_revoke_walk = ++walks;
     Fd fd(bpf_iter_create(bpf_link__fd(iter)));
     if (!fd) return Error::from_errno("create TCP socket iterator");
     std::vector<char> bytes;
@@ -107,7 +113,7 @@ Result<Revoker> Revoker::create(const DatapathConfig& config, RevokeMechanism me
   return Revoker(std::move(impl));
 }
 
-Result<std::vector<smi_revoked>> Revoker::run_in_netns(const std::string& netns_path) {
+Result<std::vector<smi_revoked>> Revoker::run_in_netns(const std::string& netns_path, uint64_t pod_identity) {
   Fd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns) return Error::from_errno("open netns " + netns_path);
   // A socket iterator (and a sock_diag socket) sees the namespace of the
@@ -120,9 +126,9 @@ Result<std::vector<smi_revoked>> Revoker::run_in_netns(const std::string& netns_
       return;
     }
     if (impl_->mechanism == RevokeMechanism::kfunc)
-      result.emplace(impl_->iterate());
+      result.emplace(impl_->iterate(pod_identity));
     else
-      result.emplace(sock_diag_revoke(impl_->pin_dir));
+      result.emplace(sock_diag_revoke(impl_->pin_dir, pod_identity));
   });
   worker.join();
   auto r = std::move(*result);

@@ -38,8 +38,10 @@ class Revoker {
 
   // Walks the TCP sockets of the network namespace at netns_path (entered on
   // a helper thread with setns; the caller's namespace does not change) and
-  // destroys those the policy denies. Returns one record per destroyed socket.
-  Result<std::vector<smi_revoked>> run_in_netns(const std::string& netns_path);
+  // destroys those the policy denies. pod_identity is the identity of the pod
+  // the namespace belongs to (its sockets' own end, whatever their local
+  // address); 0 judges by local address. Returns one record per destroyed socket.
+  Result<std::vector<smi_revoked>> run_in_netns(const std::string& netns_path, uint64_t pod_identity);
 
   RevokeMechanism mechanism() const;
 

@@ -103,7 +103,7 @@ bool sock_diag_destroy_supported() {
   return request_ack(fd->get(), r) == ENOENT;
 }
 
-Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir) {
+Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir, uint64_t pod_identity) {
   auto ids = maps::IdentityMaps::open(pin_dir);
   if (!ids) return std::move(ids).error();
   auto pol = maps::PolicyMaps::open(pin_dir);
@@ -121,6 +121,7 @@ Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir) {
   auto denied = [&](uint64_t dst, uint64_t src, uint16_t port) {
     auto enforced = pol->destinations().get(smi_pol_dst_key{.identity = dst});
     if (!enforced || !*enforced || !((*enforced)->flags & SMI_POL_DST_F_ENFORCED)) return false;
+    if (src == SMI_IDENTITY_HOST) return false;  // the local node reaches its pods (lib/policy.h)
     for (uint16_t p : {port, uint16_t{0}}) {
       smi_pol_key k{};
       k.dst_identity = dst;
@@ -148,15 +149,16 @@ Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir) {
       smi_revoked r{};
       r.family = fam;
       r.cookie = m.id.idiag_cookie[0] | (uint64_t{m.id.idiag_cookie[1]} << 32);
+      const uint64_t pod = pod_identity ? pod_identity : identity(fam, local);
       if (listening.count(lport)) {
         r.side = SMI_SIDE_SERVER;
-        r.dst_identity = identity(fam, local);
+        r.dst_identity = pod;
         r.src_identity = identity(fam, peer);
         r.port = lport;
       } else {
         r.side = SMI_SIDE_CLIENT;
         r.dst_identity = identity(fam, peer);
-        r.src_identity = identity(fam, local);
+        r.src_identity = pod;
         r.port = rport;
       }
       if (!denied(r.dst_identity, r.src_identity, r.port)) continue;

@@ -2,7 +2,8 @@
 // list TCP sockets with netlink sock_diag, judge them in user space against
 // the same pinned maps, destroy with SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY).
 // Without socket storage a socket's side is inferred: a socket whose local
-// port has a listener in the namespace is the server end of its connection.
+// port has a listener in the namespace is the server end of its connection,
+// any other the client end.
 #pragma once
 
 #include <string>
@@ -17,7 +18,8 @@ namespace smi {
 // that cannot exist: ENOENT means supported, EOPNOTSUPP not).
 bool sock_diag_destroy_supported();
 
-// Runs in the calling thread's network namespace.
-Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir);
+// Runs in the calling thread's network namespace, which belongs to the pod
+// with pod_identity (0: each socket's own end judged by its local address).
+Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir, uint64_t pod_identity);
 
 }  // namespace smi

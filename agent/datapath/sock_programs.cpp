@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "base/fd.h"
@@ -14,14 +16,17 @@
 namespace smi {
 namespace {
 
+// `configure` sets the object's tunables between open and load.
 template <typename T>
-Result<Skeleton<T>> open_and_load(const DatapathConfig& config, const char* what) {
+Result<Skeleton<T>> open_and_load(const DatapathConfig& config, const char* what,
+                                  const std::function<void(T*)>& configure = {}) {
   SMI_TRY(prepare_pins(config));
   // Without pin_root_path libbpf would pin under /sys/fs/bpf itself.
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = config.pin_dir.c_str());
   auto skel = Skeleton<T>::open(&opts);
   if (!skel) return std::move(skel).error().context(std::string("open ") + what);
   SMI_TRY(apply_capacities((*skel)->obj, config.capacities).context(std::string("configure ") + what));
+  if (configure) configure(skel->get());
   SMI_TRY(skel->load().context(std::string("load ") + what));
   return skel;
 }
@@ -75,19 +80,37 @@ Status SockAddrPrograms::detach_cgroup(const DatapathConfig& config, const std::
 Result<ServerCheck> ServerCheck::load(const DatapathConfig& config) {
   auto skel = open_and_load<sk_lookup>(config, "sk_lookup program");
   if (!skel) return std::move(skel).error();
-  return ServerCheck(std::move(*skel), config.pin_dir);
+  return ServerCheck(std::move(*skel), config);
 }
 
-Status ServerCheck::attach_netns(const std::string& netns_path) {
+Result<bpf_program*> ServerCheck::program_for(uint64_t pod_identity) {
+  if (pod_identity == 0) return generic_->progs.smi_sk_lookup;
+  auto it = by_identity_.find(pod_identity);
+  if (it == by_identity_.end()) {
+    auto skel = open_and_load<sk_lookup>(config_, "sk_lookup program",
+                                         [&](sk_lookup* s) { s->rodata->smi_netns_identity = pod_identity; });
+    if (!skel) return std::move(skel).error();
+    it = by_identity_.emplace(pod_identity, std::move(*skel)).first;
+  }
+  return it->second->progs.smi_sk_lookup;
+}
+
+Status ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_identity) {
   auto id = inode_of(netns_path);
   if (!id) return std::move(id).error();
+  auto own = inode_of("/proc/thread-self/ns/net");
+  if (own && *own == *id)
+    return Error("refusing to attach the server check to the agent's own network namespace " + netns_path +
+                     " (a hostNetwork pod's namespace is the node's)",
+                 EINVAL);
   Fd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns) return Error::from_errno("open netns " + netns_path);
-  auto links = PinnedLinks::for_netns(pin_dir_, *id);
-  bpf_program* prog = skel_->progs.smi_sk_lookup;
-  auto r = links.ensure("sk_lookup", *id, prog, [&] { return bpf_program__attach_netns(prog, ns.get()); });
+  auto prog = program_for(pod_identity);
+  if (!prog) return std::move(prog).error();
+  auto links = PinnedLinks::for_netns(config_.pin_dir, *id);
+  auto r = links.ensure("sk_lookup", *id, *prog, [&] { return bpf_program__attach_netns(*prog, ns.get()); });
   if (!r) return std::move(r).error().context("sk_lookup on " + netns_path);
-  log(Log::datapath)->debug("sk_lookup on {} (link in {})", netns_path, links.dir());
+  log(Log::datapath)->debug("sk_lookup for identity {:#x} on {} (link in {})", pod_identity, netns_path, links.dir());
   return ok();
 }
 

@@ -7,6 +7,7 @@
 // when the agent exits; detach_* removes those link pins.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "base/result.h"
@@ -36,21 +37,33 @@ class SockAddrPrograms {
   std::string pin_dir_;
 };
 
+// The server-side check decides by the pod a namespace belongs to, so each
+// attached instance carries that pod's identity (rodata): one loaded program
+// per identity, shared by every namespace of a pod with that identity.
 class ServerCheck {
  public:
+  // Loads the identity-less instance (judges by destination address): proves
+  // the object loads here, and serves tests that drive the program directly.
   static Result<ServerCheck> load(const DatapathConfig& config);
 
-  // Attaches to the network namespace at netns_path (/run/netns/<name> or
-  // /proc/<pid>/ns/net); the link is pinned under <pin_dir>/links/netns-<inode>/.
-  Status attach_netns(const std::string& netns_path);
+  // Attaches the instance for `pod_identity` to the network namespace at
+  // netns_path (/run/netns/<name> or /proc/<pid>/ns/net); the link is pinned
+  // under <pin_dir>/links/netns-<inode>/ and updated in place when pinned
+  // already. Refuses the caller's own namespace (the node's: hostNetwork).
+  Status attach_netns(const std::string& netns_path, uint64_t pod_identity);
   static Status detach_netns(const DatapathConfig& config, const std::string& netns_path);
 
-  sk_lookup* skeleton() const { return skel_.get(); }
+  sk_lookup* skeleton() const { return generic_.get(); }
+  // The instance for pod_identity (0: the identity-less one), loaded on first use.
+  Result<bpf_program*> program_for(uint64_t pod_identity);
 
  private:
-  ServerCheck(Skeleton<sk_lookup> skel, std::string pin_dir) : skel_(std::move(skel)), pin_dir_(std::move(pin_dir)) {}
-  Skeleton<sk_lookup> skel_;
-  std::string pin_dir_;
+  ServerCheck(Skeleton<sk_lookup> generic, DatapathConfig config)
+      : generic_(std::move(generic)), config_(std::move(config)) {}
+
+  Skeleton<sk_lookup> generic_;
+  DatapathConfig config_;
+  std::map<uint64_t, Skeleton<sk_lookup>> by_identity_;
 };
 
 }  // namespace smi

@@ -30,7 +30,9 @@ struct smi_ip_id_key {
 };
 
 enum smi_identity_flags {
-  SMI_ID_F_LOCAL = 1 << 0, /* the pod runs on this node */
+  SMI_ID_F_LOCAL = 1 << 0,        /* the pod runs on this node */
+  SMI_ID_F_HOST_NETWORK = 1 << 1, /* smi_cg_id_v1: a hostNetwork pod, part of the local node: it reaches
+                                   * this node's pods as the node does (SMI_IDENTITY_HOST) */
 };
 
 struct smi_identity_value {

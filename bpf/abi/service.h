@@ -4,6 +4,7 @@
  *   TrafficSplit weights out over the slots; the kernel picks one slot at random.
  * - smi_revnat_v1: what a UDP socket sent to, so recvmsg can show the service
  *   address as the reply's source (TCP keeps it in socket storage instead).
+ *   Unconnected sockets never say when they close: the agent sweeps idle entries.
  * bpftool: map dump pinned <bpffs>/smi_svc_v1 (smi_slot_v1, smi_revnat_v1) */
 #ifndef SMI_ABI_SERVICE_H
 #define SMI_ABI_SERVICE_H
@@ -50,7 +51,11 @@ struct smi_revnat_key {
 struct smi_revnat_value {
   union smi_addr addr; /* service address the application used */
   __u16 port;          /* service port, host byte order */
-  __u8 pad[6];
+  __u8 pad[2];
+  __u32 last_s;        /* bpf_ktime_get_ns() / 1e9 of the last datagram sent through it (rewritten at
+                        * most once a second); the agent removes entries idle for SMI_REVNAT_IDLE_S */
 };
+
+#define SMI_REVNAT_IDLE_S 300
 
 #endif

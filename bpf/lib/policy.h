@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+#include "abi/identity.h"
 #include "abi/policy.h"
 
 struct {
@@ -40,6 +41,11 @@ static __always_inline int smi_policy_verdict(__u64 dst, __u64 src, __u16 port, 
   struct smi_pol_dst_key dk = {.identity = dst};
   struct smi_pol_dst_value *dv = bpf_map_lookup_elem(&smi_pol_dst_v1, &dk);
   if (!dv || !(dv->flags & SMI_POL_DST_F_ENFORCED)) return SMI_VERDICT_UNENFORCED;
+  /* The local node (kubelet probes, node daemons, hostNetwork processes) may
+   * reach its own pods: only this node's addresses map to SMI_IDENTITY_HOST
+   * (remote nodes' addresses are unknown here, and anti-spoofing keeps pods
+   * from sending as the node). */
+  if (src == SMI_IDENTITY_HOST) return SMI_VERDICT_ALLOW;
 
   struct smi_pol_key k = {.dst_identity = dst, .src_identity = src, .port = port, .protocol = protocol};
   if (bpf_map_lookup_elem(&smi_pol_v1, &k)) return SMI_VERDICT_ALLOW;

@@ -7,8 +7,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "abi/flow.h"
+#include "abi/identity.h"
 #include "base/log.h"
 #include "datapath/sock_programs.h"
 #include "fixture/topology.h"
@@ -73,7 +76,7 @@ class SkLookupPolicyTest : public ::testing::Test {
     ASSERT_TRUE(pol->enforce(kB).ok());
   }
 
-  int run(const Fixture& f, int repeat = 1, uint32_t* duration_ns = nullptr) {
+  int run(const Fixture& f, int repeat = 1, uint32_t* duration_ns = nullptr, uint64_t netns_identity = 0) {
     bpf_sk_lookup ctx{};
     bool v6 = std::string(f.src).find(':') != std::string::npos;
     ctx.family = v6 ? AF_INET6 : AF_INET;
@@ -88,7 +91,10 @@ class SkLookupPolicyTest : public ::testing::Test {
       inet_pton(AF_INET, f.dst, &ctx.local_ip4);
     }
     LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
-    int fd = bpf_program__fd(prog_->skeleton()->progs.smi_sk_lookup);
+    auto prog = prog_->program_for(netns_identity);
+    EXPECT_TRUE(prog.ok()) << prog.error().message();
+    if (!prog) return -1;
+    int fd = bpf_program__fd(*prog);
     EXPECT_EQ(bpf_prog_test_run_opts(fd, &opts), 0) << "test run: " << strerror(errno);
     if (duration_ns) *duration_ns = opts.duration;
     return static_cast<int>(opts.retval);
@@ -113,6 +119,59 @@ TEST_F(SkLookupPolicyTest, VerdictPerFixture) {
     expected_drops += (f.verdict == kDrop);
   }
   EXPECT_EQ(drops(), expected_drops) << "every refusal is counted once";
+}
+
+// The node's own addresses carry SMI_IDENTITY_HOST: kubelet probes and node
+// daemons reach an enforced pod on any port; other unknown sources do not.
+TEST_F(SkLookupPolicyTest, TheLocalNodeReachesEnforcedPods) {
+  auto ids = maps::IdentityMaps::open(config_.pin_dir);
+  ASSERT_TRUE(ids.ok());
+  ASSERT_TRUE(ids->set_ip("10.243.0.1", SMI_IDENTITY_HOST).ok());
+  EXPECT_EQ(run({"probe from the node", "10.243.0.1", "10.244.2.2", 8081, IPPROTO_TCP, kPass}), kPass);
+  EXPECT_EQ(run({"another node's address", "10.243.0.2", "10.244.2.2", 8081, IPPROTO_TCP, kDrop}), kDrop);
+}
+
+// An instance attached for a pod judges every destination address in its
+// namespace as that pod: a link-local address, or one the ipcache does not
+// (yet) know, is protected like the pod address.
+TEST_F(SkLookupPolicyTest, ThePodsNamespaceDecidesNotTheDestinationAddress) {
+  const std::vector<Fixture> via_other_addresses = {
+      {"unknown source to the pod's link-local address", "fe80::9", "fe80::2", 8080, IPPROTO_TCP, kDrop},
+      {"allowed source to an address the ipcache lacks", "10.244.1.2", "10.244.2.200", 8080, IPPROTO_TCP, kPass},
+      {"allowed source, other port, unknown address", "10.244.1.2", "10.244.2.200", 8081, IPPROTO_TCP, kDrop},
+      {"a denied source to the pod's second IPv6 address", "fd00:244:1::2", "fd00:244:2::99", 8081, IPPROTO_TCP,
+       kDrop},
+  };
+  for (const auto& f : via_other_addresses) EXPECT_EQ(run(f, 1, nullptr, kB), f.verdict) << f.description;
+  // Without the pod's identity those addresses were simply unknown (unenforced).
+  EXPECT_EQ(run(via_other_addresses[0]), kPass);
+}
+
+// A datagram answering one the pod sent (its port, that peer) is a reply and
+// passes; the same datagram from another peer or to another port does not.
+TEST_F(SkLookupPolicyTest, AUdpReplyToWhatThePodSentPasses) {
+  auto fd = bpf_obj_get((config_.pin_dir + "/smi_flow_v1").c_str());
+  ASSERT_GE(fd, 0) << "smi_flow_v1 pinned: " << strerror(errno);
+  smi_flow_key k{};
+  k.identity = kB;
+  inet_pton(AF_INET, "10.244.9.53", &k.peer.v4);
+  k.local_port = 8081;
+  k.peer_port = 40000;  // the fixtures' remote port
+  k.family = SMI_AF_INET;
+  k.protocol = IPPROTO_UDP;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  smi_flow_value v{.last_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + now.tv_nsec};
+  ASSERT_EQ(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+  ::close(fd);
+  EXPECT_EQ(run({"reply from the resolver", "10.244.9.53", "10.244.2.2", 8081, IPPROTO_UDP, kPass}, 1, nullptr, kB),
+            kPass);
+  EXPECT_EQ(run({"same port, another sender", "10.244.9.54", "10.244.2.2", 8081, IPPROTO_UDP, kDrop}, 1, nullptr, kB),
+            kDrop);
+  EXPECT_EQ(run({"same sender, another port", "10.244.9.53", "10.244.2.2", 8082, IPPROTO_UDP, kDrop}, 1, nullptr, kB),
+            kDrop);
+  EXPECT_EQ(run({"TCP is not a UDP reply", "10.244.9.53", "10.244.2.2", 8081, IPPROTO_TCP, kDrop}, 1, nullptr, kB),
+            kDrop);
 }
 
 TEST_F(SkLookupPolicyTest, EmptyEnforcementMapAllowsAll) {

@@ -54,7 +54,7 @@ Status attach_all(NodeDatapath& dp) {
   SMI_TRY(sa->attach_cgroup(n1.cgroup_root));
   auto sc = ServerCheck::load(config);
   if (!sc) return std::move(sc).error();
-  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(sc->attach_netns("/run/netns/" + dp.pod(p).netns));
+  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(sc->attach_netns("/run/netns/" + dp.pod(p).netns, 0));
   auto conn = ConnPrograms::load({.pin_dir = dp.bpffs, .accelerate = true});
   if (!conn) return std::move(conn).error();
   SMI_TRY(conn->attach(n1.cgroup_root));
@@ -165,7 +165,7 @@ std::string NodeDatapath::state_json() const {
     ips.push_back({{"ip", p.ipv6}, {"identity", hex64(id)}});
     local.push_back({{"uid", p.uid}, {"namespace", "default"}, {"name", name}, {"service_account", sa},
                      {"identity", hex64(id)}, {"ips", {p.ipv4, p.ipv6}}, {"cgroup_ids", {p.cgroup_id}},
-                     {"netns", "/run/netns/" + p.netns}, {"host_ifindex", p.host_ifindex}});
+                     {"netns", "/run/netns/" + p.netns}, {"host_ifindexes", {p.host_ifindex}}});
   }
   json state = {
       {"identities", ids},

@@ -117,7 +117,7 @@ class RevokeTest : public ::testing::Test {
     EXPECT_TRUE(revoker.ok()) << revoker.error().message();
     EXPECT_TRUE(env_->policy->disallow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
     if (revoker) {
-      auto r = revoker->run_in_netns("/run/netns/" + env_->pod(netns_of).netns);
+      auto r = revoker->run_in_netns("/run/netns/" + env_->pod(netns_of).netns, 0);
       EXPECT_TRUE(r.ok()) << r.error().message();
       if (r) *records = *r;
     }

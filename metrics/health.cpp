@@ -19,6 +19,10 @@ AgentHealth::AgentHealth() : registry_(std::make_shared<prometheus::Registry>())
                   .Help("Updates refused (invalid manifest or failed map write); the last good state kept running.")
                   .Register(*registry_)
                   .Add({});
+  faults_ = &prometheus::BuildCounter()
+                 .Name("smi_datapath_faults_total")
+                 .Help("Datapath faults the agent recovered from or is retrying, by kind (revocation, undo).")
+                 .Register(*registry_);
   reconcile_ = &prometheus::BuildHistogram()
                     .Name("smi_reconcile_duration_seconds")
                     .Help("Time of one reconcile pass, sources to maps.")

@@ -3,6 +3,8 @@
 //   smi_map_entries{map}, smi_map_capacity{map}   map fill, per pinned map
 //   smi_updates_applied_total, smi_updates_refused_total
 //   smi_reconcile_duration_seconds               histogram
+//   smi_datapath_faults_total{kind}              faults the agent recovered from or retries:
+//       revocation (a pod namespace's walk failed), undo (a failed update's undo failed)
 // The event pipeline's own series (smi_events_processed_total,
 // smi_events_lost_total, smi_edges_evicted_total, ...) are registered by
 // MetricsService from the reader and the aggregator.
@@ -32,6 +34,9 @@ class AgentHealth {
   void update_applied(uint64_t n = 1) { applied_->Increment(static_cast<double>(n)); }
   void update_refused(uint64_t n = 1) { refused_->Increment(static_cast<double>(n)); }
   void observe_reconcile(std::chrono::nanoseconds d) { reconcile_->Observe(static_cast<double>(d.count()) / 1e9); }
+  void datapath_fault(const std::string& kind, uint64_t n = 1) {
+    faults_->Add({{"kind", kind}}).Increment(static_cast<double>(n));
+  }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -40,6 +45,7 @@ class AgentHealth {
   prometheus::Counter* applied_;
   prometheus::Counter* refused_;
   prometheus::Histogram* reconcile_;
+  prometheus::Family<prometheus::Counter>* faults_;
 };
 
 }  // namespace smi::metrics

@@ -17,6 +17,7 @@
 #include "datapath/datapath.h"
 #include "datapath/features.h"
 #include "datapath/layout_version.h"
+#include "datapath/pod_net.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "metrics/resolver.h"
@@ -137,9 +138,15 @@ int run_agent(AgentConfig c) {
 
   bool attached = false;
   bool revoke_due = false;
+  bool revoke_failing = false;  // logged once per streak of failed passes
   std::vector<LocalPod> pods;
   bool changed = true;  // the source has something not compiled yet
+  bool retry_failed = false;
+  auto last_sweep = std::chrono::steady_clock::now();
   while (!stopping) {
+    // The node's own addresses are an identity of their own (probes): a new
+    // or removed address is a change like any object's.
+    if (auto here = node_addresses(); here && rec.set_node_addresses(std::move(*here))) changed = true;
     const bool load = changed && (*source)->ready();
     if (load) {
       model::Diagnostics diags;
@@ -151,8 +158,12 @@ int run_agent(AgentConfig c) {
       using O = ReconcileResult::Outcome;
       if (r.outcome == O::refused || r.outcome == O::failed) {
         (*msvc)->health().update_refused();
+        if (r.undo_failed) (*msvc)->health().datapath_fault("undo");
         L()->warn("update refused: {}{}", r.error, first_errors(r.diagnostics));
+        // A kernel error is tried again next round; refused input waits for a change.
+        retry_failed = r.outcome == O::failed;
       } else {
+        retry_failed = false;
         if (r.outcome == O::applied) {
           revoke_due = revoke_due || r.may_revoke;
           (*msvc)->health().update_applied();
@@ -183,13 +194,26 @@ int run_agent(AgentConfig c) {
       if (!synced) {
         L()->warn("local pods: {}", synced.error().message());
       } else {
-        if (revoke_due) {
-          revoke_due = false;
-          auto cut = (*dp)->revoke(*synced);
-          if (!cut) L()->warn("revocation: {}", cut.error().message());
-          else if (*cut > 0) L()->info("cut {} established connection(s) the policy no longer allows", *cut);
+        // After a policy change every pod's namespace is walked; otherwise only
+        // those whose server check is new (what they accepted before it).
+        RevokeReport rr = (*dp)->revoke(*synced, !revoke_due);
+        if (rr.cut > 0) L()->info("cut {} established connection(s) the policy does not allow", rr.cut);
+        // A namespace that could not be walked is walked again next round.
+        revoke_due = revoke_due && !rr.failed.empty();
+        if (!rr.failed.empty()) {
+          (*msvc)->health().datapath_fault("revocation", rr.failed.size());
+          if (!revoke_failing)
+            L()->warn("revocation failed in {} namespace(s), retrying every second: {}", rr.failed.size(),
+                      rr.failed.front());
+        } else if (revoke_failing) {
+          L()->info("revocation recovered");
         }
+        revoke_failing = !rr.failed.empty();
         pods = std::move(*synced);
+        if (auto now = std::chrono::steady_clock::now(); now - last_sweep > std::chrono::seconds(60)) {
+          last_sweep = now;
+          if (auto swept = (*dp)->sweep_revnat(); !swept) L()->warn("UDP reverse translations: {}", swept.error().message());
+        }
         if (auto st = write_state_file(c, rec.generation(), rec.applied(), pods); !st)
           L()->warn("state file: {}", st.error().message());
         if (!ready) L()->info("ready: {} local pod(s) on node {}", pods.size(), c.node);
@@ -199,7 +223,7 @@ int run_agent(AgentConfig c) {
     if (stopping) break;
     // Wait for the next change; a quiet period still re-checks local pods
     // (containers start and stop without any object changing).
-    if (load) changed = false;
+    if (load) changed = retry_failed;
     changed = (*source)->wait_change(std::chrono::milliseconds(1000)) || changed;
   }
 

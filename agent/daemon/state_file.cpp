@@ -25,8 +25,9 @@ Status write_state_file(const AgentConfig& c, uint64_t generation, const compile
                      {"identity", fmt::format("0x{:016x}", p.pod.identity)},
                      {"ips", ips},
                      {"cgroup_ids", p.cgroup_ids},
+                     {"host_network", p.pod.host_network},
                      {"netns", p.netns},
-                     {"host_ifindex", p.host_ifindex}});
+                     {"host_ifindexes", p.host_ifindexes}});
   }
   nlohmann::json doc = {{"generation", generation}, {"applied_unix", static_cast<int64_t>(::time(nullptr))},
                         {"node", c.node},           {"bpffs", c.bpffs},

@@ -39,10 +39,12 @@ Result<ConnPrograms> ConnPrograms::load(const ConnOptions& o) {
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = o.pin_dir.c_str());
   auto ops = Skeleton<sockops>::open(&opts);
   if (!ops) return std::move(ops).error().context("open sockops");
+  SMI_TRY(apply_capacities((*ops)->obj, o.capacities).context("configure sockops"));
   (*ops)->rodata->smi_accelerate = o.accelerate ? 1 : 0;
   SMI_TRY(ops->load().context("load sockops"));
   auto msg = Skeleton<sk_msg>::open(&opts);
   if (!msg) return std::move(msg).error().context("open sk_msg");
+  SMI_TRY(apply_capacities((*msg)->obj, o.capacities).context("configure sk_msg"));
   SMI_TRY(msg->load().context("load sk_msg"));
   ConnPrograms p;
   p.impl_->ops.emplace(std::move(*ops));

@@ -14,11 +14,13 @@
 #include <string>
 
 #include "base/result.h"
+#include "datapath/capacities.h"
 
 namespace smi {
 
 struct ConnOptions {
   std::string pin_dir;      // bpffs directory for the LIBBPF_PIN_BY_NAME maps
+  MapCapacities capacities;  // the shared maps these objects declare (identity) are sized as everywhere
   bool accelerate = false;  // insert local pod-to-pod sockets into smi_sockhash_v1
 };
 

@@ -1,6 +1,7 @@
 #include "datapath/datapath.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,10 @@ using compiler::Family;
 using compiler::MapOp;
 using compiler::OpKind;
 
+uint32_t cgroup_flags(const compiler::PodIdentity& p) {
+  return SMI_ID_F_LOCAL | (p.host_network ? static_cast<uint32_t>(SMI_ID_F_HOST_NETWORK) : 0u);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
@@ -34,10 +39,10 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
   auto server = ServerCheck::load(cfg);
   if (!server) return std::move(server).error();
   d->server_.emplace(std::move(*server));
-  auto conn = ConnPrograms::load({.pin_dir = o.bpffs, .accelerate = o.accelerate});
+  auto conn = ConnPrograms::load({.pin_dir = o.bpffs, .capacities = o.capacities, .accelerate = o.accelerate});
   if (!conn) return std::move(conn).error();
   d->conn_.emplace(std::move(*conn));
-  auto tc = PodTc::load(o.bpffs);
+  auto tc = PodTc::load(o.bpffs, o.capacities);
   if (!tc) return std::move(tc).error();
   d->tc_.emplace(std::move(*tc));
   auto rv = Revoker::create(cfg);
@@ -84,7 +89,8 @@ Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local
       if (it == cgroups_by_uid_.end()) return ok();  // no cgroup yet: sync_pods() adds it when it appears
       for (uint64_t cg : it->second) {
         if (put)
-          SMI_TRY(ids_->set_cgroup(cg, std::get<compiler::PodIdentity>(op.value).identity, SMI_ID_F_LOCAL));
+          SMI_TRY(ids_->set_cgroup(cg, std::get<compiler::PodIdentity>(op.value).identity,
+                                   cgroup_flags(std::get<compiler::PodIdentity>(op.value))));
         else
           SMI_TRY(ids_->remove_cgroup(cg));
       }
@@ -152,9 +158,11 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   SMI_TRY(sync_cgroup_identities(applied, pods));
   // A process of the pod says which namespace is its own; without one
   // visible, an address only one named namespace carries (a walk of every
-  // named namespace: done only when some pod needs it).
+  // named namespace: done only when some pod needs it). A hostNetwork pod
+  // has no namespace of its own: it gets its cgroup identity and nothing else.
   bool need_walk = false;
   for (auto& p : pods) {
+    if (p.pod.host_network) continue;
     p.netns = netns_of_cgroups(cgroup_dirs_by_uid_[p.uid]);
     need_walk = need_walk || p.netns.empty();
   }
@@ -164,36 +172,68 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
     if (!walked) return std::move(walked).error();
     by_addr = std::move(*walked);
   }
+  std::set<std::string> netns_now;
+  std::map<int, std::string> tc_now;
   for (auto& p : pods) {
+    if (p.pod.host_network) continue;
     for (const auto& ip : p.pod.ips) {
       auto it = by_addr.find(ip);
-      if (p.netns.empty() && it != by_addr.end()) {
-        if (it->second.size() == 1)
-          p.netns = it->second.front();
-        else
-          log(Log::datapath)->warn("pod {}/{}: {} is configured in {} network namespaces; not guessing which",
-                                   p.pod.ns, p.pod.name, ip.to_string(), it->second.size());
-      }
-      if (auto oif = route_oif(ip); oif && p.host_ifindex == 0) p.host_ifindex = *oif;
+      if (!p.netns.empty() || it == by_addr.end()) continue;
+      if (it->second.size() == 1)
+        p.netns = it->second.front();
+      else
+        log(Log::datapath)->warn("pod {}/{}: {} is configured in {} network namespaces; not guessing which",
+                                 p.pod.ns, p.pod.name, ip.to_string(), it->second.size());
     }
-    if (!p.netns.empty()) {
-      if (auto st = server_->attach_netns(p.netns); !st)
-        log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, st.error().message());
-    }
-    if (p.host_ifindex > 0 && !tc_attached_.count(p.host_ifindex)) {
-      auto tc = tc_->attach_pod(p.host_ifindex);
-      if (!tc) {
-        log(Log::datapath)->warn("pod {}/{}: tc on ifindex {}: {}", p.pod.ns, p.pod.name, p.host_ifindex,
-                                 tc.error().message());
-      } else {
-        tc->release();  // stays attached when the agent exits
-        tc_attached_.insert(p.host_ifindex);
-      }
-    }
+    if (p.netns.empty()) continue;
+    attach_pod(p, tc_now);
+    netns_now.insert(p.netns + '\0' + p.uid);
   }
+  server_checked_ = std::move(netns_now);
+  tc_attached_ = std::move(tc_now);
   SMI_TRY(sync_pod_sources(pods));
-  SMI_TRY(prune_netns_links(pods));
+  SMI_TRY(prune_netns_links());
   return pods;
+}
+
+// The server check in the pod's namespace, then anti-spoofing on every veth
+// of this node that leads into it. A pod whose namespace gets its server
+// check for the first time is marked: connections it accepted before are
+// checked once now (the gap between its start and this moment).
+void Datapath::attach_pod(LocalPod& p, std::map<int, std::string>& tc_now) {
+  if (auto st = server_->attach_netns(p.netns, p.pod.identity); !st) {
+    log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, st.error().message());
+    return;
+  }
+  p.newly_protected = !server_checked_.count(p.netns + '\0' + p.uid);
+  auto veths = pod_host_veths(p.netns);
+  if (!veths) {
+    log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, veths.error().message());
+    return;
+  }
+  if (veths->empty()) {
+    // Nothing proven to be this pod's own: attach nowhere, and say so once.
+    if (unproven_.insert(p.uid).second)
+      log(Log::datapath)->warn("pod {}/{}: no veth of this node leads into its network namespace {} (ipvlan, "
+                               "macvlan?): its source addresses are not checked",
+                               p.pod.ns, p.pod.name, p.netns);
+    return;
+  }
+  unproven_.erase(p.uid);
+  for (int ifindex : *veths) {
+    auto done = tc_attached_.find(ifindex);
+    if (done == tc_attached_.end() || done->second != p.uid) {
+      auto tc = tc_->attach_pod(ifindex);
+      if (!tc) {
+        log(Log::datapath)->warn("pod {}/{}: tc on ifindex {}: {}", p.pod.ns, p.pod.name, ifindex,
+                                 tc.error().message());
+        continue;
+      }
+      tc->release();  // stays attached when the agent exits
+    }
+    tc_now[ifindex] = p.uid;
+    p.host_ifindexes.push_back(ifindex);
+  }
 }
 
 Status Datapath::rescan_cgroups() {
@@ -210,20 +250,20 @@ Status Datapath::rescan_cgroups() {
 
 Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods) {
   SMI_TRY(rescan_cgroups());
-  std::map<uint64_t, uint64_t> want;  // cgroup id -> identity
+  std::map<uint64_t, std::pair<uint64_t, uint32_t>> want;  // cgroup id -> identity, flags
   for (const auto& [uid, p] : applied.pod_identity) {
     LocalPod lp{.uid = uid, .pod = p};
     if (auto it = cgroups_by_uid_.find(uid); it != cgroups_by_uid_.end()) lp.cgroup_ids = it->second;
-    for (uint64_t cg : lp.cgroup_ids) want[cg] = p.identity;
+    for (uint64_t cg : lp.cgroup_ids) want[cg] = {p.identity, cgroup_flags(p)};
     pods.push_back(std::move(lp));
   }
   std::vector<uint64_t> stale;
   SMI_TRY(ids_->cgroups().for_each([&](const smi_cg_id_key& k, const smi_identity_value& v) {
     auto it = want.find(k.cgroup_id);
     if (it == want.end()) stale.push_back(k.cgroup_id);
-    else if (it->second == v.identity) want.erase(it);  // already right
+    else if (it->second == std::pair<uint64_t, uint32_t>{v.identity, v.flags}) want.erase(it);  // already right
   }));
-  for (const auto& [cg, id] : want) SMI_TRY(ids_->set_cgroup(cg, id, SMI_ID_F_LOCAL));
+  for (const auto& [cg, idf] : want) SMI_TRY(ids_->set_cgroup(cg, idf.first, idf.second));
   for (uint64_t cg : stale) SMI_TRY(ids_->remove_cgroup(cg));
   return ok();
 }
@@ -235,8 +275,8 @@ Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
   if (!m) return std::move(m).error();
   std::map<std::pair<uint32_t, model::IpAddr>, uint64_t> want;
   for (const auto& p : pods)
-    if (p.host_ifindex > 0)
-      for (const auto& ip : p.pod.ips) want[{static_cast<uint32_t>(p.host_ifindex), ip}] = p.pod.identity;
+    for (int ifindex : p.host_ifindexes)
+      for (const auto& ip : p.pod.ips) want[{static_cast<uint32_t>(ifindex), ip}] = p.pod.identity;
   std::vector<smi_pod_src_key> stale;
   SMI_TRY(m->for_each([&](const smi_pod_src_key& k, const smi_pod_src_value&) {
     auto ip = codec::from_abi(smi_ip_id_key{.family = k.family, .addr = k.addr});
@@ -251,7 +291,7 @@ Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
   return ok();
 }
 
-Status Datapath::prune_netns_links(const std::vector<LocalPod>&) {
+Status Datapath::prune_netns_links() {
   // Only links whose namespace is gone: a pod whose namespace could not be
   // found this round (no process visible, an ambiguous address) keeps its
   // server-side check, never a moment without it.
@@ -264,15 +304,32 @@ Status Datapath::prune_netns_links(const std::vector<LocalPod>&) {
   return ok();
 }
 
-Result<size_t> Datapath::revoke(const std::vector<LocalPod>& pods) {
-  size_t cut = 0;
+Result<size_t> Datapath::sweep_revnat() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // bpf_ktime_get_ns()'s clock
+  const auto now_s = static_cast<uint64_t>(now.tv_sec);
+  std::vector<smi_revnat_key> idle;
+  SMI_TRY(svcs_->revnat().for_each([&](const smi_revnat_key& k, const smi_revnat_value& v) {
+    if (now_s > v.last_s && now_s - v.last_s > SMI_REVNAT_IDLE_S) idle.push_back(k);
+  }));
+  for (const auto& k : idle) SMI_TRY(svcs_->revnat().erase(k));
+  return idle.size();
+}
+
+RevokeReport Datapath::revoke(const std::vector<LocalPod>& pods, bool only_newly_protected) {
+  // Every namespace is tried, whatever failed before it: one pod's namespace
+  // going away mid-walk must not leave the others' connections standing.
+  RevokeReport report;
   for (const auto& p : pods) {
-    if (p.netns.empty()) continue;
-    auto r = revoker_->run_in_netns(p.netns);
-    if (!r) return std::move(r).error().context("revoke in " + p.netns);
-    cut += r->size();
+    if (p.netns.empty() || (only_newly_protected && !p.newly_protected)) continue;
+    auto r = revoker_->run_in_netns(p.netns, p.pod.identity);
+    if (!r) {
+      report.failed.push_back(fmt::format("{}/{}: {}", p.pod.ns, p.pod.name, r.error().message()));
+      continue;
+    }
+    report.cut += r->size();
   }
-  return cut;
+  return report;
 }
 
 }  // namespace smi

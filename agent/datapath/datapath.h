@@ -44,8 +44,16 @@ struct LocalPod {
   std::string uid;
   compiler::PodIdentity pod;
   std::vector<uint64_t> cgroup_ids;
-  std::string netns;     // "" until its namespace is found
-  int host_ifindex = 0;  // 0 until a route to it exists
+  std::string netns;                // "" until its namespace is found (always for hostNetwork pods)
+  std::vector<int> host_ifindexes;  // this node's veths into its namespace (tc anti-spoofing)
+  bool newly_protected = false;     // its server check was attached by this sync
+};
+
+// What one revocation pass did: connections cut, and the pods whose
+// namespace could not be walked (to be tried again).
+struct RevokeReport {
+  size_t cut = 0;
+  std::vector<std::string> failed;
 };
 
 class Datapath : public daemon::StateSink {
@@ -57,13 +65,17 @@ class Datapath : public daemon::StateSink {
 
   // The map families as the kernel holds them (pod_identity cannot be read
   // back: its map is keyed by cgroup id; sync_pods() reconciles it).
-  Result<compiler::DesiredState> read_back();
+  Result<compiler::DesiredState> read_back() override;
 
   Status attach_node();
   Result<std::vector<LocalPod>> sync_pods(const compiler::DesiredState& applied);
-  // Destroys, in every local pod's namespace, the sockets whose edge the
-  // policy maps no longer allow. Returns how many were cut.
-  Result<size_t> revoke(const std::vector<LocalPod>& pods);
+  // Destroys, in every local pod's namespace (or only those whose server
+  // check is new), the sockets whose edge the policy maps no longer allow.
+  RevokeReport revoke(const std::vector<LocalPod>& pods, bool only_newly_protected = false);
+
+  // Removes UDP reverse translations idle for SMI_REVNAT_IDLE_S (their
+  // sockets may be long closed). Returns how many went.
+  Result<size_t> sweep_revnat();
 
   const DatapathOptions& options() const { return options_; }
   RevokeMechanism revoke_mechanism() const { return revoker_->mechanism(); }
@@ -73,7 +85,8 @@ class Datapath : public daemon::StateSink {
   Status apply_one(const compiler::MapOp& op, const std::set<model::IpAddr>& local_ips);
   Status sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods);
   Status sync_pod_sources(const std::vector<LocalPod>& pods);
-  Status prune_netns_links(const std::vector<LocalPod>& pods);
+  void attach_pod(LocalPod& p, std::map<int, std::string>& tc_now);
+  Status prune_netns_links();
 
   DatapathOptions options_;
   std::optional<SockAddrPrograms> sock_;
@@ -87,7 +100,9 @@ class Datapath : public daemon::StateSink {
   Status rescan_cgroups();
   std::map<std::string, std::vector<uint64_t>> cgroups_by_uid_;     // from the latest scan
   std::map<std::string, std::vector<std::string>> cgroup_dirs_by_uid_;
-  std::set<int> tc_attached_;
+  std::map<int, std::string> tc_attached_;  // ifindex -> uid of the pod it was attached for
+  std::set<std::string> server_checked_;    // netns + '\0' + uid, as of the last sync
+  std::set<std::string> unproven_;          // pods already reported as having no veth
 };
 
 }  // namespace smi

@@ -1,14 +1,19 @@
 #include "datapath/pod_net.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <thread>
 #include <vector>
@@ -18,6 +23,12 @@
 
 namespace smi {
 namespace {
+
+bool loopback_or_link_local(const model::IpAddr& ip) {
+  if (ip.family == model::AddrFamily::v4) return ip.bytes[0] == 127;
+  if (ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80) return true;
+  return ip == *model::IpAddr::parse("::1");
+}
 
 std::vector<model::IpAddr> addresses_here() {
   std::vector<model::IpAddr> out;
@@ -61,15 +72,23 @@ Result<std::map<model::IpAddr, std::vector<std::string>>> netns_by_address(const
     for (const auto& p : paths) {
       auto in = ScopedNetns::enter(p);
       if (!in) continue;  // deleted meanwhile
-      for (const auto& ip : addresses_here()) {
-        if (ip.family == model::AddrFamily::v4 && ip.bytes[0] == 127) continue;
-        if (ip.family == model::AddrFamily::v6 && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80) continue;
-        if (ip == *model::IpAddr::parse("::1")) continue;
-        out[ip].push_back(p);
-      }
+      for (const auto& ip : addresses_here())
+        if (!loopback_or_link_local(ip)) out[ip].push_back(p);
     }
   });
   walker.join();
+  return out;
+}
+
+Result<std::vector<model::IpAddr>> node_addresses() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return Error::from_errno("list the node's addresses");
+  ::freeifaddrs(list);
+  std::vector<model::IpAddr> out;
+  for (const auto& ip : addresses_here())
+    if (!loopback_or_link_local(ip)) out.push_back(ip);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
@@ -84,42 +103,116 @@ std::string netns_of_cgroups(const std::vector<std::string>& cgroup_dirs) {
   return "";
 }
 
-Result<int> route_oif(const model::IpAddr& ip) {
+namespace {
+
+// One rtnetlink request/response exchange on a fresh socket of the caller's
+// namespace; `each` sees every message until NLMSG_DONE (dump) or the one
+// answer (request). An NLMSG_ERROR with a nonzero code is returned as such.
+Status rtnl_exchange(const void* req, size_t len, const std::function<void(const nlmsghdr*)>& each) {
   Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!nl) return Error::from_errno("netlink socket");
+  if (::send(nl.get(), req, len, 0) < 0) return Error::from_errno("netlink send");
+  const bool dump = (static_cast<const nlmsghdr*>(req)->nlmsg_flags & NLM_F_DUMP) != 0;
+  std::vector<char> buf(32768);
+  for (;;) {
+    ssize_t n = ::recv(nl.get(), buf.data(), buf.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::from_errno("netlink recv");
+    int left = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(left));
+         h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_type == NLMSG_DONE) return ok();
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(h));
+        if (err->error != 0) return Error::from_errno("netlink", -err->error);
+        if (!dump) return ok();
+        continue;
+      }
+      each(h);
+      if (!dump) return ok();
+    }
+  }
+}
+
+struct LinkFacts {
+  int ifindex = 0;
+  bool veth = false;
+  int peer_netnsid = -1;  // IFLA_LINK_NETNSID: the peer's namespace, as this namespace numbers it
+};
+
+Result<std::vector<LinkFacts>> dump_links() {
   struct {
     nlmsghdr nh;
-    rtmsg rt;
-    char attrs[64];
+    ifinfomsg ifi;
   } req{};
-  const bool v6 = ip.family == model::AddrFamily::v6;
-  const size_t alen = v6 ? 16 : 4;
-  req.nh.nlmsg_type = RTM_GETROUTE;
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifinfomsg));
+  req.nh.nlmsg_type = RTM_GETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nh.nlmsg_seq = 1;
+  std::vector<LinkFacts> out;
+  SMI_TRY(rtnl_exchange(&req, req.nh.nlmsg_len, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != RTM_NEWLINK) return;
+    auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+    LinkFacts f{.ifindex = ifi->ifi_index};
+    int len = static_cast<int>(IFLA_PAYLOAD(h));
+    for (auto* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+      if (a->rta_type == IFLA_LINK_NETNSID) f.peer_netnsid = *static_cast<const int32_t*>(RTA_DATA(a));
+      if (a->rta_type != IFLA_LINKINFO) continue;
+      int ilen = static_cast<int>(RTA_PAYLOAD(a));
+      for (auto* i = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(i, ilen); i = RTA_NEXT(i, ilen))
+        if (i->rta_type == IFLA_INFO_KIND) f.veth = std::strcmp(static_cast<const char*>(RTA_DATA(i)), "veth") == 0;
+    }
+    out.push_back(f);
+  }));
+  return out;
+}
+
+// The id the caller's namespace gives the namespace open at ns_fd, or -1
+// when it has given none (no link between the two).
+Result<int> netnsid_of(int ns_fd) {
+  struct {
+    nlmsghdr nh;
+    rtgenmsg g;
+    char attrs[16];
+  } req{};
+  req.nh.nlmsg_type = RTM_GETNSID;
   req.nh.nlmsg_flags = NLM_F_REQUEST;
   req.nh.nlmsg_seq = 1;
-  req.rt.rtm_family = v6 ? AF_INET6 : AF_INET;
-  req.rt.rtm_dst_len = static_cast<unsigned char>(alen * 8);
+  req.g.rtgen_family = AF_UNSPEC;
   auto* rta = reinterpret_cast<rtattr*>(req.attrs);
-  rta->rta_type = RTA_DST;
-  rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(alen));
-  std::memcpy(RTA_DATA(rta), ip.bytes.data(), alen);
-  req.nh.nlmsg_len = static_cast<__u32>(NLMSG_LENGTH(sizeof(rtmsg)) + RTA_ALIGN(rta->rta_len));
-  if (::send(nl.get(), &req, req.nh.nlmsg_len, 0) < 0) return Error::from_errno("netlink send");
-  char buf[8192];
-  ssize_t n = ::recv(nl.get(), buf, sizeof(buf), 0);
-  if (n < 0) return Error::from_errno("netlink recv");
-  for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n)); h = NLMSG_NEXT(h, n)) {
-    if (h->nlmsg_type == NLMSG_ERROR) {
-      auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(h));
-      return Error::from_errno("route to " + ip.to_string(), -err->error);
-    }
-    if (h->nlmsg_type != RTM_NEWROUTE) continue;
-    auto* rt = static_cast<rtmsg*>(NLMSG_DATA(h));
-    int len = static_cast<int>(RTM_PAYLOAD(h));
-    for (auto* a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len))
-      if (a->rta_type == RTA_OIF) return *static_cast<int*>(RTA_DATA(a));
-  }
-  return Error("no route to " + ip.to_string(), ENETUNREACH);
+  rta->rta_type = NETNSA_FD;
+  rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(sizeof(uint32_t)));
+  uint32_t fd = static_cast<uint32_t>(ns_fd);
+  std::memcpy(RTA_DATA(rta), &fd, sizeof(fd));
+  req.nh.nlmsg_len = static_cast<__u32>(NLMSG_LENGTH(sizeof(rtgenmsg)) + RTA_ALIGN(rta->rta_len));
+  int id = -1;
+  SMI_TRY(rtnl_exchange(&req, req.nh.nlmsg_len, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != RTM_NEWNSID) return;
+    int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(rtgenmsg)));
+    auto* a = reinterpret_cast<const rtattr*>(static_cast<const char*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(rtgenmsg)));
+    for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+      if (a->rta_type == NETNSA_NSID) id = *static_cast<const int32_t*>(RTA_DATA(a));
+  }));
+  return id;
+}
+
+}  // namespace
+
+Result<std::vector<int>> pod_host_veths(const std::string& pod_netns_path) {
+  Fd ns(::open(pod_netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return Error::from_errno("open " + pod_netns_path);
+  // The dump first: reporting a veth's peer namespace gives that namespace
+  // an id here if it had none, so the look-up after it finds one.
+  auto links = dump_links();
+  if (!links) return std::move(links).error().context("list the node's interfaces");
+  auto nsid = netnsid_of(ns.get());
+  if (!nsid) return std::move(nsid).error().context("namespace id of " + pod_netns_path);
+  std::vector<int> out;
+  if (*nsid < 0) return out;
+  for (const auto& l : *links)
+    if (l.veth && l.peer_netnsid == *nsid) out.push_back(l.ifindex);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace smi

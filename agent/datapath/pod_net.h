@@ -1,8 +1,10 @@
 // Where a local pod lives on the network, found from the kernel rather than
 // from the CNI: the named network namespace whose interfaces carry the pod's
-// IP (/run/netns, where CNI plugins and the demo name them), and the host
-// interface the node routes the pod's IP through (the pod veth's host side,
-// where the tc anti-spoofing program goes).
+// IP (/run/netns, where CNI plugins and the demo name them), and the pod's
+// host-side interfaces (where the tc anti-spoofing program goes), proven
+// rather than guessed from a route: a veth of the node whose peer is in the
+// pod's namespace. That is never `lo`, the uplink or a bridge device, and it
+// is the pod's own port on a bridge CNI as on a routed one.
 #pragma once
 
 #include <map>
@@ -24,7 +26,15 @@ Result<std::map<model::IpAddr, std::vector<std::string>>> netns_by_address(const
 // not share the host's PID namespace).
 std::string netns_of_cgroups(const std::vector<std::string>& cgroup_dirs);
 
-// The output interface of the route to `ip` in the caller's namespace.
-Result<int> route_oif(const model::IpAddr& ip);
+// The caller's (the node's) own addresses, sorted: every address of its
+// namespace except loopback and IPv6 link-local ones (link-local sources are
+// the one kind anti-spoofing lets a pod send from, so they cannot stand for
+// the node).
+Result<std::vector<model::IpAddr>> node_addresses();
+
+// The interfaces of the caller's (the node's) namespace that are veths whose
+// peer lives in the namespace at pod_netns_path, as ifindexes, sorted. Empty
+// when the pod has none (ipvlan, macvlan, a namespace shared with the node).
+Result<std::vector<int>> pod_host_veths(const std::string& pod_netns_path);
 
 }  // namespace smi

@@ -13,10 +13,11 @@ PodTc::PodTc(PodTc&&) noexcept = default;
 PodTc& PodTc::operator=(PodTc&&) noexcept = default;
 PodTc::~PodTc() = default;
 
-Result<PodTc> PodTc::load(const std::string& pin_dir) {
+Result<PodTc> PodTc::load(const std::string& pin_dir, const MapCapacities& capacities) {
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir.c_str());
   auto skel = Skeleton<tc_pod>::open(&opts);
   if (!skel) return std::move(skel).error().context("load tc_pod");
+  SMI_TRY(apply_capacities((*skel)->obj, capacities).context("configure tc_pod"));
   SMI_TRY(skel->load().context("load tc_pod"));
   PodTc p;
   p.impl_->skel.emplace(std::move(*skel));

@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "base/skeleton.h"
+#include "datapath/capacities.h"
 #include "datapath/tc_attach.h"
 
 struct tc_pod;
@@ -23,7 +24,7 @@ class PodTc {
  public:
   // Opens and loads tc_pod; its maps (smi_pod_src_v1, smi_counters_v1) are
   // reused from pin_dir when pinned there already, else created and pinned.
-  static Result<PodTc> load(const std::string& pin_dir);
+  static Result<PodTc> load(const std::string& pin_dir, const MapCapacities& capacities = {});
 
   // Attaches the egress check to a pod's host-side interface. Packets leaving
   // the pod arrive on that interface's *ingress* hook. netns_path is the node

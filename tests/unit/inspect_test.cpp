@@ -67,7 +67,7 @@ std::string sample_state(uint32_t slot_count = 256) {
       {"local_pods",
        {{{"uid", "u1"}, {"namespace", "default"}, {"name", "buyer-1"}, {"service_account", "buyer"},
          {"identity", "0x54e10527724798e5"}, {"ips", {"10.244.1.3"}}, {"cgroup_ids", {4242}}, {"netns", ""},
-         {"host_ifindex", 5}}}}};
+         {"host_ifindexes", {5}}}}}};
   return j.dump();
 }
 

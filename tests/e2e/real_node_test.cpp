@@ -181,14 +181,13 @@ TEST_P(RealNodeTest, SpoofedUdpNeverArrivesAsAnotherPod) {
   const Pod& v1 = pod("store-v1");
   const Pod& buyer = pod("buyer");
   const Pod& thief = pod("thief");
-  ASSERT_TRUE(rn_->write_and_wait("store-udp.yaml",
-                                  fmt::format("apiVersion: specs.smi-spec.io/v1alpha4\nkind: UDPRoute\n"
-                                              "metadata: {{name: store-udp, namespace: default}}\n"
-                                              "spec: {{matches: {{ports: [{}]}}}}\n---\n",
-                                              kStoreUdpPort) +
-                                      AgentEnv::target_yaml("buyer-to-store-udp", "buyer", "store", "UDPRoute",
-                                                            "store-udp"))
-                  .ok());
+  auto applied = rn_->write_and_wait(
+      "store-udp.yaml", fmt::format("apiVersion: specs.smi-spec.io/v1alpha4\nkind: UDPRoute\n"
+                                    "metadata: {{name: store-udp, namespace: default}}\n"
+                                    "spec: {{matches: {{ports: [{}]}}}}\n---\n",
+                                    kStoreUdpPort) +
+                            AgentEnv::target_yaml("buyer-to-store-udp", "buyer", "store", "UDPRoute", "store-udp"));
+  ASSERT_TRUE(applied.ok()) << applied.error().message();
   auto sink = Reporter::start(
       [&](int fd) { return v1.spawn([fd] { return udp_server("0.0.0.0", kStoreUdpPort, false, fd); }); });
   ASSERT_TRUE(sink.ok()) << sink.error().message();
@@ -218,6 +217,89 @@ TEST_P(RealNodeTest, SpoofedUdpNeverArrivesAsAnotherPod) {
                          << trouble("n1");
   EXPECT_EQ(own, 0) << "buyer's sendto: " << std::strerror(own);
   EXPECT_EQ(genuine, static_cast<size_t>(kCount)) << "buyer's own datagrams; store-v1 received:\n" << got;
+}
+
+// 6. TrafficSplit slot tables with many endpoints: every backend gets its
+// weight's share of the slots and every ready endpoint at least one slot.
+// The slot layout does not depend on the pod network, so one layout.
+class RealNodeSplitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and BPF";
+    std::string error;
+    rn_ = start_or_fail(Cni::routed, error);
+    ASSERT_TRUE(rn_) << error;
+  }
+  std::unique_ptr<RealNode> rn_;
+};
+
+constexpr const char* kBigVip = "10.96.200.10";
+
+// Fake ready endpoints on n2 (no pods behind them: nothing connects).
+std::vector<SliceEndpoint> fake_endpoints(int third_octet, int count) {
+  std::vector<SliceEndpoint> out;
+  for (int i = 0; i < count; ++i)
+    out.push_back({.address = fmt::format("10.244.{}.{}", third_octet + i / 200, i % 200 + 1), .node = "n2"});
+  return out;
+}
+
+// Services big (the apex), big-a and big-b with these endpoints, split 50/50.
+std::string big_split_yaml(const std::vector<SliceEndpoint>& a, const std::vector<SliceEndpoint>& b) {
+  return service_yaml("big", kBigVip) + service_yaml("big-a", "10.96.200.11") + service_yaml("big-b", "10.96.200.12") +
+         slice_yaml("big-a", "default", a) + slice_yaml("big-b", "default", b) +
+         "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\n"
+         "metadata: {name: big-split, namespace: default}\n"
+         "spec:\n  service: big\n  backends:\n  - {service: big-a, weight: 50}\n  - {service: big-b, weight: 50}\n";
+}
+
+// The slots of the apex service in a node's pinned maps: endpoint -> slots.
+Result<std::map<std::string, int>> slots_of(const std::string& bpffs, const std::string& vip, uint16_t port,
+                                            uint32_t& slot_count) {
+  auto svcs = maps::ServiceMaps::open(bpffs);
+  if (!svcs) return std::move(svcs).error();
+  auto addr = maps::parse_address(vip);
+  if (!addr) return std::move(addr).error();
+  std::optional<smi_svc_value> svc;
+  SMI_TRY(svcs->services().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
+    if (k.family == addr->family && k.port == port && k.protocol == 6 /* TCP */ &&
+        std::memcmp(&k.addr, &addr->addr, sizeof(k.addr)) == 0)
+      svc = v;
+  }));
+  if (!svc) return Error(fmt::format("{}:{} is not in smi_svc_v1", vip, port));
+  slot_count = svc->slot_count;
+  std::map<std::string, int> per_endpoint;
+  SMI_TRY(svcs->slots().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
+    if (k.svc_id == svc->svc_id && k.slot < svc->slot_count) per_endpoint[maps::format_address(v.family, v.addr)]++;
+  }));
+  return per_endpoint;
+}
+
+TEST_F(RealNodeSplitTest, EveryBackendGetsItsShareAndEveryEndpointASlot) {
+  for (int per_backend : {50, 300}) {
+    SCOPED_TRACE(fmt::format("{} + {} ready endpoints", per_backend, per_backend));
+    const auto a = fake_endpoints(200, per_backend), b = fake_endpoints(210, per_backend);
+    auto applied = rn_->write_and_wait("big-split.yaml", big_split_yaml(a, b));
+    ASSERT_TRUE(applied.ok()) << applied.error().message();
+    uint32_t count = 0;
+    auto slots = slots_of(rn_->env().bpffs("n1"), kBigVip, kStorePort, count);
+    ASSERT_TRUE(slots.ok()) << slots.error().message();
+    int starved = 0;
+    std::string examples;
+    auto share = [&](const std::vector<SliceEndpoint>& eps) {
+      int sum = 0;
+      for (const auto& ep : eps) {
+        int n = slots->count(ep.address) ? slots->at(ep.address) : 0;
+        sum += n;
+        if (n == 0 && starved++ < 5) examples += " " + ep.address;
+      }
+      return sum;
+    };
+    const int in_a = share(a), in_b = share(b);
+    EXPECT_EQ(static_cast<uint32_t>(in_a + in_b), count) << "every slot holds one of the endpoints";
+    EXPECT_LE(std::abs(2 * in_a - static_cast<int>(count)), 2) << "big-a holds " << in_a << " of " << count << " slots";
+    EXPECT_LE(std::abs(2 * in_b - static_cast<int>(count)), 2) << "big-b holds " << in_b << " of " << count << " slots";
+    EXPECT_EQ(starved, 0) << "ready endpoints without a slot, so never chosen (e.g." << examples << ")";
+  }
 }
 
 // 7. Uninstall takes down everything the agents made, on every interface of
@@ -277,89 +359,6 @@ TEST_P(RealNodeTest, UninstallLeavesNothing) {
   std::string attached;
   for (const auto& a : attachments(cgroups, netns_paths)) attached += "  " + a + "\n";
   EXPECT_EQ(attached, "") << "BPF attachments left on the topology's cgroups and namespaces";
-}
-
-// 6. TrafficSplit slot tables with many endpoints: every backend gets its
-// weight's share of the slots and every ready endpoint at least one slot.
-// The slot layout does not depend on the pod network, so one layout.
-class RealNodeSplitTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and BPF";
-    std::string error;
-    rn_ = start_or_fail(Cni::routed, error);
-    ASSERT_TRUE(rn_) << error;
-  }
-  std::unique_ptr<RealNode> rn_;
-};
-
-constexpr const char* kBigVip = "10.96.200.10";
-
-// Fake ready endpoints on n2 (no pods behind them: nothing connects).
-std::vector<SliceEndpoint> fake_endpoints(int third_octet, int count) {
-  std::vector<SliceEndpoint> out;
-  for (int i = 0; i < count; ++i)
-    out.push_back({.address = fmt::format("10.244.{}.{}", third_octet + i / 200, i % 200 + 1), .node = "n2"});
-  return out;
-}
-
-// Services big (the apex), big-a and big-b with `per_backend` endpoints
-// each, split 50/50.
-std::string big_split_yaml(const std::vector<SliceEndpoint>& a, const std::vector<SliceEndpoint>& b) {
-  return service_yaml("big", kBigVip) + service_yaml("big-a", "10.96.200.11") + service_yaml("big-b", "10.96.200.12") +
-         slice_yaml("big-a", "default", a) + slice_yaml("big-b", "default", b) +
-         "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\n"
-         "metadata: {name: big-split, namespace: default}\n"
-         "spec:\n  service: big\n  backends:\n  - {service: big-a, weight: 50}\n  - {service: big-b, weight: 50}\n";
-}
-
-// The slots of the apex service in a node's pinned maps: endpoint -> slots.
-Result<std::map<std::string, int>> slots_of(const std::string& bpffs, const std::string& vip, uint16_t port,
-                                            uint32_t& slot_count) {
-  auto svcs = maps::ServiceMaps::open(bpffs);
-  if (!svcs) return std::move(svcs).error();
-  auto addr = maps::parse_address(vip);
-  if (!addr) return std::move(addr).error();
-  std::optional<smi_svc_value> svc;
-  SMI_TRY(svcs->services().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
-    if (k.family == addr->family && k.port == port && k.protocol == 6 /* TCP */ &&
-        std::memcmp(&k.addr, &addr->addr, sizeof(k.addr)) == 0)
-      svc = v;
-  }));
-  if (!svc) return Error(fmt::format("{}:{} is not in smi_svc_v1", vip, port));
-  slot_count = svc->slot_count;
-  std::map<std::string, int> per_endpoint;
-  SMI_TRY(svcs->slots().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
-    if (k.svc_id == svc->svc_id && k.slot < svc->slot_count) per_endpoint[maps::format_address(v.family, v.addr)]++;
-  }));
-  return per_endpoint;
-}
-
-TEST_F(RealNodeSplitTest, EveryBackendGetsItsShareAndEveryEndpointASlot) {
-  for (int per_backend : {50, 300}) {
-    SCOPED_TRACE(fmt::format("{} + {} ready endpoints", per_backend, per_backend));
-    const auto a = fake_endpoints(200, per_backend), b = fake_endpoints(210, per_backend);
-    ASSERT_TRUE(rn_->write_and_wait("big-split.yaml", big_split_yaml(a, b)).ok());
-    uint32_t count = 0;
-    auto slots = slots_of(rn_->env().bpffs("n1"), kBigVip, kStorePort, count);
-    ASSERT_TRUE(slots.ok()) << slots.error().message();
-    int starved = 0;
-    std::string examples;
-    auto share = [&](const std::vector<SliceEndpoint>& eps) {
-      int sum = 0;
-      for (const auto& ep : eps) {
-        int n = slots->count(ep.address) ? slots->at(ep.address) : 0;
-        sum += n;
-        if (n == 0 && starved++ < 5) examples += " " + ep.address;
-      }
-      return sum;
-    };
-    const int in_a = share(a), in_b = share(b);
-    EXPECT_EQ(static_cast<uint32_t>(in_a + in_b), count) << "every slot holds one of the endpoints";
-    EXPECT_LE(std::abs(2 * in_a - static_cast<int>(count)), 2) << "big-a holds " << in_a << " of " << count << " slots";
-    EXPECT_LE(std::abs(2 * in_b - static_cast<int>(count)), 2) << "big-b holds " << in_b << " of " << count << " slots";
-    EXPECT_EQ(starved, 0) << "ready endpoints without a slot, so never chosen (e.g." << examples << ")";
-  }
 }
 
 }  // namespace

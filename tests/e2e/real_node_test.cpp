@@ -78,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(Layouts, RealNodeTest, ::testing::Values(Cni::routed, C
 // 1. A hostNetwork pod's address is the node's: the node's own loopback
 // traffic (kubelet's 127.0.0.1 endpoints, the agent's /readyz, a scrape of
 // node-exporter on the node address) must keep working, and the agent
-// attaches to no interface that is not a pod's.
+// attaches to no interface and no network namespace that is not a pod's.
 TEST_P(RealNodeTest, NodeLoopbackSurvivesAHostNetworkPod) {
   const Node& n1 = node("n1");
   const std::vector<std::tuple<std::string, uint16_t, std::string>> local = {
@@ -104,6 +104,10 @@ TEST_P(RealNodeTest, NodeLoopbackSurvivesAHostNetworkPod) {
     EXPECT_EQ(filters.find("handle 0x5a1"), std::string::npos)
         << "the agent's tc filter on n1's " << dev << ", which is no pod's interface:\n" << filters;
   }
+  // Nor the node's netns: a hostNetwork pod's netns is the node's, no pod's.
+  std::string on_node;
+  for (const auto& a : attachments({}, {"/run/netns/" + n1.netns})) on_node += "  " + a + "\n";
+  EXPECT_TRUE(on_node.empty()) << "programs the agent attached to n1's own network namespace:\n" << on_node;
 }
 
 // 2. Kubelet probes come from the node, not from a pod: they reach a pod

@@ -24,51 +24,76 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// podIP as Kubernetes reports it: IPv4 only (the pods' IPv6 addresses are
+// in no manifest), the node's address for a hostNetwork pod.
 std::string pod_yaml(const Pod& p, const std::string& sa, const std::string& node) {
   return fmt::format(R"(apiVersion: v1
 kind: Pod
-metadata: {{name: {}, namespace: default, uid: {}}}
-spec: {{serviceAccountName: {}, nodeName: {}}}
+metadata: {{name: {}, namespace: {}, uid: {}}}
+spec: {{serviceAccountName: {}, nodeName: {}{}}}
 status: {{phase: Running, podIP: {}, podIPs: [{{ip: {}}}]}}
 ---
 )",
-                     p.spec.name, p.uid, sa, node, p.ipv4, p.ipv4);
+                     p.spec.name, p.spec.ns, p.uid, sa, node, p.spec.host_network ? ", hostNetwork: true" : "",
+                     p.ipv4, p.ipv4);
 }
 
-std::string service_yaml(const std::string& name, const std::string& vip) {
+std::string sa_yaml(const std::string& ns, const std::string& name) {
+  return fmt::format("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {}, namespace: {}}}\n---\n", name, ns);
+}
+
+std::vector<SliceEndpoint> endpoints_of(const std::vector<const Pod*>& pods) {
+  std::vector<SliceEndpoint> out;
+  for (const Pod* p : pods) out.push_back({.address = p->ipv4, .node = p->spec.node, .pod = p});
+  return out;
+}
+
+// The real-node extras in the topology (AgentEnvOptions::real_node_extras).
+std::vector<PodSpec> real_node_pods() {
+  return {{.name = "node-exporter", .node = "n1", .ns = "monitoring", .service_account = "node-exporter",
+           .host_network = true},
+          {.name = "coredns", .node = "n1", .ns = "kube-system", .service_account = "coredns"},
+          {.name = "coredns-n2", .node = "n2", .ns = "kube-system", .service_account = "coredns"},
+          {.name = "buyer-n2", .node = "n2", .service_account = "buyer"}};
+}
+
+}  // namespace
+
+std::string service_yaml(const std::string& name, const std::string& vip, const std::string& ns,
+                         const PortSpec& port) {
   return fmt::format(R"(apiVersion: v1
 kind: Service
-metadata: {{name: {}, namespace: default}}
+metadata: {{name: {}, namespace: {}}}
 spec:
   clusterIP: {}
-  ports: [{{name: http, port: {}, targetPort: {}, protocol: TCP}}]
+  ports: [{{name: {}, port: {}, targetPort: {}, protocol: {}}}]
 ---
 )",
-                     name, vip, kStorePort, kStorePort);
+                     name, ns, vip, port.name, port.port, port.port, port.protocol);
 }
 
-std::string slice_yaml(const std::string& service, const std::vector<const Pod*>& pods,
-                       const std::vector<std::string>& nodes) {
+std::string slice_yaml(const std::string& service, const std::string& ns, const std::vector<SliceEndpoint>& endpoints,
+                       const PortSpec& port) {
   std::string eps;
-  for (size_t i = 0; i < pods.size(); ++i)
-    eps += fmt::format("- addresses: [{}]\n  conditions: {{ready: true}}\n  nodeName: {}\n"
-                       "  targetRef: {{kind: Pod, namespace: default, name: {}, uid: {}}}\n",
-                       pods[i]->ipv4, nodes[i], pods[i]->spec.name, pods[i]->uid);
+  for (const auto& ep : endpoints) {
+    eps += fmt::format("- addresses: [{}]\n  conditions: {{ready: true}}\n  nodeName: {}\n", ep.address, ep.node);
+    if (ep.pod)
+      eps += fmt::format("  targetRef: {{kind: Pod, namespace: {}, name: {}, uid: {}}}\n", ep.pod->spec.ns,
+                         ep.pod->spec.name, ep.pod->uid);
+  }
   return fmt::format(R"(apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
   name: {}-abcde
-  namespace: default
+  namespace: {}
   labels: {{kubernetes.io/service-name: {}}}
 addressType: IPv4
-ports: [{{name: http, port: {}, protocol: TCP}}]
+ports: [{{name: {}, port: {}, protocol: {}}}]
 endpoints:
 {}---
 )",
-                     service, service, kStorePort, eps);
+                     service, ns, service, port.name, port.port, port.protocol, eps);
 }
-
-}  // namespace
 
 std::string AgentEnv::split_yaml(int v1, int v2) {
   return fmt::format(R"(apiVersion: split.smi-spec.io/v1alpha4
@@ -84,24 +109,33 @@ spec:
 }
 
 std::string AgentEnv::target_yaml(const std::string& name, const std::string& source) {
+  return target_yaml(name, source, "store", "TCPRoute", "store-tcp");
+}
+
+std::string AgentEnv::target_yaml(const std::string& name, const std::string& source, const std::string& destination,
+                                  const std::string& route_kind, const std::string& route) {
   return fmt::format(R"(apiVersion: access.smi-spec.io/v1alpha3
 kind: TrafficTarget
 metadata: {{name: {}, namespace: default}}
 spec:
-  destination: {{kind: ServiceAccount, name: store, namespace: default}}
-  rules: [{{kind: TCPRoute, name: store-tcp}}]
+  destination: {{kind: ServiceAccount, name: {}, namespace: default}}
+  rules: [{{kind: {}, name: {}}}]
   sources: [{{kind: ServiceAccount, name: {}, namespace: default}}]
 )",
-                     name, source);
+                     name, destination, route_kind, route, source);
 }
 
 Result<std::unique_ptr<AgentEnv>> AgentEnv::create(const AgentEnvOptions& options) {
   std::unique_ptr<AgentEnv> e(new AgentEnv());
+  e->real_node_ = options.real_node_extras;
   TopologySpec spec{.nodes = {"n1", "n2"},
                     .pods = {{.name = "store-v1", .node = "n1"},
                              {.name = "store-v2", .node = "n2"},
                              {.name = "buyer", .node = "n1"},
-                             {.name = "thief", .node = "n1"}}};
+                             {.name = "thief", .node = "n1"}},
+                    .cni = options.cni};
+  if (options.real_node_extras)
+    for (auto& p : real_node_pods()) spec.pods.push_back(std::move(p));
   spec.pods.insert(spec.pods.end(), options.extra_pods.begin(), options.extra_pods.end());
   auto t = Topology::create(spec);
   if (!t) return std::move(t).error();
@@ -148,22 +182,40 @@ Status AgentEnv::write_cluster() {
   const Pod& v1 = topo_->pod("store-v1");
   const Pod& v2 = topo_->pod("store-v2");
   std::string sas;
-  for (const char* sa : {"store", "buyer", "thief"})
-    sas += fmt::format("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {}, namespace: default}}\n---\n", sa);
+  for (const char* sa : {"store", "buyer", "thief"}) sas += sa_yaml("default", sa);
   SMI_TRY(write("serviceaccounts.yaml", sas));
   SMI_TRY(write("pods.yaml", pod_yaml(v1, "store", "n1") + pod_yaml(v2, "store", "n2") +
                                  pod_yaml(topo_->pod("buyer"), "buyer", "n1") +
                                  pod_yaml(topo_->pod("thief"), "thief", "n1")));
   SMI_TRY(write("services.yaml", service_yaml("store", kStoreVip) + service_yaml("store-v1", "10.96.100.11") +
                                      service_yaml("store-v2", "10.96.100.12")));
-  SMI_TRY(write("endpointslices.yaml", slice_yaml("store", {&v1, &v2}, {"n1", "n2"}) +
-                                           slice_yaml("store-v1", {&v1}, {"n1"}) +
-                                           slice_yaml("store-v2", {&v2}, {"n2"})));
+  SMI_TRY(write("endpointslices.yaml", slice_yaml("store", "default", endpoints_of({&v1, &v2})) +
+                                           slice_yaml("store-v1", "default", endpoints_of({&v1})) +
+                                           slice_yaml("store-v2", "default", endpoints_of({&v2}))));
   SMI_TRY(write("route.yaml", "apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\n"
                               "metadata: {name: store-tcp, namespace: default}\nspec: {matches: {ports: [8080]}}\n"));
   SMI_TRY(write("access.yaml", target_yaml("buyer-to-store", "buyer")));
   SMI_TRY(write("split.yaml", split_yaml(90, 10)));
+  return real_node_ ? write_real_node_extras() : ok();
+}
+
+Status AgentEnv::write_real_node_extras() {
+  const Pod& dns1 = topo_->pod("coredns");
+  const Pod& dns2 = topo_->pod("coredns-n2");
+  const PortSpec dns{.name = "dns", .port = kDnsPort, .protocol = "UDP"};
+  SMI_TRY(write("real-node-serviceaccounts.yaml", sa_yaml("kube-system", "coredns") +
+                                                      sa_yaml("monitoring", "node-exporter")));
+  SMI_TRY(write("real-node-pods.yaml", pod_yaml(dns1, "coredns", "n1") + pod_yaml(dns2, "coredns", "n2") +
+                                           pod_yaml(topo_->pod("buyer-n2"), "buyer", "n2")));
+  SMI_TRY(write("kube-dns.yaml", service_yaml("kube-dns", kDnsVip, "kube-system", dns) +
+                                     slice_yaml("kube-dns", "kube-system", endpoints_of({&dns1, &dns2}), dns)));
+  SMI_TRY(write("store-to-buyer.yaml", target_yaml("store-to-buyer", "store", "buyer", "TCPRoute", "store-tcp")));
   return ok();
+}
+
+Status AgentEnv::write_host_network_pod() const {
+  if (!real_node_) return Error("no hostNetwork pod: the env was made without real_node_extras", EINVAL);
+  return write("node-exporter.yaml", pod_yaml(topo_->pod("node-exporter"), "node-exporter", "n1"));
 }
 
 std::string AgentEnv::log_of(const std::string& node) const {
@@ -233,6 +285,14 @@ Result<std::string> AgentEnv::agent_cli(const std::string& node, const std::vect
   return run_output(argv);
 }
 
+int AgentEnv::stop_agent(const std::string& node) {
+  auto it = agents_.find(node);
+  if (it == agents_.end() || it->second.pid() <= 0) return -1;
+  int rc = it->second.stop();
+  agents_.erase(it);
+  return rc;
+}
+
 void AgentEnv::kill_agent(const std::string& node) {
   auto it = agents_.find(node);
   if (it == agents_.end() || it->second.pid() <= 0) return;
@@ -271,11 +331,15 @@ Result<std::string> AgentEnv::http_get(const std::string& node, const std::strin
   return out;
 }
 
-Result<std::string> in_pod(const Pod& pod, const std::function<std::string()>& fn) {
+namespace {
+
+// Runs fn in a child started by `spawn` and returns the string it produced.
+Result<std::string> output_of(const std::function<Result<Process>(const std::function<int()>&)>& spawn,
+                              const std::string& who, const std::function<std::string()>& fn) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Error::from_errno("pipe");
   Fd rd(fds[0]), wr(fds[1]);
-  auto child = pod.spawn([&] {
+  auto child = spawn([&] {
     std::string out = fn();
     return write_all(wr.get(), out.data(), out.size()) ? 0 : 1;
   });
@@ -285,12 +349,24 @@ Result<std::string> in_pod(const Pod& pod, const std::function<std::string()>& f
   char buf[4096];
   ssize_t n;
   while ((n = ::read(rd.get(), buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  if (int rc = child->wait(); rc != 0) return Error(fmt::format("child in pod {} exited {}", pod.spec.name, rc));
+  if (int rc = child->wait(); rc != 0) return Error(fmt::format("child in {} exited {}", who, rc));
   return out;
 }
 
-int store_server(const std::string& name) {
-  auto l = tcp_listen("0.0.0.0", kStorePort);
+}  // namespace
+
+Result<std::string> in_pod(const Pod& pod, const std::function<std::string()>& fn) {
+  return output_of([&](const std::function<int()>& f) { return pod.spawn(f); }, "pod " + pod.spec.name, fn);
+}
+
+Result<std::string> in_node(const Node& node, const std::function<std::string()>& fn) {
+  return output_of([&](const std::function<int()>& f) { return node.spawn(f); }, "node " + node.name, fn);
+}
+
+int store_server(const std::string& name, const std::string& addr) { return greeting_server(addr, kStorePort, name); }
+
+int greeting_server(const std::string& addr, uint16_t port, const std::string& name) {
+  auto l = tcp_listen(addr, port);
   if (!l) return 10;
   for (;;) {
     int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
@@ -307,8 +383,10 @@ int store_server(const std::string& name) {
   }
 }
 
-std::string ask_store(int timeout_ms) {
-  auto c = tcp_connect(kStoreVip, kStorePort, timeout_ms);
+std::string ask_store(int timeout_ms) { return greeting(kStoreVip, kStorePort, timeout_ms); }
+
+std::string greeting(const std::string& addr, uint16_t port, int timeout_ms) {
+  auto c = tcp_connect(addr, port, timeout_ms);
   if (!c) return fmt::format("errno:{}", c.error().code());
   std::string name;
   char ch;

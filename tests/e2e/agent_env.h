@@ -2,7 +2,8 @@
 // a "store" service split over store-v1 (n1) and store-v2 (n2), a "buyer"
 // that a TrafficTarget allows and a "thief" it does not, manifests written
 // from the fixture's real pod UIDs and addresses, and one agent process per
-// node running in that node's network namespace.
+// node running in that node's network namespace. Either pod network layout
+// (routed or bridge); with the real-node extras, what else a real node runs.
 #pragma once
 
 #include <functional>
@@ -19,11 +20,24 @@ namespace smi::test {
 
 inline constexpr const char* kStoreVip = "10.96.100.10";
 inline constexpr uint16_t kStorePort = 8080;
+inline constexpr const char* kDnsVip = "10.96.0.10";  // Service kube-system/kube-dns
+inline constexpr uint16_t kDnsPort = 53;                // UDP
 
-// Additions to the standard cluster (benchmarks): more pods in the topology,
-// whose manifests the caller writes itself with write().
 struct AgentEnvOptions {
+  // More pods in the topology (benchmarks), whose manifests the caller
+  // writes itself with write().
   std::vector<PodSpec> extra_pods;
+  Cni cni = Cni::routed;
+  // What a real node runs besides the standard cluster, pods and manifests:
+  //  - node-exporter (namespace monitoring, ServiceAccount node-exporter): a
+  //    hostNetwork pod on n1, podIP = n1's address. Its Pod object is not
+  //    written at create: write_host_network_pod() adds it (see there);
+  //  - coredns (n1) and coredns-n2 (n2) in kube-system (ServiceAccount
+  //    coredns) behind Service kube-system/kube-dns, kDnsVip:kDnsPort/UDP;
+  //  - buyer-n2: a second buyer (ServiceAccount buyer) on n2;
+  //  - TrafficTarget store-to-buyer (store may reach buyer on store-tcp), so
+  //    buyer is a protected destination too, as most workloads are.
+  bool real_node_extras = false;
 };
 
 class AgentEnv {
@@ -41,6 +55,16 @@ class AgentEnv {
   static std::string split_yaml(int v1, int v2);
   // A TrafficTarget letting `source` reach store on the store TCP route.
   static std::string target_yaml(const std::string& name, const std::string& source);
+  // A TrafficTarget in namespace default: ServiceAccount `source` may reach
+  // `destination` on one route (kind TCPRoute, UDPRoute or HTTPRouteGroup).
+  static std::string target_yaml(const std::string& name, const std::string& source, const std::string& destination,
+                                 const std::string& route_kind, const std::string& route);
+  // The Pod object of the hostNetwork pod node-exporter (real_node_extras).
+  // Kept apart so a test can start the agents first and then schedule it, as
+  // a DaemonSet pod lands on a running node: an agent that breaks the node's
+  // loopback on seeing it then fails the tests that use loopback, not every
+  // test's start_agent (which waits for /readyz over 127.0.0.1).
+  Status write_host_network_pod() const;
 
   // Starts (or restarts) the agent of a node; waits until /readyz says 200.
   // extra_args go after `run ...` (e.g. "--accelerate").
@@ -49,6 +73,8 @@ class AgentEnv {
   pid_t agent_pid(const std::string& node) const;
   // SIGKILL, no clean-up: what a crash or OOM kill does.
   void kill_agent(const std::string& node);
+  // SIGTERM, as a DaemonSet rollout stops it; returns its exit code (-1: not running).
+  int stop_agent(const std::string& node);
   // GET path from the node's agent (from inside the node's netns).
   Result<std::string> http_get(const std::string& node, const std::string& path) const;
   const std::string& bpffs(const std::string& node) const { return bpffs_.at(node); }
@@ -59,6 +85,7 @@ class AgentEnv {
  private:
   AgentEnv() = default;
   Status write_cluster();
+  Status write_real_node_extras();
 
   std::unique_ptr<Topology> topo_;
   std::optional<BpffsDir> pins_;
@@ -66,14 +93,42 @@ class AgentEnv {
   std::map<std::string, std::string> bpffs_;
   std::map<std::string, uint16_t> port_;
   std::map<std::string, Process> agents_;
+  bool real_node_ = false;
 };
+
+// Manifest text for objects a test adds itself (AgentEnv::write).
+// One named port of a Service and of its EndpointSlice.
+struct PortSpec {
+  std::string name = "http";
+  uint16_t port = kStorePort;
+  std::string protocol = "TCP";  // TCP or UDP
+};
+// One ready endpoint: an address on a node, the pod behind it if any.
+struct SliceEndpoint {
+  std::string address;
+  std::string node;
+  const Pod* pod = nullptr;
+};
+std::string service_yaml(const std::string& name, const std::string& vip, const std::string& ns = "default",
+                         const PortSpec& port = {});
+// The EndpointSlice "<service>-abcde" of a Service (IPv4).
+std::string slice_yaml(const std::string& service, const std::string& ns, const std::vector<SliceEndpoint>& endpoints,
+                       const PortSpec& port = {});
 
 // Runs fn inside the pod (a forked child in its cgroup and netns) and
 // returns the string it produced.
 Result<std::string> in_pod(const Pod& pod, const std::function<std::string()>& fn);
+// The same as a node process (Node::spawn: node netns, outside the pod cgroups).
+Result<std::string> in_node(const Node& node, const std::function<std::string()>& fn);
 
-// A store backend: answers each connection with its name, then echoes.
-int store_server(const std::string& name);
+// Answers each connection on addr:port with "<name>\n", then echoes, forever
+// (ended by its Process). "::" takes IPv4 and IPv6.
+int greeting_server(const std::string& addr, uint16_t port, const std::string& name);
+// A store backend: greeting_server on addr:kStorePort.
+int store_server(const std::string& name, const std::string& addr = "0.0.0.0");
+// Connects to addr:port and returns the first line the server sends, or
+// "errno:N" (connect) / "errno:read".
+std::string greeting(const std::string& addr, uint16_t port, int timeout_ms = 2000);
 // Connects to the store service and returns the backend's name, or "errno:N".
 std::string ask_store(int timeout_ms = 2000);
 

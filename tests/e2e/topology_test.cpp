@@ -1,7 +1,10 @@
-// The topology fixture's own end-to-end tests: pods reach each other on one
-// node and across nodes (IPv4 and IPv6), nothing routes out, a real cgroup
-// program attached to a temporary node cgroup changes what pods can do, and
-// teardown leaves nothing behind.
+// The topology fixture's own end-to-end tests, on both pod network layouts
+// (routed and bridge): pods reach each other on one node and across nodes
+// (IPv4 and IPv6, and over link-local addresses where pods share a link),
+// nothing routes out, a hostNetwork pod shares its node's netns but has a pod
+// cgroup, node processes run outside every pod cgroup, a real cgroup program
+// attached to a temporary node cgroup changes what pods can do, and teardown
+// leaves nothing behind.
 #include <gtest/gtest.h>
 
 #include <bpf/libbpf.h>
@@ -10,12 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <chrono>
+#include <map>
 
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/skeleton.h"
 #include "deny_port.skel.h"
+#include "fixture/command.h"
 #include "fixture/sockets.h"
 #include "fixture/topology.h"
 
@@ -43,34 +49,55 @@ int echo_once(const std::string& addr, uint16_t port) {
   return in == out ? 0 : 3;
 }
 
-class TopologyTest : public ::testing::Test {
+// The inode of a network namespace, from a path or the caller's own.
+ino_t netns_inode(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// 0 when the caller's /proc/self/cgroup contains `in` and not `not_in`.
+int cgroup_check(const std::string& in, const std::string& not_in) {
+  auto self = ::open("/proc/self/cgroup", O_RDONLY);
+  char buf[4096] = {};
+  ssize_t n = ::read(self, buf, sizeof(buf) - 1);
+  ::close(self);
+  if (n <= 0) return 2;
+  std::string s(buf);
+  if (s.find(in) == std::string::npos) return 3;
+  return !not_in.empty() && s.find(not_in) != std::string::npos ? 4 : 0;
+}
+
+class TopologyTest : public ::testing::TestWithParam<Cni> {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    auto t = Topology::create({.nodes = {"n1", "n2"},
-                               .pods = {{.name = "a", .node = "n1"},
-                                        {.name = "b", .node = "n1"},
-                                        {.name = "c", .node = "n2"},
-                                        {.name = "outsider", .node = "n2", .meshed = false}}});
-    if (!t) {
-      setup_error_ = new std::string(t.error().message());
-      return;
-    }
-    topo_ = t->release();
-    const Pod& b = topo_->pod("b");
-    for (uint16_t port : {8080, 8081}) {  // "::" is dual-stack: one server takes both families
-      auto s = b.spawn([port] { return echo_server("::", port); });
-      if (s) servers_->push_back(std::move(*s));
-    }
-  }
-  static void TearDownTestSuite() {
-    servers_->clear();
-    delete topo_;
-    topo_ = nullptr;
-  }
+  struct Layout {
+    std::unique_ptr<Topology> topo;
+    std::vector<Process> servers;
+  };
+
+  static void TearDownTestSuite() { layouts_->clear(); }
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces and cgroups";
-    ASSERT_EQ(setup_error_, nullptr) << *setup_error_;
+    // One topology per layout, shared by the tests of that layout.
+    auto& layout = (*layouts_)[GetParam()];
+    if (!layout.topo) {
+      auto t = Topology::create({.nodes = {"n1", "n2"},
+                                 .pods = {{.name = "h", .node = "n1", .host_network = true},
+                                          {.name = "a", .node = "n1"},
+                                          {.name = "b", .node = "n1"},
+                                          {.name = "c", .node = "n2"},
+                                          {.name = "outsider", .node = "n2", .meshed = false},
+                                          {.name = "dns", .node = "n2", .ns = "kube-system"}},
+                                 .cni = GetParam()});
+      ASSERT_TRUE(t.ok()) << t.error().message();
+      layout.topo = std::move(*t);
+      const Pod& b = layout.topo->pod("b");
+      for (uint16_t port : {8080, 8081}) {  // "::" is dual-stack: one server takes both families
+        auto s = b.spawn([port] { return echo_server("::", port); });
+        ASSERT_TRUE(s.ok()) << s.error().message();
+        layout.servers.push_back(std::move(*s));
+      }
+    }
+    topo_ = layout.topo.get();
   }
 
   // The servers start in the background: wait until both families answer
@@ -88,12 +115,14 @@ class TopologyTest : public ::testing::Test {
     return 0;
   }
 
-  static inline Topology* topo_ = nullptr;
-  static inline std::string* setup_error_ = nullptr;
-  static inline std::vector<Process>* servers_ = new std::vector<Process>();
+  Topology* topo_ = nullptr;
+  static inline std::map<Cni, Layout>* layouts_ = new std::map<Cni, Layout>();
 };
 
-TEST_F(TopologyTest, PodsReachEachOtherOnOneNodeAndAcross) {
+INSTANTIATE_TEST_SUITE_P(Layouts, TopologyTest, ::testing::Values(Cni::routed, Cni::bridge),
+                         [](const auto& info) { return std::string(cni_name(info.param)); });
+
+TEST_P(TopologyTest, PodsReachEachOtherOnOneNodeAndAcross) {
   const Pod& b = topo_->pod("b");
   ASSERT_EQ(wait_ready(topo_->pod("a"), b, 8080), 0);
   for (const char* from : {"a", "c", "outsider"}) {
@@ -105,7 +134,7 @@ TEST_F(TopologyTest, PodsReachEachOtherOnOneNodeAndAcross) {
   }
 }
 
-TEST_F(TopologyTest, NothingRoutesOutOfThePods) {
+TEST_P(TopologyTest, NothingRoutesOutOfThePods) {
   const Pod& a = topo_->pod("a");
   // No default route: an address outside the pod range is unreachable at once.
   auto out4 = a.run([] { return echo_once("192.0.2.1", 80); });
@@ -126,7 +155,7 @@ TEST_F(TopologyTest, NothingRoutesOutOfThePods) {
   EXPECT_NE(*svc6, ETIMEDOUT);
 }
 
-TEST_F(TopologyTest, PodCgroupsFollowKubeletLayout) {
+TEST_P(TopologyTest, PodCgroupsFollowKubeletLayout) {
   const Pod& a = topo_->pod("a");
   const Node& n1 = topo_->node("n1");
   EXPECT_EQ(a.cgroup, n1.cgroup_root + "/kubepods/pod" + a.uid);
@@ -134,13 +163,7 @@ TEST_F(TopologyTest, PodCgroupsFollowKubeletLayout) {
   ASSERT_EQ(::stat(a.cgroup.c_str(), &st), 0);
   EXPECT_EQ(st.st_ino, a.cgroup_id);
   // A child process really runs inside the pod's cgroup.
-  auto r = a.run([&] {
-    auto self = ::open("/proc/self/cgroup", O_RDONLY);
-    char buf[4096] = {};
-    ssize_t n = ::read(self, buf, sizeof(buf) - 1);
-    ::close(self);
-    return n > 0 && std::string(buf).find("pod" + a.uid) != std::string::npos ? 0 : 1;
-  });
+  auto r = a.run([&] { return cgroup_check("pod" + a.uid, ""); });
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, 0);
   EXPECT_EQ(topo_->pod("outsider").cgroup.find(topo_->node("n2").cgroup_root), std::string::npos);
@@ -148,7 +171,7 @@ TEST_F(TopologyTest, PodCgroupsFollowKubeletLayout) {
 
 // A real BPF program on a temporary node cgroup: refuses connect() to port
 // 8081 for pods under that node only, and goes away with its link.
-TEST_F(TopologyTest, CgroupProgramOnTemporaryNodeCgroup) {
+TEST_P(TopologyTest, CgroupProgramOnTemporaryNodeCgroup) {
   route_libbpf_logs();
   const Pod& a = topo_->pod("a");
   const Pod& b = topo_->pod("b");
@@ -188,6 +211,109 @@ TEST_F(TopologyTest, CgroupProgramOnTemporaryNodeCgroup) {
   // Links gone: the port is reachable again from n1.
   auto after = a.run([&] { return echo_once(b.ipv4, 8081); });
   EXPECT_EQ(*after, 0);
+}
+
+// Addresses and interfaces as the layout says: /32 behind an addressed host
+// veth (routed), or /24 on a shared cni0 bridge whose ports have no address.
+TEST_P(TopologyTest, PodAddressesFollowTheLayout) {
+  const Pod& a = topo_->pod("a");
+  const Node& n1 = topo_->node("n1");
+  auto pod_addrs = run_output({"ip", "-n", a.netns, "-o", "addr", "show", "dev", "eth0"});
+  auto host_addrs = run_output({"ip", "-n", n1.netns, "-o", "-4", "addr", "show", "dev", a.host_ifname});
+  auto host_link = run_output({"ip", "-n", n1.netns, "-o", "link", "show", "dev", a.host_ifname});
+  ASSERT_TRUE(pod_addrs.ok() && host_addrs.ok() && host_link.ok());
+  if (GetParam() == Cni::bridge) {
+    EXPECT_EQ(n1.bridge, "cni0");
+    EXPECT_NE(pod_addrs->find(a.ipv4 + "/24"), std::string::npos) << *pod_addrs;
+    EXPECT_NE(pod_addrs->find(a.ipv6 + "/64"), std::string::npos) << *pod_addrs;
+    EXPECT_NE(host_link->find("master cni0"), std::string::npos) << *host_link;
+    EXPECT_EQ(*host_addrs, "") << "a bridge port has no address of its own";
+    auto bridge = run_output({"ip", "-n", n1.netns, "-o", "addr", "show", "dev", "cni0"});
+    ASSERT_TRUE(bridge.ok());
+    EXPECT_NE(bridge->find("10.244.1.1/24"), std::string::npos) << *bridge;
+    EXPECT_NE(bridge->find("fd00:244:1::1/64"), std::string::npos) << *bridge;
+  } else {
+    EXPECT_EQ(n1.bridge, "");
+    EXPECT_NE(pod_addrs->find(a.ipv4 + "/32"), std::string::npos) << *pod_addrs;
+    EXPECT_NE(pod_addrs->find(a.ipv6 + "/128"), std::string::npos) << *pod_addrs;
+    EXPECT_NE(host_addrs->find("169.254.1.1/32"), std::string::npos) << *host_addrs;
+  }
+  auto routes = run_output({"ip", "-n", a.netns, "route", "show", "default"});
+  ASSERT_TRUE(routes.ok());
+  EXPECT_EQ(*routes, "") << "no default route in a pod";
+}
+
+// Every pod keeps the fe80:: address the kernel gave its eth0; where pods
+// share a link (bridge) another pod reaches a server over it.
+TEST_P(TopologyTest, PodsKeepTheirLinkLocalAddress) {
+  const Pod& a = topo_->pod("a");
+  const Pod& b = topo_->pod("b");
+  for (const Pod* p : {&a, &b}) {
+    EXPECT_EQ(p->ipv6_link_local.rfind("fe80::", 0), 0u) << p->spec.name << ": " << p->ipv6_link_local;
+    auto addrs = run_output({"ip", "-n", p->netns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link"});
+    ASSERT_TRUE(addrs.ok());
+    EXPECT_NE(addrs->find(p->ipv6_link_local + "/64"), std::string::npos) << *addrs;
+  }
+  EXPECT_NE(a.ipv6_link_local, b.ipv6_link_local);
+  if (GetParam() != Cni::bridge) return;  // routed pods share no link
+  ASSERT_EQ(wait_ready(a, b, 8080), 0);
+  auto r = a.run([&] { return echo_once(b.ipv6_link_local + "%eth0", 8080); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0) << "a -> " << b.ipv6_link_local << "%eth0: " << strerror(*r);
+}
+
+// A hostNetwork pod: the node's netns and addresses, a pod cgroup of its own
+// under the node's kubepods.
+TEST_P(TopologyTest, HostNetworkPodSharesTheNodeNetnsWithItsOwnCgroup) {
+  const Pod& h = topo_->pod("h");
+  const Node& n1 = topo_->node("n1");
+  EXPECT_EQ(h.netns, n1.netns);
+  EXPECT_EQ(h.ipv4, n1.ipv4);
+  EXPECT_EQ(h.ipv6, n1.ipv6);
+  EXPECT_EQ(h.host_ifname, "");
+  EXPECT_EQ(h.ipv6_link_local, "");
+  EXPECT_EQ(h.cgroup, n1.cgroup_root + "/kubepods/pod" + h.uid);
+  const ino_t node_ns = netns_inode("/run/netns/" + n1.netns);
+  ASSERT_NE(node_ns, 0u);
+  auto r = h.run([&] {
+    if (netns_inode("/proc/self/ns/net") != node_ns) return 1;
+    return cgroup_check("pod" + h.uid, "");
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0) << "1: not in the node netns, 3: not in its pod cgroup";
+  // It does not take a pod address: the next pod on n1 is still .2, .3, ...
+  EXPECT_EQ(topo_->pod("a").ipv4, "10.244.1.2");
+  EXPECT_EQ(topo_->pod("b").ipv4, "10.244.1.3");
+  // And a pod in another namespace is a pod like any other.
+  EXPECT_EQ(topo_->pod("dns").spec.ns, "kube-system");
+  EXPECT_EQ(topo_->pod("dns").cgroup.rfind(topo_->node("n2").cgroup_root + "/kubepods/pod", 0), 0u);
+}
+
+// Node processes (kubelet, node daemons) run in the node netns, outside the
+// node's cgroup root, and reach the node's pods directly (kubelet probes).
+TEST_P(TopologyTest, NodeProcessesRunOutsideThePodCgroups) {
+  const Node& n1 = topo_->node("n1");
+  const Pod& b = topo_->pod("b");
+  EXPECT_EQ(n1.system_cgroup.rfind(n1.cgroup_root + "/", 0), std::string::npos) << n1.system_cgroup;
+  const ino_t node_ns = netns_inode("/run/netns/" + n1.netns);
+  auto r = n1.run([&] {
+    if (netns_inode("/proc/self/ns/net") != node_ns) return 1;
+    return cgroup_check("/n1-system.slice", "kubepods");
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0) << "1: not in the node netns, 3: not in the system slice, 4: in kubepods";
+  ASSERT_EQ(wait_ready(topo_->pod("a"), b, 8080), 0);
+  for (const auto& addr : {b.ipv4, b.ipv6}) {
+    auto probe = n1.run([&] { return echo_once(addr, 8080); });
+    ASSERT_TRUE(probe.ok());
+    EXPECT_EQ(*probe, 0) << "node -> " << addr << ": " << strerror(*probe);
+  }
+  auto s = n1.spawn([] {
+    for (;;) ::pause();
+    return 0;
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_EQ(s->stop(), 128 + SIGTERM);
 }
 
 TEST(TopologyTeardown, LeavesNothingBehind) {

@@ -173,6 +173,7 @@ Result<int> netnsid_of(int ns_fd) {
   struct {
     nlmsghdr nh;
     rtgenmsg g;
+    char pad[NLMSG_ALIGN(sizeof(rtgenmsg)) - sizeof(rtgenmsg)];  // attributes start aligned
     char attrs[16];
   } req{};
   req.nh.nlmsg_type = RTM_GETNSID;
@@ -184,11 +185,11 @@ Result<int> netnsid_of(int ns_fd) {
   rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(sizeof(uint32_t)));
   uint32_t fd = static_cast<uint32_t>(ns_fd);
   std::memcpy(RTA_DATA(rta), &fd, sizeof(fd));
-  req.nh.nlmsg_len = static_cast<__u32>(NLMSG_LENGTH(sizeof(rtgenmsg)) + RTA_ALIGN(rta->rta_len));
+  req.nh.nlmsg_len = static_cast<__u32>(NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg))) + RTA_ALIGN(rta->rta_len));
   int id = -1;
   SMI_TRY(rtnl_exchange(&req, req.nh.nlmsg_len, [&](const nlmsghdr* h) {
     if (h->nlmsg_type != RTM_NEWNSID) return;
-    int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(rtgenmsg)));
+    int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(rtgenmsg))));
     auto* a = reinterpret_cast<const rtattr*>(static_cast<const char*>(NLMSG_DATA(h)) + NLMSG_ALIGN(sizeof(rtgenmsg)));
     for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
       if (a->rta_type == NETNSA_NSID) id = *static_cast<const int32_t*>(RTA_DATA(a));

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "abi/events.h"
+#include "datapath/datapath.h"
 #include "datapath/sock_diag.h"
 #include "fixture/require_feature.h"
 #include "fixture/sockets.h"
@@ -196,6 +197,71 @@ TEST_F(RevokeTest, SockDiagFallbackCutsTheRevokedEdgeOnly) {
   EXPECT_EQ(records[0].port, kTcpPort2);
   EXPECT_EQ(o.kept_err, 0);
   EXPECT_EQ(o.cut_read_errno, ECONNRESET) << strerror(o.cut_read_errno);
+}
+
+// A pod's own outbound connection that carries no socket state of ours (opened
+// before the agent's programs were there) is the client end of its edge, not
+// the server end: walking the pod's namespace must not cut it because nobody
+// may connect *to* the pod. u's cgroup is outside the node root, so its
+// sockets never get state, as a connection from before the install.
+TEST_F(RevokeTest, APodsOwnConnectionWithoutStateIsJudgedAsTheClient) {
+  const Pod& u = env_->pod("u");
+  ASSERT_TRUE(env_->ids->set_ip(u.ipv4, kIdU).ok());  // b1's server check knows u as kIdU
+  ASSERT_TRUE(env_->policy->allow(kIdB1, kIdU, kTcpPort, IPPROTO_TCP).ok());
+  ASSERT_TRUE(env_->policy->enforce(kIdU).ok());  // u is protected: nothing may reach it
+  for (RevokeMechanism mech : {RevokeMechanism::kfunc, RevokeMechanism::sock_diag}) {
+    if (mech == RevokeMechanism::kfunc && !find_feature(kernel_features(), "kfunc:bpf_sock_destroy")->available)
+      continue;
+    if (mech == RevokeMechanism::sock_diag && !find_feature(kernel_features(), "netlink:sock_destroy")->available)
+      continue;
+    int ready[2], go[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    ASSERT_EQ(::pipe(go), 0);
+    const std::string addr = env_->pod("b1").ipv4;
+    auto child = env_->pod("u").spawn([&] {
+      auto c = tcp_connect(addr, kTcpPort, 2000);
+      char id = 0, x = 'x', y = 0, g = 0;
+      if (!c || !read_exact(c->get(), &id, 1)) return 1;
+      (void)!::write(ready[1], "R", 1);
+      if (::read(go[0], &g, 1) != 1) return 2;
+      return write_all(c->get(), &x, 1) && read_exact(c->get(), &y, 1, 2000) && y == 'x' ? 0 : 3;
+    });
+    ::close(ready[1]);  // the child's end only: a child that fails closes it, and the read returns 0
+    ASSERT_TRUE(child.ok());
+    char r = 0;
+    ASSERT_EQ(::read(ready[0], &r, 1), 1) << "u could not connect to b1 (exit " << child->wait() << ")";
+    auto revoker = Revoker::create(env_->config, mech);
+    ASSERT_TRUE(revoker.ok()) << revoker.error().message();
+    auto cut = revoker->run_in_netns("/run/netns/" + env_->pod("u").netns, kIdU);
+    ASSERT_TRUE(cut.ok()) << cut.error().message();
+    EXPECT_TRUE(cut->empty()) << revoke_mechanism_name(mech) << " cut u's own allowed connection";
+    (void)!::write(go[1], "G", 1);
+    EXPECT_EQ(child->wait(), 0) << revoke_mechanism_name(mech) << ": the connection still works";
+    for (int fd : {ready[0], go[0], go[1]}) ::close(fd);
+  }
+  ASSERT_TRUE(env_->ids->remove_ip(u.ipv4).ok());
+}
+
+// Injected fault: the first pod's namespace is gone by the time revocation
+// walks it. The walk goes on to the next pod (its revoked connection is cut)
+// and reports the failure, for the agent to count, log once and retry.
+TEST_F(RevokeTest, ANamespaceThatFailsDoesNotStopTheOthers) {
+  auto dp = Datapath::open({.bpffs = env_->config.pin_dir, .cgroup_root = env_->topo->node("n2").cgroup_root});
+  ASSERT_TRUE(dp.ok()) << dp.error().message();
+  HeldConnections held(env_->pod("a"), env_->pod("b1").ipv4);
+  ASSERT_TRUE(held.wait_ready());
+  ASSERT_TRUE(env_->policy->disallow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
+  LocalPod gone{.uid = "gone", .pod = {.identity = kIdU, .ns = "default", .name = "gone"},
+                .netns = "/run/netns/" + env_->topo->tag() + "-no-such-netns"};
+  LocalPod b1{.uid = "b1", .pod = {.identity = kIdB1, .ns = "default", .name = "b1"},
+              .netns = "/run/netns/" + env_->pod("b1").netns};
+  RevokeReport r = (*dp)->revoke({gone, b1});
+  ASSERT_EQ(r.failed.size(), 1u);
+  EXPECT_NE(r.failed[0].find("default/gone"), std::string::npos) << r.failed[0];
+  EXPECT_EQ(r.cut, 1u) << "b1's revoked connection is cut all the same";
+  Outcome o = held.finish();
+  EXPECT_EQ(o.kept_err, 0);
+  EXPECT_EQ(o.cut_read, -1);
 }
 
 TEST_F(RevokeTest, NoMechanismIsAClearError) {

@@ -82,7 +82,8 @@ Status Demo::build_cluster() {
   if (!apex) return std::move(apex).error();
   apex_ = std::move(*apex);
 
-  test::TopologySpec spec;
+  // Pods on a cni0-style bridge, as most clusters' CNIs lay them out.
+  test::TopologySpec spec{.cni = test::Cni::bridge};
   std::set<std::string> nodes;
   for (const auto& t : templates_) nodes.insert(t.node);
   spec.nodes.assign(nodes.begin(), nodes.end());

@@ -109,6 +109,20 @@ class PolicyTest : public ::testing::Test {
   std::optional<Events> events_;
 };
 
+// A dual-stack (AF_INET6) socket reaching an IPv4 pod through its
+// IPv4-mapped address is the same edge: checked at connect6 like connect4.
+TEST_F(PolicyTest, IPv4MappedDestinationsAreCheckedAsIPv4) {
+  a_to_b1_on_8080();
+  const std::string mapped = "::ffff:" + env_->pod("b1").ipv4;
+  EXPECT_EQ(attempt(env_->pod("a"), mapped, kTcpPort).err, 0) << mapped;
+  Attempt denied = attempt(env_->pod("a"), mapped, kTcpPort2);
+  EXPECT_EQ(denied.err, EPERM) << mapped << ": " << strerror(denied.err);
+  auto ev = events_->drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].family, SMI_AF_INET) << "the event speaks of the IPv4 edge";
+  EXPECT_EQ(ev[0].dst_identity, kIdB1);
+}
+
 TEST_F(PolicyTest, EmptyPolicyAllowsEverything) {
   const Pod& b1 = env_->pod("b1");
   for (const auto& addr : {b1.ipv4, b1.ipv6}) {

@@ -1,7 +1,6 @@
 #include "e2e/real_node_env.h"
 
 #include <bpf/bpf.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -19,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "base/system.h"
 #include "fixture/command.h"
 #include "fixture/sockets.h"
 
@@ -75,18 +75,15 @@ uint32_t fdinfo_id(int fd, const std::string& key) {
 
 std::vector<std::string> files_under(const std::string& dir) {
   std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    if (e->d_type == DT_DIR) {
-      for (auto& f : files_under(dir + "/" + n)) out.push_back(std::move(f));
+  for (const auto& n : list_dir(dir)) {
+    const std::string path = dir + "/" + n;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      for (auto& f : files_under(path)) out.push_back(std::move(f));
     } else {
-      out.push_back(dir + "/" + n);
+      out.push_back(path);
     }
   }
-  ::closedir(d);
   return out;
 }
 

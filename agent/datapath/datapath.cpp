@@ -174,6 +174,8 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   }
   std::set<std::string> netns_now;
   std::map<int, std::string> tc_now;
+  auto veths = NodeVeths::read();
+  if (!veths) log(Log::datapath)->warn("{}: no tc attached or checked this round", veths.error().message());
   for (auto& p : pods) {
     if (p.pod.host_network) continue;
     for (const auto& ip : p.pod.ips) {
@@ -185,9 +187,8 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
         log(Log::datapath)->warn("pod {}/{}: {} is configured in {} network namespaces; not guessing which",
                                  p.pod.ns, p.pod.name, ip.to_string(), it->second.size());
     }
-    if (p.netns.empty()) continue;
-    attach_pod(p, tc_now);
-    netns_now.insert(p.netns + '\0' + p.uid);
+    if (!p.netns.empty() && attach_server_check(p)) netns_now.insert(p.netns + '\0' + p.uid);
+    if (p.netns.empty() || !veths || !attach_tc(p, *veths, tc_now)) keep_tc(p, tc_now);
   }
   server_checked_ = std::move(netns_now);
   tc_attached_ = std::move(tc_now);
@@ -196,20 +197,25 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   return pods;
 }
 
-// The server check in the pod's namespace, then anti-spoofing on every veth
-// of this node that leads into it. A pod whose namespace gets its server
-// check for the first time is marked: connections it accepted before are
-// checked once now (the gap between its start and this moment).
-void Datapath::attach_pod(LocalPod& p, std::map<int, std::string>& tc_now) {
+// The server check in the pod's namespace. A pod whose namespace gets it for
+// the first time is marked: connections it accepted before are checked once
+// now (the gap between its start and this moment).
+bool Datapath::attach_server_check(LocalPod& p) {
   if (auto st = server_->attach_netns(p.netns, p.pod.identity); !st) {
     log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, st.error().message());
-    return;
+    return false;
   }
   p.newly_protected = !server_checked_.count(p.netns + '\0' + p.uid);
-  auto veths = pod_host_veths(p.netns);
+  return true;
+}
+
+// Anti-spoofing on every veth of this node that leads into the pod's
+// namespace. False when that could not be found out this round.
+bool Datapath::attach_tc(LocalPod& p, const NodeVeths& node_veths, std::map<int, std::string>& tc_now) {
+  auto veths = node_veths.into(p.netns);
   if (!veths) {
     log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, veths.error().message());
-    return;
+    return false;
   }
   if (veths->empty()) {
     // Nothing proven to be this pod's own: attach nowhere, and say so once.
@@ -217,7 +223,7 @@ void Datapath::attach_pod(LocalPod& p, std::map<int, std::string>& tc_now) {
       log(Log::datapath)->warn("pod {}/{}: no veth of this node leads into its network namespace {} (ipvlan, "
                                "macvlan?): its source addresses are not checked",
                                p.pod.ns, p.pod.name, p.netns);
-    return;
+    return true;
   }
   unproven_.erase(p.uid);
   for (int ifindex : *veths) {
@@ -232,6 +238,18 @@ void Datapath::attach_pod(LocalPod& p, std::map<int, std::string>& tc_now) {
       tc->release();  // stays attached when the agent exits
     }
     tc_now[ifindex] = p.uid;
+    p.host_ifindexes.push_back(ifindex);
+  }
+  return true;
+}
+
+// A pod whose interfaces could not be looked at this round keeps the filters
+// it has and their allowlists: a filter left with no allowed source would
+// drop all the pod's traffic.
+void Datapath::keep_tc(LocalPod& p, std::map<int, std::string>& tc_now) const {
+  for (const auto& [ifindex, uid] : tc_attached_) {
+    if (uid != p.uid) continue;
+    tc_now[ifindex] = uid;
     p.host_ifindexes.push_back(ifindex);
   }
 }

@@ -22,6 +22,7 @@
 #include "daemon/state_sink.h"
 #include "datapath/capacities.h"
 #include "datapath/conn_programs.h"
+#include "datapath/pod_net.h"
 #include "datapath/pod_tc.h"
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"
@@ -85,7 +86,9 @@ class Datapath : public daemon::StateSink {
   Status apply_one(const compiler::MapOp& op, const std::set<model::IpAddr>& local_ips);
   Status sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods);
   Status sync_pod_sources(const std::vector<LocalPod>& pods);
-  void attach_pod(LocalPod& p, std::map<int, std::string>& tc_now);
+  bool attach_server_check(LocalPod& p);
+  bool attach_tc(LocalPod& p, const NodeVeths& node_veths, std::map<int, std::string>& tc_now);
+  void keep_tc(LocalPod& p, std::map<int, std::string>& tc_now) const;
   Status prune_netns_links();
 
   DatapathOptions options_;

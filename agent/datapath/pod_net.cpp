@@ -199,19 +199,26 @@ Result<int> netnsid_of(int ns_fd) {
 
 }  // namespace
 
-Result<std::vector<int>> pod_host_veths(const std::string& pod_netns_path) {
-  Fd ns(::open(pod_netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!ns) return Error::from_errno("open " + pod_netns_path);
-  // The dump first: reporting a veth's peer namespace gives that namespace
-  // an id here if it had none, so the look-up after it finds one.
+Result<NodeVeths> NodeVeths::read() {
+  // Reporting a veth's peer namespace gives that namespace an id here if it
+  // had none, so the look-ups after this dump find one.
   auto links = dump_links();
   if (!links) return std::move(links).error().context("list the node's interfaces");
+  NodeVeths v;
+  for (const auto& l : *links)
+    if (l.veth && l.peer_netnsid >= 0) v.veths_.emplace_back(l.ifindex, l.peer_netnsid);
+  return v;
+}
+
+Result<std::vector<int>> NodeVeths::into(const std::string& pod_netns_path) const {
+  Fd ns(::open(pod_netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return Error::from_errno("open " + pod_netns_path);
   auto nsid = netnsid_of(ns.get());
   if (!nsid) return std::move(nsid).error().context("namespace id of " + pod_netns_path);
   std::vector<int> out;
   if (*nsid < 0) return out;
-  for (const auto& l : *links)
-    if (l.veth && l.peer_netnsid == *nsid) out.push_back(l.ifindex);
+  for (const auto& [ifindex, peer] : veths_)
+    if (peer == *nsid) out.push_back(ifindex);
   std::sort(out.begin(), out.end());
   return out;
 }

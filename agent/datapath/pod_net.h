@@ -32,9 +32,17 @@ std::string netns_of_cgroups(const std::vector<std::string>& cgroup_dirs);
 // the node).
 Result<std::vector<model::IpAddr>> node_addresses();
 
-// The interfaces of the caller's (the node's) namespace that are veths whose
-// peer lives in the namespace at pod_netns_path, as ifindexes, sorted. Empty
-// when the pod has none (ipvlan, macvlan, a namespace shared with the node).
-Result<std::vector<int>> pod_host_veths(const std::string& pod_netns_path);
+// The veths of the caller's (the node's) namespace whose peers live in other
+// namespaces, read once (one link dump) and asked per pod.
+class NodeVeths {
+ public:
+  static Result<NodeVeths> read();
+  // Those whose peer is in the namespace at pod_netns_path, as ifindexes,
+  // sorted. Empty when the pod has none (ipvlan, macvlan, the node's own).
+  Result<std::vector<int>> into(const std::string& pod_netns_path) const;
+
+ private:
+  std::vector<std::pair<int, int>> veths_;  // ifindex, the peer's namespace id as the node numbers it
+};
 
 }  // namespace smi

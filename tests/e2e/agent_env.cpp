@@ -288,7 +288,9 @@ Result<std::string> AgentEnv::agent_cli(const std::string& node, const std::vect
 int AgentEnv::stop_agent(const std::string& node) {
   auto it = agents_.find(node);
   if (it == agents_.end() || it->second.pid() <= 0) return -1;
-  int rc = it->second.stop();
+  // civetweb's listener thread polls in 2 s quanta, and the agent waits for
+  // it on the way out: a clean exit may take that long.
+  int rc = it->second.stop(std::chrono::seconds(5));
   agents_.erase(it);
   return rc;
 }

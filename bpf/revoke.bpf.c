@@ -108,10 +108,12 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct smi_edge e = {.reason = SMI_EVREASON_REVOKED, .cookie = bpf_get_socket_cookie(tp)};
   __u8 direction;
 
+  __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_id(family, &local);
   struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, tp, 0, 0);
   if (st && (st->flags & SMI_SOCK_F_CLIENT)) {
     e.side = SMI_SIDE_CLIENT;
-    e.src_identity = st->src_identity;
+    /* Connected before the pod's cgroup had its identity: it is the pod's. */
+    e.src_identity = st->src_identity ? st->src_identity : pod;
     e.dst_identity = st->dst_identity;
     e.src_addr = local;
     e.src_port = skc->skc_num;
@@ -125,7 +127,6 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
     }
     direction = SMI_DIR_EGRESS;
   } else {
-    __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_id(family, &local);
     struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
     if (bpf_map_lookup_elem(&smi_revoke_listen, &lk)) {
       e.side = SMI_SIDE_SERVER;

@@ -62,11 +62,6 @@ static __always_inline void smi_ctx_set(struct bpf_sock_addr *ctx, __u8 ctx_fami
   ctx->user_port = bpf_htons(port);
 }
 
-static __always_inline __u64 smi_client_identity(void) {
-  struct smi_identity_value *v = smi_identity_of_cgroup(bpf_get_current_cgroup_id());
-  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
-}
-
 /* The client's identity entry, and whether it is part of the local node. */
 static __always_inline __u64 smi_client(int *host_network) {
   struct smi_identity_value *v = smi_identity_of_cgroup(bpf_get_current_cgroup_id());
@@ -189,8 +184,10 @@ static __always_inline int smi_recvmsg(struct bpf_sock_addr *ctx, __u8 ctx_famil
   struct smi_revnat_key rk = {.cookie = bpf_get_socket_cookie(ctx), .port = bpf_ntohs(ctx->user_port)};
   rk.family = smi_ctx_addr(ctx, ctx_family, &rk.addr);
   if (ctx->protocol == SMI_IPPROTO_UDP) {
+    int host_network = 0;
     struct smi_flow_key fk = {};
-    smi_flow_key_fill(&fk, smi_client_identity(), rk.family, SMI_IPPROTO_UDP, smi_local_port(ctx), &rk.addr, rk.port);
+    smi_flow_key_fill(&fk, smi_client(&host_network), rk.family, SMI_IPPROTO_UDP, smi_local_port(ctx), &rk.addr,
+                      rk.port);
     smi_flow_note(&fk);
   }
   struct smi_revnat_value *rv = bpf_map_lookup_elem(&smi_revnat_v1, &rk);

@@ -10,6 +10,15 @@ bool Reconciler::set_node_addresses(std::vector<model::IpAddr> addresses) {
   return true;
 }
 
+Status Reconciler::take_kernel_state() {
+  auto kernel = sink_.read_back();
+  if (!kernel) return std::move(kernel).error();
+  kernel->pod_identity = applied_.pod_identity;  // not readable back; the datapath resyncs it from this
+  applied_ = std::move(*kernel);
+  resync_ = false;
+  return ok();
+}
+
 const char* outcome_name(ReconcileResult::Outcome o) {
   switch (o) {
     case ReconcileResult::Outcome::applied: return "applied";
@@ -41,15 +50,11 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
   }
 
   if (resync_) {
-    auto kernel = sink_.read_back();
-    if (!kernel) {
+    if (Status st = take_kernel_state(); !st) {
       r.error = "the kernel's state is unknown after a failed undo, and reading it back failed: " +
-                kernel.error().message();
+                st.error().message();
       return finish(ReconcileResult::Outcome::failed);
     }
-    kernel->pod_identity = applied_.pod_identity;
-    applied_ = std::move(*kernel);
-    resync_ = false;
   }
   std::vector<compiler::MapOp> ops = compiler::diff(applied_, compiled.state);
   r.ops = ops.size();
@@ -73,11 +78,7 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
       // take what the kernel holds as the applied state.
       r.undo_failed = true;
       resync_ = true;
-      if (auto kernel = sink_.read_back(); kernel) {
-        kernel->pod_identity = applied_.pod_identity;
-        applied_ = std::move(*kernel);
-        resync_ = false;
-      }
+      (void)take_kernel_state();  // failing, it is tried again before the next diff
       r.error += "; undo failed too (" + u.error().message() + "): the next update starts from what the " +
                  "kernel holds";
     } else {

@@ -67,6 +67,8 @@ class Reconciler {
   model::Model model_;
   uint64_t generation_ = 0;
   bool resync_ = false;  // what the kernel holds is not known: read it back before the next diff
+  // applied_ becomes what the sink reads back (pod_identity kept); clears resync_.
+  Status take_kernel_state();
 };
 
 const char* outcome_name(ReconcileResult::Outcome o);

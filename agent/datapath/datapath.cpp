@@ -192,6 +192,9 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   }
   server_checked_ = std::move(netns_now);
   tc_attached_ = std::move(tc_now);
+  std::set<uint64_t> identities;
+  for (const auto& p : pods) identities.insert(p.pod.identity);
+  server_->retain(identities);
   SMI_TRY(sync_pod_sources(pods));
   SMI_TRY(prune_netns_links());
   return pods;

@@ -30,10 +30,11 @@ bool loopback_or_link_local(const model::IpAddr& ip) {
   return ip == *model::IpAddr::parse("::1");
 }
 
-std::vector<model::IpAddr> addresses_here() {
+// Every address of the caller's namespace.
+Result<std::vector<model::IpAddr>> addresses_here() {
   std::vector<model::IpAddr> out;
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
+  if (::getifaddrs(&list) != 0) return Error::from_errno("list addresses");
   for (ifaddrs* a = list; a; a = a->ifa_next) {
     if (!a->ifa_addr) continue;
     model::IpAddr ip;
@@ -72,7 +73,9 @@ Result<std::map<model::IpAddr, std::vector<std::string>>> netns_by_address(const
     for (const auto& p : paths) {
       auto in = ScopedNetns::enter(p);
       if (!in) continue;  // deleted meanwhile
-      for (const auto& ip : addresses_here())
+      auto here = addresses_here();
+      if (!here) continue;  // judged by what the other namespaces say
+      for (const auto& ip : *here)
         if (!loopback_or_link_local(ip)) out[ip].push_back(p);
     }
   });
@@ -81,11 +84,10 @@ Result<std::map<model::IpAddr, std::vector<std::string>>> netns_by_address(const
 }
 
 Result<std::vector<model::IpAddr>> node_addresses() {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return Error::from_errno("list the node's addresses");
-  ::freeifaddrs(list);
+  auto here = addresses_here();
+  if (!here) return std::move(here).error().context("the node's addresses");
   std::vector<model::IpAddr> out;
-  for (const auto& ip : addresses_here())
+  for (const auto& ip : *here)
     if (!loopback_or_link_local(ip)) out.push_back(ip);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

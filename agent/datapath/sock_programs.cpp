@@ -95,6 +95,10 @@ Result<bpf_program*> ServerCheck::program_for(uint64_t pod_identity) {
   return it->second->progs.smi_sk_lookup;
 }
 
+void ServerCheck::retain(const std::set<uint64_t>& identities) {
+  std::erase_if(by_identity_, [&](const auto& kv) { return !identities.count(kv.first); });
+}
+
 Status ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_identity) {
   auto id = inode_of(netns_path);
   if (!id) return std::move(id).error();

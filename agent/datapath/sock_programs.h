@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "base/result.h"
@@ -56,6 +57,9 @@ class ServerCheck {
   sk_lookup* skeleton() const { return generic_.get(); }
   // The instance for pod_identity (0: the identity-less one), loaded on first use.
   Result<bpf_program*> program_for(uint64_t pod_identity);
+  // Drops the loaded instances of identities no local pod has any more (a
+  // link that still holds one keeps its program alive in the kernel).
+  void retain(const std::set<uint64_t>& identities);
 
  private:
   ServerCheck(Skeleton<sk_lookup> generic, DatapathConfig config)

@@ -21,6 +21,7 @@ std::optional<YamlHazard> find_yaml_hazard(std::string_view t) {
   int depth = 0;            // flow nesting
   bool node_start = true;   // a node may begin here
   bool closed = false;      // just closed a flow collection / quoted scalar at depth 0
+  bool json_node = false;   // inside flow, the last node was quoted or a collection: ':' may touch the value
   int block_indent = -1;    // inside a block scalar: lines indented more than this are content
   auto indent_of = [&](size_t from) {
     size_t i = from;
@@ -90,6 +91,7 @@ std::optional<YamlHazard> find_yaml_hazard(std::string_view t) {
       ++i;
       node_start = false;
       closed = depth == 0;
+      json_node = depth > 0;
       continue;
     }
     if (starts && (c == '[' || c == '{')) {
@@ -99,11 +101,20 @@ std::optional<YamlHazard> find_yaml_hazard(std::string_view t) {
       continue;
     }
     if (depth > 0) {
+      const bool after_json = json_node;
+      json_node = false;
       if (c == ']' || c == '}') {
         --depth;
         node_start = false;
         closed = depth == 0;
-      } else if (c == ',' || c == ':' || c == '?') {
+        json_node = depth > 0;
+      } else if (c == ':') {
+        // In flow, ':' is a value indicator when a space or flow indicator
+        // follows, or right after a quoted key or a collection (`"a":"b"`);
+        // otherwise (`a:"b`) it is part of a plain scalar, as yaml-cpp reads it.
+        const char n = i + 1 < t.size() ? t[i + 1] : ' ';
+        node_start = after_json || std::string_view(" \t\r\n,[]{}").find(n) != std::string_view::npos;
+      } else if (c == ',' || c == '?') {
         node_start = true;
       } else {
         node_start = false;

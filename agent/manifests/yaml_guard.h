@@ -1,6 +1,7 @@
 // A pre-scan for input yaml-cpp 0.7 cannot survive. Its parser loops forever
 // on a ',' outside any flow collection where a node starts or just ended
-// (`,x`, `{},x`, `"a",b`), which the fuzzer found. The scan tracks just
+// (`,x`, `{},x`, `"a",b`, and `{a:"s},b`, where the quote belongs to the
+// plain scalar `a:"s`), which the fuzzer found. The scan tracks just
 // enough YAML (quotes, flow depth, comments, block scalars, where a node
 // starts) to find that pattern and refuse the text as malformed first.
 #pragma once

@@ -23,6 +23,20 @@
 
 namespace smi::daemon {
 
+// One object the reconciler refuses: an object with an error is left out
+// alone (its last good version, if any, stays in force) and every other
+// change still lands. `where`, `field` and `reason` are its first error.
+struct Refusal {
+  std::string kind;  // "TrafficTarget"
+  std::string ns;    // empty for a cluster-scoped object
+  std::string name;
+  model::Location where;
+  std::string field;   // "spec.rules[0].name", empty for the object as a whole
+  std::string reason;  // the error's message
+  bool kept_last_good = false;  // its last good version stays in force
+  auto operator<=>(const Refusal&) const = default;
+};
+
 struct ReconcileResult {
   enum class Outcome { applied, unchanged, refused, failed };
   Outcome outcome = Outcome::unchanged;
@@ -35,6 +49,8 @@ struct ReconcileResult {
   // then need checking against the new policy.
   bool may_revoke = false;
   bool undo_failed = false;  // failed, and the undo failed too (a datapath fault)
+  // Every object refused in this update (not only newly refused ones), sorted.
+  std::vector<Refusal> refusals;
 };
 
 class Reconciler {

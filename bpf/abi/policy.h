@@ -1,6 +1,7 @@
 /* Policy family: compiled TrafficTargets.
- * - smi_pol_dst_v1: destination identities some TrafficTarget names; only
- *   these are enforced (default deny), every other destination is untouched.
+ * - smi_pol_dst_v1: meshed destination identities and how their policy
+ *   applies (enum smi_pol_dst_flags): enforced (default deny) or audited
+ *   (permissive); a destination not in the map is untouched.
  * - smi_pol_v1: {destination, source, port, protocol} -> allow. Port 0 means
  *   every port of the destination (a route with no ports listed).
  * bpftool: map dump pinned <bpffs>/smi_pol_v1 (smi_pol_dst_v1) */
@@ -26,7 +27,8 @@ struct smi_pol_value {
 };
 
 enum smi_pol_dst_flags {
-  SMI_POL_DST_F_ENFORCED = 1 << 0,
+  SMI_POL_DST_F_ENFORCED = 1 << 0, /* default deny: what no edge allows is refused */
+  SMI_POL_DST_F_AUDIT = 1 << 1,    /* permissive: what enforce would refuse is allowed, counted and reported */
 };
 
 struct smi_pol_dst_key {

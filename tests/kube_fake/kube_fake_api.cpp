@@ -1,5 +1,6 @@
 #include "kube_fake_api.h"
 
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -163,6 +164,7 @@ void FakeApi::handle(const Request& req, Response& resp) {
     resp.send(401, status_body(401));
     return;
   }
+  if (req.method == "POST") return handle_event_post(req, resp, lock);
   if (it == cols_.end()) {
     lock.unlock();
     resp.send(404, status_body(404));
@@ -173,6 +175,50 @@ void FakeApi::handle(const Request& req, Response& resp) {
   } else {
     handle_list(req, resp, it->second, lock);
   }
+}
+
+std::vector<json> FakeApi::events() const {
+  std::lock_guard lock(mu_);
+  return events_;
+}
+
+void FakeApi::fail_events(int status, int times) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < times; ++i) event_faults_.push_back(status);
+}
+
+void FakeApi::handle_event_post(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock) {
+  // /api/v1/namespaces/NS/events or /apis/events.k8s.io/v1/namespaces/NS/events
+  std::string ns;
+  for (const char* prefix : {"/api/v1/namespaces/", "/apis/events.k8s.io/v1/namespaces/"}) {
+    const std::string_view p(req.path);
+    if (p.rfind(prefix, 0) != 0) continue;
+    std::string_view rest = p.substr(std::strlen(prefix));
+    if (auto slash = rest.find('/'); slash != std::string_view::npos && rest.substr(slash) == "/events")
+      ns = rest.substr(0, slash);
+  }
+  json ev = json::parse(req.body, nullptr, false);
+  if (ns.empty() || ev.is_discarded() || !ev.is_object()) {
+    lock.unlock();
+    return resp.send(ns.empty() ? 404 : 400, status_body(ns.empty() ? 404 : 500));
+  }
+  if (!event_faults_.empty()) {
+    const int status = event_faults_.front();
+    event_faults_.pop_front();
+    lock.unlock();
+    return resp.send(status, status_body(status));
+  }
+  // What kube-apiserver checks first: the Event lives in the namespace it is posted to.
+  if (ev["metadata"].value("namespace", ns) != ns) {
+    lock.unlock();
+    return resp.send(400, status_body(500));
+  }
+  ev["metadata"]["namespace"] = ns;
+  ev["metadata"]["uid"] = fmt::format("event-{}", events_.size());
+  ev["metadata"]["resourceVersion"] = std::to_string(++rv_);
+  events_.push_back(ev);
+  lock.unlock();
+  resp.send(201, ev.dump());
 }
 
 void FakeApi::handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock) {

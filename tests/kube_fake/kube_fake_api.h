@@ -5,6 +5,7 @@
 //                                              every event after RV, then live events,
 //                                              BOOKMARKs, ended after timeoutSeconds
 //   unknown path -> 404 Status; RV older than the last compaction -> ERROR event 410
+//   POST /api/v1/namespaces/NS/events (and events.k8s.io/v1) -> 201, kept for events()
 // plus one-shot faults a test injects to see the client survive them.
 #pragma once
 
@@ -77,6 +78,11 @@ class FakeApi {
   size_t lists(const ResourceType& t) const;  // first pages only
   size_t watches(const ResourceType& t) const;
 
+  // Events posted so far, as sent (core/v1 or events.k8s.io/v1 objects).
+  std::vector<nlohmann::json> events() const;
+  // The next `times` Event POSTs are answered `status` with a Status body.
+  void fail_events(int status, int times = 1);
+
  private:
   struct Collection {
     ResourceType type;
@@ -91,6 +97,7 @@ class FakeApi {
   void handle(const Request& req, Response& resp);
   void handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
   void handle_watch(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
+  void handle_event_post(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock);
   std::optional<Fault> take(std::deque<Fault>& q, bool continue_page);
   uint64_t record(Collection& c, const char* type, nlohmann::json obj, bool quiet = false);
 
@@ -101,6 +108,8 @@ class FakeApi {
   uint64_t rv_ = 1000;
   uint64_t compacted_ = 0;
   uint64_t bookmarks_ = 0;
+  std::vector<nlohmann::json> events_;
+  std::deque<int> event_faults_;
   std::unique_ptr<HttpServer> server_;
 };
 

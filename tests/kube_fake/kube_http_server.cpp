@@ -7,7 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cstring>
+#include <exception>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -37,6 +43,9 @@ std::string pct_decode(std::string_view s) {
 const char* reason(int status) {
   switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
+    case 409: return "Conflict";
+    case 429: return "Too Many Requests";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -157,16 +166,64 @@ HttpServer::HttpServer(Handler handler, std::optional<TlsIdentity> tls) : handle
     }
     ssl_ctx_ = ctx;
   }
+  netns_fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  listen_on(0);
+}
+
+void HttpServer::listen_on(uint16_t port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // again on the port just closed
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
   socklen_t len = sizeof(addr);
   if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(listen_fd_, 64) != 0 || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("test server: cannot listen on 127.0.0.1");
+    throw std::runtime_error(fmt::format("test server: cannot listen on 127.0.0.1:{}: {}", port, std::strerror(errno)));
   port_ = ntohs(addr.sin_port);
   acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+void HttpServer::join_connections() {
+  {
+    std::lock_guard lock(mu_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::suspend() {
+  if (paused_.exchange(true) || stopping_) return;
+  if (acceptor_.joinable()) acceptor_.join();  // accept_loop() ends on paused_
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  join_connections();
+}
+
+void HttpServer::resume() {
+  if (!paused_ || stopping_) return;
+  paused_ = false;
+  struct stat here {}, there {};
+  const bool same = ::stat("/proc/thread-self/ns/net", &here) == 0 && ::fstat(netns_fd_, &there) == 0 &&
+                    here.st_ino == there.st_ino && here.st_dev == there.st_dev;
+  if (same) return listen_on(port_);
+  std::exception_ptr failure;
+  std::thread([&] {
+    try {
+      if (::setns(netns_fd_, CLONE_NEWNET) != 0) throw std::runtime_error("test server: setns failed");
+      listen_on(port_);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }).join();
+  if (failure) std::rethrow_exception(failure);
 }
 
 HttpServer::~HttpServer() {
@@ -179,17 +236,15 @@ std::string HttpServer::url() const { return fmt::format("{}://127.0.0.1:{}", ss
 void HttpServer::stop() {
   if (stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
-  ::close(listen_fd_);
-  {
-    std::lock_guard lock(mu_);
-    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto& t : threads_) t.join();  // no new threads once the acceptor is gone
-  threads_.clear();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
+  join_connections();  // no new threads once the acceptor is gone
+  if (netns_fd_ >= 0) ::close(netns_fd_);
+  netns_fd_ = -1;
 }
 
 void HttpServer::accept_loop() {
-  while (!stopping_) {
+  while (!stopping_ && !paused_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -219,7 +274,7 @@ void HttpServer::serve(int fd) {
   Connection conn(*this, fd, ssl);
   std::string buf;
   while (conn.open && !stopping_) {
-    // Read one request head (GETs only: no bodies).
+    // Read one request head, then its body if it has one.
     size_t end;
     while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
       char tmp[4096];
@@ -266,6 +321,21 @@ void HttpServer::serve(int fd) {
         req.headers[name] = v == std::string::npos ? "" : h.substr(v);
       }
       pos = next;
+    }
+    if (auto cl = req.headers.find("content-length"); cl != req.headers.end()) {
+      const size_t want = std::min<size_t>(std::strtoul(cl->second.c_str(), nullptr, 10), size_t{16} << 20);
+      while (buf.size() < want) {
+        char tmp[4096];
+        ssize_t n = conn.read(tmp, sizeof(tmp));
+        if (n <= 0) {
+          conn.open = false;
+          break;
+        }
+        buf.append(tmp, static_cast<size_t>(n));
+      }
+      if (!conn.open) break;
+      req.body = buf.substr(0, want);
+      buf.erase(0, want);
     }
     Response resp(conn);
     handler_(req, resp);

@@ -1,5 +1,6 @@
 // A small HTTP/1.1 server for the Kubernetes source tests, on 127.0.0.1 port
-// 0, plain or TLS (OpenSSL). Handlers control the wire exactly: whole
+// 0 of the network namespace of the thread that makes it, plain or TLS
+// (OpenSSL). Handlers control the wire exactly: whole
 // responses, chunked streams, stalls, and connections cut mid-body, which is
 // what the client must survive and what a general-purpose server hides.
 #pragma once
@@ -26,6 +27,7 @@ struct Request {
   std::string path;
   std::map<std::string, std::string> query;    // percent-decoded
   std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;  // by Content-Length (POSTs)
 };
 
 class Connection;
@@ -66,6 +68,12 @@ class HttpServer {
   uint16_t port() const { return port_; }
   std::string url() const;
   void stop();
+  // The server goes away: the listening socket is closed (connections are
+  // refused) and every open connection is cut. resume() listens again on the
+  // same port, in the same network namespace (entering it from a helper
+  // thread when the caller is elsewhere: root only).
+  void suspend();
+  void resume();
   bool stopping() const { return stopping_.load(); }
   int connections() const { return connections_.load(); }
   int tls_failures() const { return tls_failures_.load(); }
@@ -74,10 +82,14 @@ class HttpServer {
   friend class Connection;
   void accept_loop();
   void serve(int fd);
+  void listen_on(uint16_t port);  // in the calling thread's network namespace
+  void join_connections();
 
   Handler handler_;
   void* ssl_ctx_ = nullptr;  // SSL_CTX*
   int listen_fd_ = -1;
+  int netns_fd_ = -1;  // where the server listens
+  std::atomic<bool> paused_{false};
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};

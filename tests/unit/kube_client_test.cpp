@@ -366,6 +366,51 @@ TEST_F(KubeClient, ServerDownMeansBoundedAttemptsAndAPromptStop) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 }
 
+// Readiness: a resource is unhealthy once its requests have failed
+// continuously for longer than the bound, and healthy again as soon as the
+// server answers (a watch that opens counts, even with nothing to send).
+TEST_F(KubeClient, ServerAwayLongerThanTheBoundIsUnhealthyUntilItAnswersAgain) {
+  api_->serve(kPods);
+  api_->serve(kServices);
+  auto src = start({kPods, kServices});
+  ASSERT_TRUE(src->wait_synced(5s));
+  ASSERT_TRUE(eventually([&] { return status_of(*src, kPods).state == ResourceState::watching; }));
+  EXPECT_EQ(src->unhealthy_for(0ms), std::nullopt);
+
+  api_->server().suspend();  // connections refused, open watches cut
+  ASSERT_TRUE(eventually([&] { return status_of(*src, kPods).failing_since.has_value(); }));
+  EXPECT_EQ(src->unhealthy_for(60s), std::nullopt) << "within the bound: still healthy";
+  ASSERT_TRUE(eventually([&] { return src->unhealthy_for(300ms).has_value(); }));
+  const std::string why = src->unhealthy_for(300ms).value_or("");
+  EXPECT_NE(why.find("kubernetes "), std::string::npos) << why;
+  EXPECT_NE(why.find("the API server is unreachable"), std::string::npos) << why;
+  EXPECT_NE(why.find("failing for"), std::string::npos) << why;
+  EXPECT_NE(why.find("1 more resource(s) failing"), std::string::npos) << why;
+  EXPECT_TRUE(src->synced()) << "the last good objects stay";
+
+  api_->server().resume();
+  EXPECT_TRUE(eventually([&] { return !src->unhealthy_for(0ms).has_value(); }, 5s))
+      << "the watches opened again: healthy, although no event has arrived";
+}
+
+TEST(KubeHealth, TheResourceFailingLongestIsNamed) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<ResourceStatus> st(3);
+  st[0].name = "pods.v1";
+  st[0].failing_since = now - 10s;
+  st[0].last_error = "watch: refused";
+  st[1].name = "services.v1";
+  st[1].failing_since = now - 40s;
+  st[1].last_error = "list: HTTP 403";
+  st[2].name = "serviceaccounts.v1";
+  EXPECT_EQ(unhealthy(st, 30s, now), "kubernetes services.v1: list: HTTP 403 (failing for 40 s)");
+  EXPECT_EQ(unhealthy(st, 5s, now),
+            "kubernetes services.v1: list: HTTP 403 (failing for 40 s); 1 more resource(s) failing");
+  EXPECT_EQ(unhealthy(st, 60s, now), std::nullopt);
+  st[1].failing_since.reset();
+  EXPECT_EQ(unhealthy(st, 30s, now), std::nullopt);
+}
+
 TEST_F(KubeClient, WatchesThatEndAtOnceDoNotSpin) {
   api_->serve(kServices);
   for (int i = 0; i < 100; ++i) api_->fault(kServices, true, Fault::end_now);

@@ -31,6 +31,7 @@ namespace {
 struct Transfer {
   CURL* easy = nullptr;
   const std::function<bool(std::string_view)>* on_body = nullptr;
+  const std::function<void(long)>* on_status = nullptr;
   size_t max_body = 0;
   HttpResponse response;
   Clock::time_point last_activity;
@@ -61,10 +62,17 @@ size_t on_write(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-size_t on_header(char*, size_t size, size_t n, void* user) {
+size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   t->last_activity = Clock::now();
   t->answered = true;
+  // The empty line ends a head; an interim 1xx head is followed by the real one.
+  const std::string_view line(data, size * n);
+  if ((line == "\r\n" || line == "\n") && t->on_status && *t->on_status) {
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200) (*t->on_status)(status);
+  }
   return size * n;
 }
 
@@ -117,7 +125,20 @@ void HttpSession::interrupt() {
 }
 
 Result<HttpResponse> HttpSession::get(const std::string& target, const TransferLimits& limits,
-                                      const std::function<bool(std::string_view)>& on_body) {
+                                      const std::function<bool(std::string_view)>& on_body,
+                                      const std::function<void(long)>& on_status) {
+  return perform("GET", target, nullptr, limits, on_body, on_status);
+}
+
+Result<HttpResponse> HttpSession::post(const std::string& target, const std::string& json_body,
+                                       const TransferLimits& limits) {
+  return perform("POST", target, &json_body, limits, nullptr, nullptr);
+}
+
+Result<HttpResponse> HttpSession::perform(const char* method, const std::string& target, const std::string* body,
+                                          const TransferLimits& limits,
+                                          const std::function<bool(std::string_view)>& on_body,
+                                          const std::function<void(long)>& on_status) {
   const ClusterConfig& cfg = impl_->cfg;
   if (interrupted_) return Error("stopped");
 
@@ -136,6 +157,7 @@ Result<HttpResponse> HttpSession::get(const std::string& target, const TransferL
   Transfer t;
   t.easy = e;
   t.on_body = &on_body;
+  t.on_status = &on_status;
   t.max_body = limits.max_body;
   char errbuf[CURL_ERROR_SIZE] = {0};
 
@@ -170,6 +192,12 @@ Result<HttpResponse> HttpSession::get(const std::string& target, const TransferL
     auth = "Authorization: Bearer " + token;
     headers = curl_slist_append(headers, auth.c_str());
   }
+  if (body) {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->c_str());  // not copied: *body outlives the transfer
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+  }
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_guard(headers, curl_slist_free_all);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
 
@@ -189,18 +217,18 @@ Result<HttpResponse> HttpSession::get(const std::string& target, const TransferL
     if (running == 0) break;
     const auto now = Clock::now();
     if (!t.answered && now - start > answer_limit) {
-      failure = Error(fmt::format("GET {}: no answer within {} ms: the API server hangs; retrying", target,
+      failure = Error(fmt::format("{} {}: no answer within {} ms: the API server hangs; retrying", method, target,
                                   answer_limit.count()));
       break;
     }
     if (now - t.last_activity > limits.idle) {
-      failure = Error(fmt::format("GET {}: no data for {} ms: the stream stalled; reconnecting", target,
+      failure = Error(fmt::format("{} {}: no data for {} ms: the stream stalled; reconnecting", method, target,
                                   limits.idle.count()));
       break;
     }
     if (limits.total.count() > 0 && now - start > limits.total) {
-      failure = Error(fmt::format("GET {}: no complete answer within {} ms: the API server is too slow; retrying",
-                                  target, limits.total.count()));
+      failure = Error(fmt::format("{} {}: no complete answer within {} ms: the API server is too slow; retrying",
+                                  method, target, limits.total.count()));
       break;
     }
     // Short polls keep the idle/total checks timely; a wakeup ends them at once.
@@ -216,10 +244,11 @@ Result<HttpResponse> HttpSession::get(const std::string& target, const TransferL
   if (failure) return std::move(*failure);
   if (t.response.status == 0) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &t.response.status);
   if (t.too_large)
-    return Error(fmt::format("GET {}: response larger than {} bytes: not a sane answer", target, limits.max_body));
+    return Error(fmt::format("{} {}: response larger than {} bytes: not a sane answer", method, target,
+                             limits.max_body));
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t.stopped_by_caller)) {
     const std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    return Error(fmt::format("GET {}{}: {}: {}", cfg.server, target, detail, hint(rc)));
+    return Error(fmt::format("{} {}{}: {}: {}", method, cfg.server, target, detail, hint(rc)));
   }
   return std::move(t.response);
 }

@@ -1,4 +1,4 @@
-// HTTP(S) GETs to the API server through libcurl (OpenSSL): TLS verification,
+// HTTP(S) GETs (and the POSTs of Events) to the API server through libcurl (OpenSSL): TLS verification,
 // bearer token or client certificate, chunked decoding, timeouts. One session
 // per reflector thread; it keeps its connection alive between requests and
 // can be interrupted from another thread at any moment (shutdown).
@@ -38,9 +38,16 @@ class HttpSession {
   // GET server + `target` (path and query). Transport failures, stalls and
   // timeouts are errors; any HTTP status is a response. With `on_body`, a 2xx
   // body is passed on as it arrives instead of being collected; on_body
-  // returning false ends the transfer early (not an error).
+  // returning false ends the transfer early (not an error). `on_status` is
+  // called once the response head has arrived (a watch stream that answers
+  // 200 and then stays quiet has still answered).
   Result<HttpResponse> get(const std::string& target, const TransferLimits& limits,
-                           const std::function<bool(std::string_view)>& on_body = nullptr);
+                           const std::function<bool(std::string_view)>& on_body = nullptr,
+                           const std::function<void(long)>& on_status = nullptr);
+
+  // POST server + `target` with a JSON body (Kubernetes Events); the whole
+  // answer is collected.
+  Result<HttpResponse> post(const std::string& target, const std::string& json_body, const TransferLimits& limits);
 
   // Aborts the transfer in progress and every later one. Thread-safe.
   void interrupt();
@@ -49,6 +56,9 @@ class HttpSession {
  private:
   struct Impl;
   explicit HttpSession(std::unique_ptr<Impl> impl);
+  Result<HttpResponse> perform(const char* method, const std::string& target, const std::string* body,
+                               const TransferLimits& limits, const std::function<bool(std::string_view)>& on_body,
+                               const std::function<void(long)>& on_status);
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> interrupted_{false};
 };

@@ -1,5 +1,7 @@
 #include "sources/kube/kube_source.h"
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 
 namespace smi::kube {
@@ -40,6 +42,23 @@ std::vector<ResourceStatus> KubeSource::status() const {
     out.push_back(r->status());
   }
   for (size_t i = 0; i < out.size(); ++i) out[i].objects = store_.size(i);
+  return out;
+}
+
+std::optional<std::string> unhealthy(const std::vector<ResourceStatus>& status, std::chrono::milliseconds bound,
+                                     std::chrono::steady_clock::time_point now) {
+  const ResourceStatus* worst = nullptr;
+  size_t failing = 0;
+  for (const auto& s : status) {
+    if (!s.failing_since || now - *s.failing_since <= bound) continue;
+    ++failing;
+    if (!worst || *s.failing_since < *worst->failing_since) worst = &s;
+  }
+  if (!worst) return std::nullopt;
+  std::string out = fmt::format("kubernetes {}: {} (failing for {} s)", worst->name,
+                                worst->last_error.empty() ? "requests fail" : worst->last_error,
+                                std::chrono::duration_cast<std::chrono::seconds>(now - *worst->failing_since).count());
+  if (failing > 1) out += fmt::format("; {} more resource(s) failing", failing - 1);
   return out;
 }
 

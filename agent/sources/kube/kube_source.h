@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +38,13 @@ struct KubeOptions {
   std::chrono::milliseconds quiet{200};       // debounce: no change for this long
   std::chrono::milliseconds max_delay{2000};  // ... but a reconcile at least this soon after a change
 };
+
+// The resources whose requests have failed continuously for longer than
+// `bound` (ResourceStatus::failing_since), as one line naming the one failing
+// longest, its last error and for how long, and how many others fail too;
+// nullopt when none has.
+std::optional<std::string> unhealthy(const std::vector<ResourceStatus>& status, std::chrono::milliseconds bound,
+                                     std::chrono::steady_clock::time_point now);
 
 class KubeSource {
  public:
@@ -66,6 +75,12 @@ class KubeSource {
 
   std::vector<ResourceStatus> status() const;
   const Store& store() const { return store_; }
+
+  // Why the source cannot sync, once some resource's list/watch has failed
+  // continuously for longer than `bound`; nullopt otherwise (see unhealthy()).
+  std::optional<std::string> unhealthy_for(std::chrono::milliseconds bound) const {
+    return unhealthy(status(), bound, std::chrono::steady_clock::now());
+  }
 
  private:
   KubeSource(std::vector<ResourceType> types, KubeOptions opts);

@@ -105,6 +105,7 @@ void Reflector::failed(std::string message) {
     if (stopping_) return;
     ++status_.failures;
     status_.state = ResourceState::failing;
+    if (!status_.failing_since) status_.failing_since = now;
     status_.last_error = message;
     // Log a new problem at once, a persisting one once a minute.
     if (message != last_logged_ || now - last_logged_at_ > std::chrono::minutes(1)) {
@@ -114,6 +115,10 @@ void Reflector::failed(std::string message) {
     }
   }
   if (log_it) log(Log::source)->warn("kubernetes {}: {}", name_, message);
+}
+
+void Reflector::answered() {
+  stat([](ResourceStatus& s) { s.failing_since.reset(); });
 }
 
 void Reflector::recovered() {
@@ -143,6 +148,7 @@ void Reflector::run() {
           not_served_logged = false;
           store_.mark_synced(index_);
           stat([](ResourceStatus& s) { s.synced = true; });
+          answered();
           recovered();
           break;
         case ListOutcome::not_served:
@@ -160,6 +166,7 @@ void Reflector::run() {
             s.synced = true;
             s.state = ResourceState::not_served;
             s.last_error.clear();
+            s.failing_since.reset();
           });
           sleep_for(opts_.not_served_retry);
           continue;
@@ -313,7 +320,10 @@ Reflector::WatchResult Reflector::watch() {
   });
   const TransferLimits limits{milliseconds(0), std::chrono::duration_cast<milliseconds>(opts_.watch_timeout) +
                                                    opts_.idle_slack, size_t{1} << 20};
-  auto r = http_->get(target, limits, on_body);
+  auto on_status = [&](long status) {
+    if (status == 200) answered();
+  };
+  auto r = http_->get(target, limits, on_body, on_status);
   if (too_long) {
     stat([](ResourceStatus& s) { ++s.garbage; });
     log(Log::source)->warn("kubernetes {}: watch stream sent an endless line; re-listing", name_);

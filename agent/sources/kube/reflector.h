@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -58,6 +59,10 @@ struct ResourceStatus {
   uint64_t garbage = 0;           // undecodable watch lines / list bodies
   uint64_t skipped = 0;           // unusable objects skipped
   std::string last_error;         // "" once healthy again
+  // When the current streak of failed requests began; cleared by any request
+  // the server answers properly (a list, or a watch that opened). Readiness
+  // turns false when a streak outlasts its bound.
+  std::optional<std::chrono::steady_clock::time_point> failing_since;
 };
 
 class Reflector {
@@ -87,6 +92,7 @@ class Reflector {
   void sleep_for(std::chrono::milliseconds d);
   void failed(std::string message);
   void recovered();
+  void answered();  // the server answered properly: ends a failure streak
   void set_state(ResourceState s);
   template <typename F>
   void stat(F&& f) {

@@ -24,6 +24,10 @@ void add_run(CLI::App& app) {
   cmd->add_option("--trust-domain", c->trust_domain, "SPIFFE trust domain of identities")->capture_default_str();
   cmd->add_option("--state-dir", c->state_dir, "directory for state.json (names for `status`)")
       ->capture_default_str();
+  cmd->add_option("--sync-grace", c->sync_grace_s,
+                  "seconds the source may be unable to sync (API server unreachable, manifests directory "
+                  "unreadable) before /readyz turns false; the datapath keeps enforcing meanwhile")
+      ->capture_default_str();
   cmd->add_flag("--accelerate", c->accelerate,
                 "redirect same-node pod-to-pod TCP with sk_msg (off by default: see docs/datapath.md)");
   cmd->add_option("--capacity", c->capacity,

@@ -11,6 +11,7 @@
 #include "abi/common.h"
 #include "base/log.h"
 #include "daemon/names.h"
+#include "daemon/readiness.h"
 #include "daemon/reconciler.h"
 #include "daemon/sources.h"
 #include "daemon/state_file.h"
@@ -115,8 +116,9 @@ int run_agent(AgentConfig c) {
   if (!msvc) return refuse("start the metrics reader", msvc.error());
   (*msvc)->start();
   std::atomic<bool> ready{false};
+  Readiness readiness;  // ready after the first update; unready while the source cannot sync
   http::Router router;
-  http::add_health_routes(router, [&] { return ready.load(); });
+  http::add_health_routes(router, [&] { return readiness.state(); });
   (*msvc)->add_routes(router);
   auto server = http::HttpServer::start(c.listen, std::move(router));
   if (!server) return refuse("listen on " + c.listen, server.error());
@@ -152,6 +154,7 @@ int run_agent(AgentConfig c) {
       model::Diagnostics diags;
       auto objects = (*source)->load(diags);
       auto r = rec.reconcile(std::move(objects), std::move(diags));
+      if (r.outcome != ReconcileResult::Outcome::failed) (*source)->report_refusals(r.refusals);  // never blocks
       (*msvc)->health().observe_reconcile(r.took);
       for (const auto& d : r.diagnostics.items())
         if (d.severity == model::Severity::warning) log(Log::compiler)->warn("{}", model::format(d));
@@ -218,8 +221,10 @@ int run_agent(AgentConfig c) {
           L()->warn("state file: {}", st.error().message());
         if (!ready) L()->info("ready: {} local pod(s) on node {}", pods.size(), c.node);
         ready = true;
+        readiness.synced();
       }
     }
+    readiness.source_health((*source)->unhealthy_for(std::chrono::seconds(c.sync_grace_s)));
     if (stopping) break;
     // Wait for the next change; a quiet period still re-checks local pods
     // (containers start and stop without any object changing).

@@ -103,6 +103,8 @@ Status validate(const AgentConfig& c) {
   if (!c.cgroup_root.empty() && c.cgroup_root[0] != '/')
     problems.push_back("--cgroup-root " + c.cgroup_root + ": must be an absolute path");
   if (auto l = parse_listen(c.listen); !l) problems.push_back(l.error().message());
+  if (c.sync_grace_s < 1 || c.sync_grace_s > 86400)
+    problems.push_back(fmt::format("--sync-grace {}: expected seconds from 1 to 86400", c.sync_grace_s));
   if (problems.empty()) return ok();
   std::string msg;
   for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;

@@ -33,6 +33,9 @@ struct AgentConfig {
   std::string state_dir = "/run/smi-agent";  // --state-dir: state.json for status and operators
   bool accelerate = false;       // --accelerate (same-node sk_msg redirect; off: see docs/datapath.md)
   std::vector<std::string> capacity;  // --capacity MAP=N, e.g. svc=131072
+  // --sync-grace: /readyz turns false once the source has been unable to
+  // sync for longer than this (see daemon/readiness.h).
+  unsigned sync_grace_s = 30;
 };
 
 // Map capacities after --capacity: the kernel maps' sizes and the compiler's

@@ -1,14 +1,31 @@
 #include "daemon/sources.h"
 
+#include <dirent.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include <fmt/format.h>
+
 #include "base/log.h"
+#include "daemon/readiness.h"
 #include "manifests/load.h"
 #include "sources/dir_watcher.h"
 #include "sources/kube/config.h"
+#include "sources/kube/events.h"
 #include "sources/kube/kube_source.h"
 
 namespace smi::daemon {
 namespace {
 
+// The manifests directory. It is unhealthy while the directory cannot be
+// read (removed, renamed, permissions) or inotify fails; on recovery the
+// watch starts afresh (the old one may watch a removed directory) and
+// everything is read again.
 class ManifestSource : public Source {
  public:
   ManifestSource(std::string dir, DirWatcher w) : dir_(std::move(dir)), watcher_(std::move(w)) {}
@@ -16,31 +33,99 @@ class ManifestSource : public Source {
     return manifests::load_manifests(dir_, diags);
   }
   bool wait_change(std::chrono::milliseconds timeout) override {
-    auto r = watcher_.wait(timeout);
-    if (!r) {
-      log(Log::source)->warn("watching {}: {}", dir_, r.error().message());
+    if (DIR* d = ::opendir(dir_.c_str())) {
+      ::closedir(d);
+    } else {
+      failed(fmt::format("manifests {}: {}", dir_, std::strerror(errno)));
+      pause(timeout);
       return false;
     }
-    return *r == DirWatcher::Wake::changed;
+    if (broken_) {
+      auto w = DirWatcher::open(dir_);
+      if (!w) {
+        failed(fmt::format("watching {}: {}", dir_, w.error().message()));
+        pause(timeout);
+        return false;
+      }
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+      watcher_ = std::move(*w);
+      broken_ = false;
+    } else {
+      auto r = watcher_.wait(timeout);
+      if (!r) {
+        failed(fmt::format("watching {}: {}", dir_, r.error().message()));
+        return false;
+      }
+      if (*r != DirWatcher::Wake::changed) {
+        succeeded();
+        return false;
+      }
+    }
+    succeeded();
+    return true;
   }
-  void stop() override { watcher_.stop(); }
+  void stop() override {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    watcher_.stop();
+    cv_.notify_all();
+  }
+  std::optional<std::string> unhealthy_for(std::chrono::milliseconds bound) const override {
+    std::lock_guard lock(mu_);
+    return streak_.longer_than(bound);
+  }
 
  private:
+  void failed(std::string reason) {
+    bool first = false;
+    {
+      std::lock_guard lock(mu_);
+      first = !streak_.failing();
+      streak_.failed(reason);
+      broken_ = true;
+    }
+    if (first) log(Log::source)->warn("{}; the last applied state stays in force", reason);
+  }
+  bool succeeded() {
+    std::lock_guard lock(mu_);
+    if (!streak_.failing()) return false;
+    streak_.succeeded();
+    log(Log::source)->info("manifests {}: readable again; reading it all", dir_);
+    return true;
+  }
+  void pause(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, d, [&] { return stopping_; });
+  }
+
   std::string dir_;
-  DirWatcher watcher_;
+  DirWatcher watcher_;        // replaced only by the run loop's thread, under mu_
+  bool broken_ = false;       // the run loop's: the watch must start afresh
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  FailureStreak streak_;
 };
 
 class ApiSource : public Source {
  public:
-  explicit ApiSource(std::unique_ptr<kube::KubeSource> s) : src_(std::move(s)) {}
-  ~ApiSource() override { src_->stop(); }
+  ApiSource(std::unique_ptr<kube::KubeSource> s, std::unique_ptr<kube::EventRecorder> events)
+      : src_(std::move(s)), events_(std::move(events)) {}
+  ~ApiSource() override {
+    events_->stop();
+    src_->stop();
+  }
   std::vector<model::Object> load(model::Diagnostics& diags) override {
     seen_ = src_->generation();
     std::vector<model::Object> out;
+    loaded_.clear();
     for (const auto& obj : src_->snapshot()) {
       const auto& md = obj.value("metadata", nlohmann::json::object());
-      std::string where = "api:" + obj.value("kind", std::string("?")) + "/" + md.value("namespace", std::string()) +
-                          "/" + md.value("name", std::string());
+      const std::string kind = obj.value("kind", std::string("?")), ns = md.value("namespace", std::string()),
+                        name = md.value("name", std::string());
+      loaded_[{kind, ns, name}] = {obj.value("apiVersion", std::string()), md.value("uid", std::string())};
+      std::string where = "api:" + kind + "/" + ns + "/" + name;
       auto objs = manifests::parse_json_value(obj, where, diags);
       out.insert(out.end(), std::make_move_iterator(objs.begin()), std::make_move_iterator(objs.end()));
     }
@@ -52,10 +137,29 @@ class ApiSource : public Source {
   }
   void stop() override { src_->stop(); }
   bool ready() const override { return src_->synced(); }
+  std::optional<std::string> unhealthy_for(std::chrono::milliseconds bound) const override {
+    return src_->unhealthy_for(bound);
+  }
+  void report_refusals(const std::vector<Refusal>& refusals) override {
+    std::vector<kube::RefusedObject> out;
+    for (const auto& r : refusals) {
+      kube::RefusedObject o{.kind = r.kind, .ns = r.ns, .name = r.name, .field = r.field, .reason = r.reason,
+                            .kept_last_good = r.kept_last_good};
+      if (auto it = loaded_.find({r.kind, r.ns, r.name}); it != loaded_.end()) {
+        o.api_version = it->second.first;
+        o.uid = it->second.second;
+      }
+      out.push_back(std::move(o));
+    }
+    events_->refused(std::move(out));
+  }
 
  private:
   std::unique_ptr<kube::KubeSource> src_;
+  std::unique_ptr<kube::EventRecorder> events_;
   uint64_t seen_ = 0;
+  // (kind, namespace, name) -> (apiVersion, uid) of the objects last loaded.
+  std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::string, std::string>> loaded_;
 };
 
 }  // namespace
@@ -70,8 +174,10 @@ Result<std::unique_ptr<Source>> open_source(const AgentConfig& c) {
   if (!cfg) return std::move(cfg).error().context(c.kubeconfig.empty() ? "in-cluster config" : c.kubeconfig);
   auto src = kube::KubeSource::create(*cfg);
   if (!src) return std::move(src).error();
+  auto events = kube::EventRecorder::create(*cfg, {.node = c.node});
+  if (!events) return std::move(events).error();
   (*src)->start();
-  return std::unique_ptr<Source>(new ApiSource(std::move(*src)));
+  return std::unique_ptr<Source>(new ApiSource(std::move(*src), std::move(*events)));
 }
 
 }  // namespace smi::daemon

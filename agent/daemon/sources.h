@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
 #include "daemon/config.h"
+#include "daemon/reconciler.h"
 #include "model/diagnostic.h"
 #include "model/objects.h"
 
@@ -25,6 +28,16 @@ class Source {
   virtual void stop() = 0;
   // Whether a first complete view exists (the API source lists first).
   virtual bool ready() const { return true; }
+  // Why the source has been unable to sync for longer than `bound` (what the
+  // agent enforces may be stale), or nullopt while it syncs or has failed for
+  // less than that. Safe to call from another thread.
+  virtual std::optional<std::string> unhealthy_for(std::chrono::milliseconds /*bound*/) const {
+    return std::nullopt;
+  }
+  // Every object the last update refused (the whole set, each time), for the
+  // source to tell the objects' authors (the API source: Kubernetes Events).
+  // Returns at once.
+  virtual void report_refusals(const std::vector<Refusal>& /*refusals*/) {}
 };
 
 // The source the configuration names; starts it.

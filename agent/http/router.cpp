@@ -34,4 +34,14 @@ void add_health_routes(Router& router, std::function<bool()> ready) {
   });
 }
 
+void add_health_routes(Router& router, std::function<ReadyState()> ready) {
+  router.add("/healthz", [](const Request&) { return Response{200, "text/plain; charset=utf-8", "ok\n"}; });
+  router.add("/readyz", [ready = std::move(ready)](const Request&) {
+    ReadyState s = ready ? ready() : ReadyState{};
+    if (s.ready) return Response{200, "text/plain; charset=utf-8", "ready\n"};
+    return Response{503, "text/plain; charset=utf-8",
+                    "not ready" + (s.reason.empty() ? std::string() : ": " + s.reason) + "\n"};
+  });
+}
+
 }  // namespace smi::http

@@ -43,4 +43,11 @@ class Router {
 // when ready() says so (the agent: datapath loaded and first reconcile done).
 void add_health_routes(Router& router, std::function<bool()> ready);
 
+// The same, with a reason: /readyz answers 503 "not ready: <reason>".
+struct ReadyState {
+  bool ready = false;
+  std::string reason;  // why not, one line
+};
+void add_health_routes(Router& router, std::function<ReadyState()> ready);
+
 }  // namespace smi::http

@@ -236,12 +236,15 @@ Status AgentEnv::start_agent(const std::string& node, const std::vector<std::str
   std::vector<std::string> argv = {"nsenter",     "--net=/run/netns/" + n.netns,
                                    SMI_AGENT_BIN, "--log-level",
                                    "info",        "run",
-                                   "--manifests", dir_,
                                    "--node",      node,
                                    "--cgroup-root", n.cgroup_root,
                                    "--bpffs",     bpffs_.at(node),
                                    "--state-dir", work_ + "/state-" + node,
                                    "--listen",    fmt::format("127.0.0.1:{}", port_.at(node))};
+  if (kubeconfig_.empty())
+    argv.insert(argv.end(), {"--manifests", dir_});
+  else
+    argv.insert(argv.end(), {"--kubernetes", "--kubeconfig", kubeconfig_});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();

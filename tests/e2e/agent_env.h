@@ -47,6 +47,12 @@ class AgentEnv {
 
   const Topology& topo() const { return *topo_; }
   const std::string& manifests() const { return dir_; }
+  // A scratch directory of this environment, removed with it.
+  const std::string& work_dir() const { return work_; }
+  // From now on start_agent runs `run --kubernetes --kubeconfig PATH`
+  // instead of `run --manifests DIR` (the manifests are still written: a
+  // test feeds them to its API server).
+  void use_kubernetes(std::string kubeconfig) { kubeconfig_ = std::move(kubeconfig); }
 
   // Writes (atomically, as an editor would) one manifest file.
   Status write(const std::string& file, const std::string& yaml) const;
@@ -94,6 +100,7 @@ class AgentEnv {
   std::map<std::string, uint16_t> port_;
   std::map<std::string, Process> agents_;
   bool real_node_ = false;
+  std::string kubeconfig_;
 };
 
 // Manifest text for objects a test adds itself (AgentEnv::write).

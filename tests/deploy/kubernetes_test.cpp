@@ -91,7 +91,7 @@ TEST_F(Kubernetes, EveryDocumentIsAnObjectInTheAgentsNamespace) {
   }
 }
 
-TEST_F(Kubernetes, RbacBindsTheAgentsAccountToAReadOnlyRole) {
+TEST_F(Kubernetes, RbacBindsTheAgentsAccountToItsOneRole) {
   auto bindings = of_kind(docs_, "ClusterRoleBinding");
   ASSERT_EQ(bindings.size(), 1u);
   const Doc& b = *bindings[0];
@@ -115,10 +115,17 @@ TEST_F(Kubernetes, RbacGrantsReadingExactlyWhatTheAgentReads) {
 
   auto roles = of_kind(docs_, "ClusterRole");
   ASSERT_EQ(roles.size(), 1u);
-  std::set<std::pair<std::string, std::string>> granted;
+  std::set<std::pair<std::string, std::string>> granted, written;
   for (const auto& rule : at(roles[0]->node, "rules")) {
     std::set<std::string> verbs;
     for (const auto& v : rule["verbs"]) verbs.insert(v.Scalar());
+    const bool events = rule["resources"].size() == 1 && rule["resources"][0].Scalar() == "events";
+    if (events) {
+      // The one write: Events on refused objects, nothing else.
+      EXPECT_EQ(verbs, (std::set<std::string>{"create", "patch"})) << "Events are created, never read or deleted";
+      for (const auto& g : rule["apiGroups"]) written.insert({g.Scalar(), "events"});
+      continue;
+    }
     EXPECT_EQ(verbs, (std::set<std::string>{"get", "list", "watch"})) << "read only";
     EXPECT_FALSE(rule["resourceNames"]) << "the agent lists whole collections";
     EXPECT_FALSE(rule["nonResourceURLs"]);
@@ -131,6 +138,7 @@ TEST_F(Kubernetes, RbacGrantsReadingExactlyWhatTheAgentReads) {
       }
   }
   EXPECT_EQ(granted, want);
+  EXPECT_EQ(written, (std::set<std::pair<std::string, std::string>>{{"", "events"}, {"events.k8s.io", "events"}}));
 
   // Every SMI resource granted has our CRD, and every CRD is granted.
   std::set<std::pair<std::string, std::string>> crds, granted_smi;

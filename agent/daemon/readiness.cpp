@@ -43,7 +43,9 @@ void Readiness::source_health(std::optional<std::string> unhealthy) {
 
 http::ReadyState Readiness::state() const {
   std::lock_guard lock(mu_);
-  if (!synced_) return {false, "waiting for the first update from the source to be applied"};
+  if (!synced_)
+    return {false, "waiting for the first update from the source to be applied" +
+                       (unhealthy_ ? "; the source cannot sync: " + *unhealthy_ : std::string())};
   if (unhealthy_) return {false, "the source cannot sync: " + *unhealthy_};
   return {true, ""};
 }

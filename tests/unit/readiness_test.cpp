@@ -40,6 +40,11 @@ TEST(Readiness, ReadyAfterTheFirstUpdateUnreadyWhileTheSourceCannotSync) {
   http::add_health_routes(router, [&] { return rd.state(); });
   EXPECT_EQ(readyz(router).status, 503);
   EXPECT_EQ(readyz(router).body, "not ready: waiting for the first update from the source to be applied\n");
+  rd.source_health("kubernetes pods.v1: list: HTTP 403 (failing for 31 s)");
+  EXPECT_EQ(readyz(router).body,
+            "not ready: waiting for the first update from the source to be applied; the source cannot sync: "
+            "kubernetes pods.v1: list: HTTP 403 (failing for 31 s)\n")
+      << "a first sync that does not come says why";
   rd.source_health(std::nullopt);
   EXPECT_EQ(readyz(router).status, 503);
   rd.synced();

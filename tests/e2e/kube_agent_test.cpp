@@ -94,7 +94,11 @@ class KubeAgentTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
-    if (auto st = set_up(); !st) error_ = new std::string(st.error().message());
+    try {
+      if (auto st = set_up(); !st) error_ = new std::string(st.error().message());
+    } catch (const std::exception& e) {  // make_pki, a fixture file, a YAML manifest
+      error_ = new std::string(e.what());
+    }
   }
   static Status set_up() {
     // newbuyer (ServiceAccount buyer) runs on n1 from the start; its Pod
@@ -117,7 +121,12 @@ class KubeAgentTest : public ::testing::Test {
         made = std::move(in).error();
         return;
       }
-      api_ = new FakeApi({.tls = kube::testing::TlsIdentity{pki_->server_cert, pki_->server_key, ""}, .token = kToken});
+      try {
+        api_ = new FakeApi(
+            {.tls = kube::testing::TlsIdentity{pki_->server_cert, pki_->server_key, ""}, .token = kToken});
+      } catch (const std::exception& e) {
+        made = Error(std::string("fake API server: ") + e.what());
+      }
     }).join();
     SMI_TRY(made);
     for (const auto& t : kube::all_resources()) api_->serve(t);

@@ -146,9 +146,10 @@ void Reflector::run() {
         case ListOutcome::ok:
           need_list = false;
           not_served_logged = false;
-          store_.mark_synced(index_);
+          // Status first: a reader woken by the store sees it already.
           stat([](ResourceStatus& s) { s.synced = true; });
           answered();
+          store_.mark_synced(index_);
           recovered();
           break;
         case ListOutcome::not_served:
@@ -160,14 +161,14 @@ void Reflector::run() {
                                    name_, opts_.not_served_retry.count() / 1000);
             not_served_logged = true;
           }
-          store_.replace(index_, {});
-          store_.mark_synced(index_);
           stat([](ResourceStatus& s) {
             s.synced = true;
             s.state = ResourceState::not_served;
             s.last_error.clear();
             s.failing_since.reset();
           });
+          store_.replace(index_, {});
+          store_.mark_synced(index_);
           sleep_for(opts_.not_served_retry);
           continue;
         case ListOutcome::failed:

@@ -219,6 +219,10 @@ std::string to_text(const NodeView& v) {
                             : "layout: NO smi_meta marker (an agent will treat the pins as a fresh install)\n";
     out += names_line(v.names) + "\n";
     for (const auto& p : v.names.problems) out += "  - " + p + "\n";
+    if (!v.names.refused.empty()) {
+      out += fmt::format("\nrefused objects ({}): fix them; everything else is applied\n", v.names.refused.size());
+      for (const auto& r : v.names.refused) out += "  " + r + "\n";
+    }
     Names names(v);
     out += "\n";
     services_text(v, out);
@@ -260,7 +264,7 @@ json to_json(const NodeView& v) {
   static const char* kSources[] = {"none", "current", "stale", "invalid"};
   out["names"] = {{"source", kSources[static_cast<int>(v.names.source)]}, {"path", v.names.path},
                   {"generation", v.names.generation}, {"applied_unix", v.names.applied_unix},
-                  {"node", v.names.node}, {"problems", v.names.problems}};
+                  {"node", v.names.node}, {"problems", v.names.problems}, {"refused", v.names.refused}};
 
   json svcs = json::array();
   for (const auto& s : v.services) {

@@ -12,6 +12,10 @@
 namespace smi::metrics {
 namespace {
 
+bool is_zero(const smi_addr& a) {
+  return std::all_of(std::begin(a.b), std::end(a.b), [](uint8_t b) { return b == 0; });
+}
+
 std::string address(uint8_t family, const smi_addr& a) {
   char buf[INET6_ADDRSTRLEN] = {};
   const int af = family == SMI_AF_INET6 ? AF_INET6 : AF_INET;
@@ -59,7 +63,8 @@ std::string AuditLog::format(const smi_event& e, uint64_t n, const Resolver& r) 
   line += identity_name(e.dst_identity, r);
   line += " " + protocol_name(e.protocol) + "/" + std::to_string(e.dst_port);
   line += " (" + std::to_string(n) + (n == 1 ? " time)" : " times)");
-  line += " src_addr=" + address(e.family, e.src_addr);
+  // A client's connect() does not know its source address yet: none then.
+  if (!is_zero(e.src_addr)) line += " src_addr=" + address(e.family, e.src_addr);
   line += " dst_addr=" + address(e.family, e.dst_addr);
   if (auto pod = r.pod(to_address(e.family, e.src_addr))) line += " src_pod=" + pod->ns + "/" + pod->name;
   if (auto pod = r.pod(to_address(e.family, e.dst_addr))) line += " dst_pod=" + pod->ns + "/" + pod->name;

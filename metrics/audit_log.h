@@ -4,10 +4,11 @@
 // over a window (a second by default); when the window ends, each edge it saw
 // becomes one log line (metrics logger, info):
 //
-//   policy audit: would deny <side> <src> -> <dst> <proto>/<port> (<n> time[s]) src_addr=<ip> dst_addr=<ip>
+//   policy audit: would deny <side> <src> -> <dst> <proto>/<port> (<n> time[s]) [src_addr=<ip>] dst_addr=<ip>
 //     [src_pod=<ns>/<pod>] [dst_pod=<ns>/<pod>] [service=<ns>/<name>:<port>]
 //
 // (one line). <side> is client or server (where enforce would refuse it),
+// src_addr is absent at the client side (connect() has not chosen it yet),
 // <src>/<dst> the identities as <namespace>/<serviceaccount>, `node` for the
 // local node, `unknown` for an address no pod owns; <port> is the destination
 // (backend) port the policy judges. At most lines_per_window lines per window:

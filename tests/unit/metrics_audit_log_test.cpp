@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,12 @@ TEST_F(AuditLogTest, LineNamesSideIdentitiesPortPodsAndService) {
   EXPECT_EQ(AuditLog::format(e, 7, resolver_),
             "policy audit: would deny server unknown -> shop/cart udp/9090 (7 times) src_addr=10.1.2.3 "
             "dst_addr=10.244.1.3 dst_pod=shop/cart-v1-a");
+  std::memset(&e.src_addr, 0, sizeof(e.src_addr));  // a client's connect(): no source address yet
+  e.side = SMI_SIDE_CLIENT;
+  EXPECT_EQ(AuditLog::format(e, 1, resolver_),
+            "policy audit: would deny client unknown -> shop/cart udp/9090 (1 time) dst_addr=10.244.1.3 "
+            "dst_pod=shop/cart-v1-a");
+  e.side = SMI_SIDE_SERVER;
   e.src_identity = 1;
   e.dst_identity = 0xabc;
   EXPECT_NE(AuditLog::format(e, 1, resolver_).find("server node -> identity:0000000000000abc udp/9090"),

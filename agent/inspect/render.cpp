@@ -194,6 +194,8 @@ std::string reason_name(uint32_t reason) {
     case SMI_REASON_ACCEL_FALLBACK: return "accel_fallback";
     case SMI_REASON_REPLY: return "reply";
     case SMI_REASON_DENY_FOLDED: return "deny_event_folded";
+    case SMI_REASON_POLICY_AUDITED: return "policy_audited";
+    case SMI_REASON_AUDIT_FOLDED: return "audit_event_folded";
     default: return fmt::format("reason {}", reason);
   }
 }

@@ -380,15 +380,18 @@ TEST_P(ConformanceTrafficAccess, BlockedByDefaultAllowedByATargetBlockedAgainWhe
   // Step 3: the TrafficTarget is deleted: store is no one's again.
   const auto t0 = Clock::now();
   ASSERT_APPLIED(drop("access.yaml"));
+  std::string how;
   for (size_t i = 0; i < held.size(); ++i) {
     const std::string got = held[i]->wait_cut();
     EXPECT_EQ(got.rfind("cut", 0), 0u) << "step 3: the connection " << holds[i].first << " -> " << holds[i].second
                                        << " opened while it was allowed must be cut (waited up to "
                                        << HeldConnection::kCutWaitMs << " ms): " << got << "\n"
                                        << trouble();
+    how += fmt::format("; {} -> {}: {}", holds[i].first, holds[i].second, got);
   }
-  std::printf("[   INFO   ] target deleted -> held connections cut: %lld ms\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()));
+  std::printf("[   INFO   ] target deleted -> held connections ended within %lld ms%s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()),
+              how.c_str());
   EXPECT_EQ(check({{"buyer", false}, {"buyer-n2", false}, {"thief", false}}), "")
       << "step 3, TrafficTarget deleted: every meshed client must be refused again\n"
       << trouble();

@@ -401,10 +401,12 @@ TEST_P(ConformanceTrafficAccess, BlockedByDefaultAllowedByATargetBlockedAgainWhe
 // ---- traffic-split ---------------------------------------------------------
 
 // Connections per step from each client node. With n = 400 the observed
-// share of a backend has a standard deviation of at most 2.5 points (at
-// 50%), 2.2 at 75/25: the ±10-point tolerance is 4 to 4.6 of them, so a
-// correct agent fails a check with probability below 1e-4, while swapped
-// or ignored weights (off by 25 points or more) always fail.
+// share of a backend is binomial with a standard deviation of 2.5 points at
+// 50/50 and 2.2 at 75/25: the ±10-point tolerance is 4 and 4.6 of them, so
+// a correct agent fails one of the six measured checks of a run with
+// probability about 1.5e-4 (two at 4 sd, 6.3e-5 each; four at 4.6 sd,
+// 4e-6 each), while swapped or ignored weights (25 points off or more)
+// fail every time. 0 and 100% are exact: not one connection elsewhere.
 constexpr int kSplitConnections = 400;
 constexpr double kSplitTolerance = 0.10;
 

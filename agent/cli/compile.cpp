@@ -1,5 +1,5 @@
 // `smi-agent compile --manifests DIR [--node NAME] [--format text|json]
-//  [--trust-domain NAME] [--mode enforce|permissive]`
+//  [--trust-domain NAME] [--mode enforce|permissive|named] [--unmeshed-namespace NS]...`
 // Prints the compiled state on stdout; diagnostics go to stderr as
 // `file:line: severity: Kind ns/name: field: message`. Exits 1 on any error.
 #include "cli/compile.h"
@@ -24,6 +24,7 @@ struct CompileArgs {
   std::string format = "text";
   std::string trust_domain = std::string(identity::kDefaultTrustDomain);
   std::string mode = "enforce";
+  std::vector<std::string> unmeshed;
 };
 
 int run(const CompileArgs& a) {
@@ -35,7 +36,8 @@ int run(const CompileArgs& a) {
   compiler::CompileOptions opts;
   opts.node = a.node;
   opts.trust_domain = a.trust_domain;
-  opts.mode = a.mode == "permissive" ? compiler::Mode::permissive : compiler::Mode::enforce;
+  opts.mode = *compiler::parse_mode(a.mode);  // checked by the option
+  opts.unmeshed_namespaces = a.unmeshed;
   auto result = compiler::compile(m, opts);
   diags.append(result.diagnostics);
 
@@ -66,9 +68,10 @@ void add_compile(CLI::App& app) {
         return st ? std::string() : st.error().message();
       })
       ->capture_default_str();
-  cmd->add_option("--mode", args->mode, "enforce|permissive")
-      ->check(CLI::IsMember({"enforce", "permissive"}))
+  cmd->add_option("--mode", args->mode, "enforce|permissive|named")
+      ->check(CLI::IsMember({"enforce", "permissive", "named"}))
       ->capture_default_str();
+  cmd->add_option("--unmeshed-namespace", args->unmeshed, "a namespace whose pods are not meshed (repeatable)");
   cmd->callback([args] { throw CLI::RuntimeError(run(*args)); });
 }
 

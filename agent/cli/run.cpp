@@ -19,8 +19,14 @@ void add_run(CLI::App& app) {
   cmd->add_option("--bpffs", c->bpffs, "bpffs directory for pinned maps and links")->capture_default_str();
   cmd->add_option("--listen", c->listen, "ADDR:PORT for /healthz /readyz /metrics and the TrafficMetrics API")
       ->capture_default_str();
-  cmd->add_option("--mode", c->mode, "enforce: TrafficTargets deny by default; permissive: no access enforcement")
+  cmd->add_option("--mode", c->mode,
+                  "enforce: every meshed pod denies what no TrafficTarget allows (SMI); permissive: allow all, "
+                  "count and report what enforce would deny; named: deny by default only destinations a "
+                  "TrafficTarget names. A namespace label smi-agent.io/mode overrides it")
       ->capture_default_str();
+  cmd->add_option("--unmeshed-namespace", c->unmeshed_namespaces,
+                  "a namespace whose pods are not meshed (repeatable); kube-system never is, and a namespace "
+                  "labelled smi-agent.io/mesh=disabled is not either");
   cmd->add_option("--trust-domain", c->trust_domain, "SPIFFE trust domain of identities")->capture_default_str();
   cmd->add_option("--state-dir", c->state_dir, "directory for state.json (names for `status`)")
       ->capture_default_str();

@@ -20,6 +20,23 @@ std::string_view family_name(Family f) {
   return "?";
 }
 
+std::string_view dst_mode_name(DstMode m) { return m == DstMode::enforce ? "enforce" : "audit"; }
+
+std::string_view mode_name(Mode m) {
+  switch (m) {
+    case Mode::enforce: return "enforce";
+    case Mode::permissive: return "permissive";
+    case Mode::named: return "named";
+  }
+  return "?";
+}
+
+std::optional<Mode> parse_mode(std::string_view text) {
+  for (Mode m : {Mode::enforce, Mode::permissive, Mode::named})
+    if (text == mode_name(m)) return m;
+  return std::nullopt;
+}
+
 CompileResult compile(const model::Model& model, const CompileOptions& options) {
   CompileResult result;
   if (auto st = identity::validate_trust_domain(options.trust_domain); !st) {

@@ -4,7 +4,9 @@
 // rest compiled; the result is not ok() if any error was found).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compiler/slots.h"
@@ -14,10 +16,20 @@
 
 namespace smi::compiler {
 
+// How access policy applies to a meshed destination (docs/operations.md,
+// "Mesh membership and modes"). A namespace's smi-agent.io/mode label
+// overrides the node-wide mode for the destinations in it.
 enum class Mode {
-  enforce,     // TrafficTargets deny by default the destinations they name
-  permissive,  // no access enforcement (policy_dst empty); splits still apply
+  enforce,     // SMI: every meshed destination denies what no TrafficTarget allows
+  permissive,  // every meshed destination allows everything; what enforce would refuse is audited
+  named,       // only destinations some TrafficTarget names deny by default (gradual adoption)
 };
+std::string_view mode_name(Mode m);
+std::optional<Mode> parse_mode(std::string_view text);
+
+// kube-system is never meshed: its pods (DNS, CNI, the agent's own peers)
+// must stay reachable whatever the policy says.
+inline constexpr std::string_view kAlwaysUnmeshed = "kube-system";
 
 struct CompileOptions {
   std::string node;  // this node's name: its pods go to pod_identity; empty = none
@@ -26,6 +38,9 @@ struct CompileOptions {
   std::vector<model::IpAddr> node_addresses;
   std::string trust_domain = "cluster.local";
   Mode mode = Mode::enforce;
+  // Namespaces whose pods are not meshed, besides kube-system and those
+  // labelled smi-agent.io/mesh=disabled.
+  std::vector<std::string> unmeshed_namespaces;
   Capacities capacities;
   // TrafficSplit tables start at split_slots and grow in steps of it until
   // every ready endpoint gets a slot, up to split_slots_max (see slots.h).

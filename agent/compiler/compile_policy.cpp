@@ -1,6 +1,9 @@
 // TrafficTargets -> the policy table. Access is additive (the union of every
-// target's allows) and deny-by-default only for destinations some target
-// names (policy_dst). Rules compile to (port, protocol) pairs:
+// target's allows). Which destinations deny by default (policy_dst) follows
+// mesh membership and mode (compile.h, Mode): in enforce mode, as SMI says,
+// every meshed identity; in permissive mode every meshed identity is audited;
+// in named mode only destinations some target names. Rules compile to
+// (port, protocol) pairs:
 //   TCPRoute/UDPRoute: spec.matches.ports, or every port (0) when empty;
 //   HTTPRouteGroup:    TCP on every port; its method/path/header matches
 //                      cannot be seen by a connection-level check, which is
@@ -41,9 +44,23 @@ std::vector<std::uint16_t> narrow(std::vector<std::uint16_t> ports, std::optiona
 
 }  // namespace
 
+CompilerRun::NamespacePolicy CompilerRun::namespace_policy(const std::string& ns) const {
+  NamespacePolicy p{.meshed = true, .mode = opts_.mode};
+  const auto& ex = opts_.unmeshed_namespaces;
+  if (ns == kAlwaysUnmeshed || std::find(ex.begin(), ex.end(), ns) != ex.end()) p.meshed = false;
+  if (auto it = model_.namespaces.find({"", ns}); it != model_.namespaces.end()) {
+    const auto& labels = it->second.meta.labels;
+    if (auto l = labels.find(std::string(model::kMeshLabel)); l != labels.end() && l->second == "disabled")
+      p.meshed = false;
+    if (auto l = labels.find(std::string(model::kModeLabel)); l != labels.end())
+      if (auto m = parse_mode(l->second)) p.mode = *m;
+  }
+  return p;
+}
+
 void CompilerRun::policy() {
   std::set<PolicyKey> allow;  // collected, then stored flat
-  std::set<IdentityNum> enforced;
+  std::map<IdentityNum, DstMode> dst_modes;
   for (const auto& [k, tt] : model_.traffic_targets) {
     std::string label = object_label("TrafficTarget", tt.meta);
     auto dst = identity_of(tt.destination.ns, tt.destination.name);
@@ -54,7 +71,8 @@ void CompilerRun::policy() {
       if (!id) ok = false;
       else srcs.push_back(*id);
     }
-    TargetStatus status{tt.meta.ns, tt.meta.name, dst.value_or(0), srcs, {}, opts_.mode == Mode::enforce};
+    const NamespacePolicy np = namespace_policy(tt.destination.ns);
+    TargetStatus status{tt.meta.ns, tt.meta.name, dst.value_or(0), srcs, {}, np.meshed && np.mode != Mode::permissive};
     for (const auto& rule : tt.rules) {
       RuleStatus rs{rule.kind, rule.name, Protocol::tcp, {}, true, ""};
       model::Key rk{tt.meta.ns, rule.name};
@@ -129,13 +147,19 @@ void CompilerRun::policy() {
     for (const auto& rs : status.rules)
       for (auto src : srcs)
         for (auto port : rs.ports) allow.insert({*dst, src, port, rs.protocol});
-    if (opts_.mode == Mode::enforce) {
-      enforced.insert(*dst);
-    } else {
-      diags().info(tt.meta.location, label, "",
-                   fmt::format("permissive mode: {} would be enforced (default deny)", state().identities[*dst]));
-    }
+    if (!np.meshed)
+      diags().info(tt.destination.location, label, tt.destination.field,
+                   fmt::format("namespace {} is not meshed: {} is not enforced, whatever this target allows",
+                               tt.destination.ns, state().identities[*dst]));
+    else if (np.mode == Mode::named)
+      dst_modes[*dst] = DstMode::enforce;
     state().targets.push_back(std::move(status));
+  }
+  // Default deny (or its audit) for every meshed identity, named or not.
+  for (const auto& [key, id] : sa_ids_) {
+    const NamespacePolicy np = namespace_policy(key.first);
+    if (!np.meshed || np.mode == Mode::named) continue;
+    dst_modes[id] = np.mode == Mode::enforce ? DstMode::enforce : DstMode::audit;
   }
   // An all-ports entry makes the same (dst, src, protocol) with a specific
   // port redundant; dropping those keeps the map small.
@@ -144,7 +168,7 @@ void CompilerRun::policy() {
     else ++it;
   }
   state().policy = FlatSet<PolicyKey>::from_sorted(allow);
-  state().policy_dst = FlatSet<IdentityNum>::from_sorted(enforced);
+  state().policy_dst = FlatMap<IdentityNum, DstMode>::from_sorted(dst_modes);
 }
 
 }  // namespace smi::compiler

@@ -30,6 +30,12 @@ class CompilerRun {
   };
 
   std::optional<IdentityNum> identity_of(const std::string& ns, const std::string& sa) const;
+  // Whether a namespace's pods are meshed, and the mode of its destinations.
+  struct NamespacePolicy {
+    bool meshed = true;
+    Mode mode = Mode::enforce;
+  };
+  NamespacePolicy namespace_policy(const std::string& ns) const;
   std::set<Backend> ready_backends(const model::Service& svc, const model::ServicePort& sp, AddrFamily fam);
   std::vector<SlotValue> split_slots(const model::TrafficSplit& split, const model::ServicePort& sp, AddrFamily fam);
   std::uint32_t service_id(const model::Key& k);

@@ -94,7 +94,7 @@ std::vector<MapOp> diff(const DesiredState& from, const DesiredState& to) {
   auto ips = delta<IpAddr, IdentityNum>(from.ip_identity, to.ip_identity);
   auto svcs = delta<ServiceKey, ServiceValue>(from.services, to.services);
   auto [pol_add, pol_rm] = set_delta(from.policy, to.policy);
-  auto [dst_add, dst_rm] = set_delta(from.policy_dst, to.policy_dst);
+  auto dsts = delta<IdentityNum, DstMode>(from.policy_dst, to.policy_dst);
   auto slots = slot_delta(from, to);
 
   auto emit_identities = [&](const auto& pod_list, const auto& ip_list, OpKind kind) {
@@ -102,13 +102,22 @@ std::vector<MapOp> diff(const DesiredState& from, const DesiredState& to) {
     for (const auto& [k, v] : pod_list) ops.push_back({Family::pod_identity, kind, k, v});
   };
 
-  for (auto d : dst_rm) ops.push_back({Family::policy_dst, OpKind::remove, PolicyDstKey{d}, {}});  // 1
+  // Leaving enforcement (removed, or now only audited) goes first; becoming
+  // enforced last, once the allows it needs exist.
+  auto dst_op = [&](OpKind kind, IdentityNum d, DstMode m) {
+    ops.push_back({Family::policy_dst, kind, PolicyDstKey{d}, m});
+  };
+  for (const auto& [d, m] : dsts.removed) dst_op(OpKind::remove, d, m);  // 1
+  for (const auto& [d, m] : dsts.changed)
+    if (m == DstMode::audit) dst_op(OpKind::upsert, d, m);
   emit_identities(pods.removed, ips.removed, OpKind::remove);                                         // 2
   for (const auto& k : pol_add) ops.push_back({Family::policy, OpKind::upsert, k, {}});             // 3
   emit_identities(pods.changed, ips.changed, OpKind::upsert);                                         // 4
   for (const auto& k : pol_rm) ops.push_back({Family::policy, OpKind::remove, k, {}});              // 5
   emit_identities(pods.added, ips.added, OpKind::upsert);                                             // 6
-  for (auto d : dst_add) ops.push_back({Family::policy_dst, OpKind::upsert, PolicyDstKey{d}, {}});  // 7
+  for (const auto& [d, m] : dsts.added) dst_op(OpKind::upsert, d, m);  // 7
+  for (const auto& [d, m] : dsts.changed)
+    if (m == DstMode::enforce) dst_op(OpKind::upsert, d, m);
   for (const auto& [k, v] : slots.upserts) ops.push_back({Family::backend_slot, OpKind::upsert, k, v});  // 8
   for (const auto& [k, v] : svcs.added) ops.push_back({Family::service, OpKind::upsert, k, v});          // 9
   for (const auto& [k, v] : svcs.changed) ops.push_back({Family::service, OpKind::upsert, k, v});
@@ -138,6 +147,7 @@ std::string describe(const MapOp& op) {
         else if constexpr (std::is_same_v<V, PodIdentity>)
           return fmt::format(" -> {:#018x} ({}/{})", v.identity, v.ns, v.name);
         else if constexpr (std::is_same_v<V, IdentityNum>) return fmt::format(" -> {:#018x}", v);
+        else if constexpr (std::is_same_v<V, DstMode>) return fmt::format(" -> {}", dst_mode_name(v));
         else if constexpr (std::is_same_v<V, ServiceValue>)
           return fmt::format(" -> frontend {:#010x} slots {}", v.frontend_id, v.slot_count);
         else return fmt::format(" -> {}:{} backend {:#010x}", v.address.to_string(), v.port, v.backend_service_id);

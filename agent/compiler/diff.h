@@ -55,10 +55,10 @@ struct PolicyDstKey {
 //   service       ServiceKey            -> ServiceValue
 //   backend_slot  SlotKey               -> SlotValue
 //   policy        PolicyKey             -> (monostate: allow)
-//   policy_dst    PolicyDstKey          -> (monostate)
+//   policy_dst    PolicyDstKey          -> DstMode
 // A remove carries the old value for logging.
 using OpKey = std::variant<std::string, IpAddr, ServiceKey, SlotKey, PolicyKey, PolicyDstKey>;
-using OpValue = std::variant<std::monostate, PodIdentity, IdentityNum, ServiceValue, SlotValue>;
+using OpValue = std::variant<std::monostate, PodIdentity, IdentityNum, ServiceValue, SlotValue, DstMode>;
 
 struct MapOp {
   Family family = Family::policy;

@@ -87,9 +87,10 @@ json to_json(const DesiredState& s) {
     pol.push_back({{"dst", hex64(k.dst)}, {"src", hex64(k.src)}, {"port", k.port},
                    {"protocol", protocol_name(k.protocol)}});
   out["policy"] = std::move(pol);
-  json dst = json::array();
-  for (auto d : s.policy_dst) dst.push_back(hex64(d));
-  out["policy_dst"] = std::move(dst);
+  json dst = json::array(), audit = json::array();
+  for (auto [d, mode] : s.policy_dst) (mode == DstMode::enforce ? dst : audit).push_back(hex64(d));
+  out["policy_dst"] = std::move(dst);  // enforced (default deny)
+  out["policy_audit"] = std::move(audit);  // audited (permissive)
 
   json targets = json::array();
   for (const auto& t : s.targets) {
@@ -154,8 +155,12 @@ std::string to_text(const DesiredState& s) {
     }
   }
 
-  line(fmt::format("policy ({} allow entries, {} enforced destinations)", s.policy.size(), s.policy_dst.size()));
-  for (auto d : s.policy_dst) line(fmt::format("  enforced: {}", name_of(s, d)));
+  size_t audited = 0;
+  for (auto [d, mode] : s.policy_dst) audited += mode == DstMode::audit;
+  line(fmt::format("policy ({} allow entries, {} enforced destinations, {} audited)", s.policy.size(),
+                   s.policy_dst.size() - audited, audited));
+  for (auto [d, mode] : s.policy_dst)
+    line(fmt::format("  {}: {}", mode == DstMode::enforce ? "enforced" : "audited", name_of(s, d)));
   for (const auto& k : s.policy)
     line(fmt::format("  allow {} -> {} {} {}", name_of(s, k.src), name_of(s, k.dst),
                      k.port == 0 ? std::string("all ports") : fmt::format("port {}", k.port),

@@ -85,6 +85,13 @@ struct PolicyKey {
   auto operator<=>(const PolicyKey&) const = default;
 };
 
+// policy_dst: how a meshed destination's policy applies.
+//   enforce: what no TrafficTarget allows is refused (SMI's default deny);
+//   audit:   permissive; what enforce would refuse is allowed, counted and
+//            reported (SMI_POL_DST_F_AUDIT).
+enum class DstMode : std::uint8_t { enforce, audit };
+std::string_view dst_mode_name(DstMode m);
+
 // ---- description (reported, not written to maps) ----------------------------
 
 struct FrontendInfo {
@@ -110,7 +117,7 @@ struct TargetStatus {
   IdentityNum destination = 0;
   std::vector<IdentityNum> sources;
   std::vector<RuleStatus> rules;
-  bool enforced = true;  // false in permissive mode
+  bool enforced = true;  // false when its destination is audited (permissive) or not meshed
   auto operator<=>(const TargetStatus&) const = default;
 };
 
@@ -121,7 +128,7 @@ struct DesiredState {
   FlatMap<ServiceKey, ServiceValue> services;
   FlatMap<std::uint32_t, std::vector<SlotValue>> slots;    // frontend id -> slots [0, slot_count)
   FlatSet<PolicyKey> policy;
-  FlatSet<IdentityNum> policy_dst;  // destinations with default deny
+  FlatMap<IdentityNum, DstMode> policy_dst;  // meshed destinations: enforced or audited
 
   // Description.
   std::map<IdentityNum, std::string> identities;          // number -> SPIFFE ID

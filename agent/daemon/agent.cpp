@@ -92,8 +92,8 @@ int run_agent(AgentConfig c) {
 
   compiler::CompileOptions copts{.node = c.node,
                                  .trust_domain = c.trust_domain,
-                                 .mode = c.mode == "permissive" ? compiler::Mode::permissive
-                                                                : compiler::Mode::enforce,
+                                 .mode = *compiler::parse_mode(c.mode),  // validated above
+                                 .unmeshed_namespaces = c.unmeshed_namespaces,
                                  .capacities = caps->compiler};
   Reconciler rec(copts, **dp);
   if (action == LayoutAction::adopt) {

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "base/system.h"
+#include "compiler/compile.h"
 
 namespace smi::daemon {
 namespace {
@@ -23,6 +24,14 @@ bool is_dns_name(const std::string& s) {
   for (char ch : s)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.')) return false;
   return std::isalnum(static_cast<unsigned char>(s.front())) && std::isalnum(static_cast<unsigned char>(s.back()));
+}
+
+// A namespace name: a DNS-1123 label (lowercase, digits, '-', at most 63).
+bool is_dns_label(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char ch : s)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+  return s.front() != '-' && s.back() != '-';
 }
 
 }  // namespace
@@ -96,8 +105,10 @@ Status validate(const AgentConfig& c) {
     problems.push_back("--node is required: the name of this node (in a DaemonSet, from spec.nodeName)");
   else if (!is_dns_name(c.node))
     problems.push_back("--node " + c.node + ": not a valid Kubernetes node name");
-  if (c.mode != "enforce" && c.mode != "permissive")
-    problems.push_back("--mode " + c.mode + ": expected enforce or permissive");
+  if (!compiler::parse_mode(c.mode))
+    problems.push_back("--mode " + c.mode + ": expected enforce (SMI's default deny), permissive (audit) or named");
+  for (const auto& ns : c.unmeshed_namespaces)
+    if (!is_dns_label(ns)) problems.push_back("--unmeshed-namespace " + ns + ": not a valid namespace name");
   if (!is_dns_name(c.trust_domain)) problems.push_back("--trust-domain " + c.trust_domain + ": not a DNS name");
   if (c.bpffs.empty() || c.bpffs[0] != '/') problems.push_back("--bpffs " + c.bpffs + ": must be an absolute path");
   if (!c.cgroup_root.empty() && c.cgroup_root[0] != '/')

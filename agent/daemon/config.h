@@ -28,7 +28,8 @@ struct AgentConfig {
   std::string cgroup_root;       // --cgroup-root (empty: the cgroup2 mount)
   std::string bpffs = "/sys/fs/bpf/smi";  // --bpffs
   std::string listen = "127.0.0.1:9090";  // --listen
-  std::string mode = "enforce";           // --mode
+  std::string mode = "enforce";           // --mode enforce|permissive|named
+  std::vector<std::string> unmeshed_namespaces;  // --unmeshed-namespace (repeatable), besides kube-system
   std::string trust_domain = "cluster.local";
   std::string state_dir = "/run/smi-agent";  // --state-dir: state.json for status and operators
   bool accelerate = false;       // --accelerate (same-node sk_msg redirect; off: see docs/datapath.md)

@@ -91,7 +91,8 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
     const bool removal = op.kind == compiler::OpKind::remove;
     r.may_revoke = r.may_revoke || (removal && (op.family == Family::policy || op.family == Family::ip_identity ||
                                                 op.family == Family::pod_identity)) ||
-                   (!removal && op.family == Family::policy_dst);
+                   (!removal && op.family == Family::policy_dst &&
+                    std::get<compiler::DstMode>(op.value) == compiler::DstMode::enforce);
   }
   applied_ = std::move(compiled.state);
   model_ = std::move(m);

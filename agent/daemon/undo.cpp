@@ -35,7 +35,8 @@ std::optional<OpValue> value_in(const DesiredState& s, Family f, const OpKey& ke
       if (s.policy.count(std::get<PolicyKey>(key))) return OpValue{std::monostate{}};
       return std::nullopt;
     case Family::policy_dst:
-      if (s.policy_dst.count(std::get<PolicyDstKey>(key).dst)) return OpValue{std::monostate{}};
+      if (auto it = s.policy_dst.find(std::get<PolicyDstKey>(key).dst); it != s.policy_dst.end())
+        return OpValue{it->second};
       return std::nullopt;
   }
   return std::nullopt;

@@ -122,7 +122,9 @@ Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local
     case Family::policy_dst: {
       smi_pol_dst_key key{.identity = std::get<compiler::PolicyDstKey>(op.key).dst};
       if (!put) return pols_->destinations().erase(key);
-      return pols_->destinations().put(key, smi_pol_dst_value{.flags = SMI_POL_DST_F_ENFORCED});
+      const bool audit = std::get<compiler::DstMode>(op.value) == compiler::DstMode::audit;
+      return pols_->destinations().put(
+          key, smi_pol_dst_value{.flags = static_cast<__u32>(audit ? SMI_POL_DST_F_AUDIT : SMI_POL_DST_F_ENFORCED)});
     }
   }
   return Error("unknown map family", EINVAL);
@@ -149,7 +151,10 @@ Result<compiler::DesiredState> Datapath::read_back() {
   SMI_TRY(pols_->edges().for_each(
       [&](const smi_pol_key& k, const smi_pol_value&) { s.policy.insert(codec::from_abi(k)); }));
   SMI_TRY(pols_->destinations().for_each(
-      [&](const smi_pol_dst_key& k, const smi_pol_dst_value&) { s.policy_dst.insert(k.identity); }));
+      [&](const smi_pol_dst_key& k, const smi_pol_dst_value& v) {
+        s.policy_dst[k.identity] = v.flags & SMI_POL_DST_F_ENFORCED ? compiler::DstMode::enforce
+                                                                     : compiler::DstMode::audit;
+      }));
   return s;
 }
 

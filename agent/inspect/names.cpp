@@ -80,6 +80,7 @@ Result<StateFile> parse_state_file(const std::string& text) {
       out.policy.emplace(number(field(e, "dst"), "policy.dst"), number(field(e, "src"), "policy.src"),
                          field(e, "port").get<uint16_t>(), protocol(field(e, "protocol").get<std::string>()));
     for (const auto& e : s.value("policy_dst", json::array())) out.policy_dst.insert(number(e, "policy_dst"));
+    for (const auto& e : s.value("policy_audit", json::array())) out.policy_audit.insert(number(e, "policy_audit"));
     for (const auto& e : s.value("ip_identity", json::array()))
       out.ip_identity[canonical_ip(field(e, "ip").get<std::string>())] = number(field(e, "identity"), "ip_identity");
 
@@ -123,6 +124,9 @@ std::vector<std::string> compare(const NodeView& v, const StateFile& s, size_t l
   std::set<uint64_t> dst(v.enforced.begin(), v.enforced.end());
   if (dst != s.policy_dst)
     all.push_back(fmt::format("enforced destinations: {} pinned, {} in the file, not the same", dst.size(), s.policy_dst.size()));
+  std::set<uint64_t> aud(v.audited.begin(), v.audited.end());
+  if (aud != s.policy_audit)
+    all.push_back(fmt::format("audited destinations: {} pinned, {} in the file, not the same", aud.size(), s.policy_audit.size()));
 
   std::map<std::string, uint64_t> ips;
   for (const auto& e : v.ip_identities) ips[e.address] = e.identity;

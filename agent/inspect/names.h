@@ -34,7 +34,8 @@ struct StateFile {
   using PolicyRow = std::tuple<uint64_t, uint64_t, uint16_t, uint8_t>;
   std::set<ServiceRow> services;
   std::set<PolicyRow> policy;
-  std::set<uint64_t> policy_dst;
+  std::set<uint64_t> policy_dst;    // enforced destinations
+  std::set<uint64_t> policy_audit;  // audited (permissive) destinations
   std::map<std::string, uint64_t> ip_identity;
   std::map<uint64_t, uint64_t> cgroup_identity;  // from local_pods
   bool has_local_pods = false;

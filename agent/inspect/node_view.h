@@ -126,7 +126,8 @@ struct NodeView {
   std::vector<Identity> identities;  // every number the maps mention, sorted
   std::vector<LocalCgroup> local_cgroups;
   std::vector<IpIdentity> ip_identities;
-  std::vector<uint64_t> enforced;  // smi_pol_dst_v1, sorted
+  std::vector<uint64_t> enforced;  // smi_pol_dst_v1 with SMI_POL_DST_F_ENFORCED, sorted
+  std::vector<uint64_t> audited;   // smi_pol_dst_v1 with SMI_POL_DST_F_AUDIT only (permissive), sorted
   std::vector<PolicyEdge> policy;  // sorted by dst, src, port, protocol
   std::vector<Counter> counters;   // summed over CPUs, sorted
   std::vector<Link> links;

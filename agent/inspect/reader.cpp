@@ -140,8 +140,10 @@ void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
   walk<smi_pol_dst_key, smi_pol_dst_value>(bpffs, "smi_pol_dst_v1", v,
                                            [&](const smi_pol_dst_key& k, const smi_pol_dst_value& val) {
                                              if (val.flags & SMI_POL_DST_F_ENFORCED) v.enforced.push_back(k.identity);
+                                             else if (val.flags & SMI_POL_DST_F_AUDIT) v.audited.push_back(k.identity);
                                            });
   std::sort(v.enforced.begin(), v.enforced.end());
+  std::sort(v.audited.begin(), v.audited.end());
   walk<smi_pol_key, smi_pol_value>(bpffs, "smi_pol_v1", v, [&](const smi_pol_key& k, const smi_pol_value&) {
     v.policy.push_back({k.dst_identity, k.src_identity, k.port, k.protocol});
   });
@@ -153,6 +155,7 @@ void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
   for (const auto& c : v.local_cgroups) numbers.insert(c.identity);
   for (const auto& i : v.ip_identities) numbers.insert(i.identity);
   for (auto d : v.enforced) numbers.insert(d);
+  for (auto d : v.audited) numbers.insert(d);
   for (const auto& e : v.policy) numbers.insert({e.dst, e.src});
   for (auto n : numbers) v.identities.push_back({n, ""});
 }

@@ -115,16 +115,24 @@ void identities_text(const NodeView& v, std::string& out) {
 }
 
 void policy_text(const NodeView& v, const Names& names, std::string& out) {
-  out += fmt::format("policy ({} enforced destination(s), {} allow entries)\n", v.enforced.size(), v.policy.size());
-  if (v.enforced.empty()) out += "  no destination is enforced: every connection is allowed\n";
+  out += fmt::format("policy ({} enforced destination(s), {} audited, {} allow entries)\n", v.enforced.size(),
+                     v.audited.size(), v.policy.size());
+  if (v.enforced.empty() && v.audited.empty()) out += "  no destination is enforced: every connection is allowed\n";
   std::map<uint64_t, std::vector<const PolicyEdge*>> by_dst;
   for (auto d : v.enforced) by_dst[d];
+  for (auto d : v.audited) by_dst[d];
   for (const auto& e : v.policy) by_dst[e.dst].push_back(&e);
   std::set<uint64_t> enforced(v.enforced.begin(), v.enforced.end());
+  std::set<uint64_t> audited(v.audited.begin(), v.audited.end());
   for (const auto& [dst, edges] : by_dst) {
+    const bool enf = enforced.count(dst) > 0, aud = audited.count(dst) > 0;
     out += fmt::format("  {}  {}\n", names.of(dst),
-                       enforced.count(dst) ? "enforced (default deny)" : "NOT enforced (allow entries only)");
-    if (edges.empty()) out += "    <- nobody: every connection to it is denied\n";
+                       enf   ? "enforced (default deny)"
+                       : aud ? "audited (permissive: would-be denials are allowed and reported)"
+                             : "NOT enforced (allow entries only)");
+    if (edges.empty())
+      out += aud ? "    <- nobody: every connection to it would be denied\n"
+                 : "    <- nobody: every connection to it is denied\n";
     for (const auto* e : edges)
       out += fmt::format("    <- {}  {}/{}\n", names.of(e->src),
                          e->port == 0 ? std::string("all ports") : fmt::format("port {}", e->port), proto_name(e->protocol));
@@ -284,6 +292,9 @@ json to_json(const NodeView& v) {
   json enforced = json::array();
   for (auto d : v.enforced) enforced.push_back(hex64(d));
   out["enforced"] = std::move(enforced);
+  json audited = json::array();
+  for (auto d : v.audited) audited.push_back(hex64(d));
+  out["audited"] = std::move(audited);
   json pol = json::array();
   for (const auto& e : v.policy)
     pol.push_back({{"dst", hex64(e.dst)}, {"src", hex64(e.src)}, {"port", e.port}, {"protocol", proto_name(e.protocol)}});

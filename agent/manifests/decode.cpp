@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -21,11 +22,34 @@ std::optional<Object> decode_service_account(const Node&, ObjectHeader& h, Field
   return model::ServiceAccount{std::move(h.meta)};
 }
 
+// Cluster-scoped; its labels say whether its pods are meshed and how their
+// policy applies (compiler/mesh.h), checked here so a typo is refused at the
+// object instead of silently meshing or un-meshing a namespace.
+std::optional<Object> decode_namespace(const Node& n, ObjectHeader& h, Fields& f) {
+  h.meta.ns.clear();
+  const Node* md = n.get("metadata");
+  const Node* labels = md == nullptr ? nullptr : md->get("labels");
+  auto check = [&](std::string_view key, std::span<const std::string_view> allowed) {
+    auto it = h.meta.labels.find(std::string(key));
+    if (it == h.meta.labels.end()) return;
+    if (std::find(allowed.begin(), allowed.end(), it->second) != allowed.end()) return;
+    std::string values;
+    for (auto v : allowed) values += (values.empty() ? "" : ", ") + std::string(v);
+    const Node* at = labels != nullptr && labels->get(key) != nullptr ? labels->get(key) : &n;
+    f.error(*at, fmt::format("metadata.labels[{}]", key),
+            fmt::format("'{}' is not a value of {} (expected one of: {})", it->second, key, values));
+  };
+  check(model::kMeshLabel, model::kMeshValues);
+  check(model::kModeLabel, model::kModeValues);
+  return model::Namespace{std::move(h.meta)};
+}
+
 const std::vector<KindVersions>& kinds() {
   static const std::vector<KindVersions> k = {
       {"", "Service", {"v1"}, decode_service},
       {"", "Pod", {"v1"}, decode_pod},
       {"", "ServiceAccount", {"v1"}, decode_service_account},
+      {"", "Namespace", {"v1"}, decode_namespace},
       {"discovery.k8s.io", "EndpointSlice", {"v1"}, decode_endpoint_slice},
       {"access.smi-spec.io", "TrafficTarget", {"v1alpha2", "v1alpha3"}, decode_traffic_target},
       {"specs.smi-spec.io", "HTTPRouteGroup", {"v1alpha3", "v1alpha4"}, decode_http_route_group},
@@ -48,8 +72,10 @@ bool is_builtin_group(std::string_view g) {
 
 bool is_list_kind(std::string_view kind) { return kind.ends_with("List"); }
 
-// "Kind namespace/name" before the object is known to be valid.
+// "Kind namespace/name" before the object is known to be valid ("Kind name"
+// for a cluster-scoped kind, as model::object_label names it).
 std::string label(std::string_view kind, const std::optional<std::string>& ns, const std::optional<std::string>& name) {
+  if (kind == model::Namespace::kKind) return fmt::format("{} {}", kind, name.value_or("<no name>"));
   return fmt::format("{} {}/{}", kind.empty() ? "<no kind>" : kind, ns.value_or("default"),
                      name.value_or("<no name>"));
 }

@@ -5,6 +5,7 @@
 namespace smi::model {
 
 std::string object_label(std::string_view kind, const ObjectMeta& m) {
+  if (m.ns.empty()) return fmt::format("{} {}", kind, m.name);
   return fmt::format("{} {}/{}", kind, m.ns, m.name);
 }
 
@@ -29,6 +30,7 @@ std::map<Key, T>& slot(Model& m) {
   else if constexpr (std::is_same_v<T, EndpointSlice>) return m.endpoint_slices;
   else if constexpr (std::is_same_v<T, Pod>) return m.pods;
   else if constexpr (std::is_same_v<T, ServiceAccount>) return m.service_accounts;
+  else if constexpr (std::is_same_v<T, Namespace>) return m.namespaces;
   else if constexpr (std::is_same_v<T, TrafficTarget>) return m.traffic_targets;
   else if constexpr (std::is_same_v<T, HTTPRouteGroup>) return m.http_route_groups;
   else if constexpr (std::is_same_v<T, TCPRoute>) return m.tcp_routes;

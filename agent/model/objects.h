@@ -2,6 +2,7 @@
 // Plain data; the manifest decoders fill it and the compiler reads it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -22,7 +23,8 @@ struct ObjectMeta {
   Location location;  // where the object starts
 };
 
-// "Kind namespace/name", the way every diagnostic names an object.
+// "Kind namespace/name" ("Kind name" when cluster-scoped), the way every
+// diagnostic names an object.
 std::string object_label(std::string_view kind, const ObjectMeta& m);
 
 // ---- Kubernetes objects the compiler needs --------------------------------
@@ -85,6 +87,19 @@ struct Pod {
 
 struct ServiceAccount {
   static constexpr std::string_view kKind = "ServiceAccount";
+  ObjectMeta meta;
+};
+
+// A namespace: cluster-scoped (meta.ns is empty). Only its labels matter:
+// they take it out of the mesh or set its policy mode (see mesh.h).
+// Namespace labels the agent reads, and their allowed values.
+inline constexpr std::string_view kMeshLabel = "smi-agent.io/mesh";  // "disabled": its pods are not meshed
+inline constexpr std::string_view kModeLabel = "smi-agent.io/mode";  // overrides --mode for its destinations
+inline constexpr std::array<std::string_view, 2> kMeshValues = {"enabled", "disabled"};
+inline constexpr std::array<std::string_view, 3> kModeValues = {"enforce", "permissive", "named"};
+
+struct Namespace {
+  static constexpr std::string_view kKind = "Namespace";
   ObjectMeta meta;
 };
 
@@ -159,8 +174,8 @@ struct TrafficSplit {
   std::vector<RouteRef> matches;  // v1alpha3/4 HTTPRouteGroup references
 };
 
-using Object = std::variant<Service, EndpointSlice, Pod, ServiceAccount, TrafficTarget, HTTPRouteGroup, TCPRoute,
-                            UDPRoute, TrafficSplit>;
+using Object = std::variant<Service, EndpointSlice, Pod, ServiceAccount, Namespace, TrafficTarget, HTTPRouteGroup,
+                            TCPRoute, UDPRoute, TrafficSplit>;
 
 const ObjectMeta& meta_of(const Object& o);
 std::string_view kind_of(const Object& o);

@@ -110,7 +110,7 @@ TEST_F(Kubernetes, RbacBindsTheAgentsAccountToAReadOnlyRole) {
 
 TEST_F(Kubernetes, RbacGrantsReadingExactlyWhatTheAgentReads) {
   std::set<std::pair<std::string, std::string>> want = {
-      {"", "services"}, {"", "pods"}, {"", "serviceaccounts"}, {"discovery.k8s.io", "endpointslices"}};
+      {"", "services"}, {"", "pods"}, {"", "serviceaccounts"}, {"", "namespaces"}, {"discovery.k8s.io", "endpointslices"}};
   for (const auto& k : kSmiKinds) want.insert({k.group, k.plural});
 
   auto roles = of_kind(docs_, "ClusterRole");

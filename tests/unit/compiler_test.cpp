@@ -365,6 +365,10 @@ std::string http_group() {
          "  - {name: metrics, pathRegex: /metrics, methods: [GET]}\n  - {name: anything, pathRegex: '.*', methods: ['*']}\n---\n";
 }
 
+using compiler::DstMode;
+using Dsts = std::map<std::uint64_t, DstMode>;
+Dsts dsts(const compiler::DesiredState& s) { return {s.policy_dst.begin(), s.policy_dst.end()}; }
+
 TEST(Policy, TcpAndUdpRoutePorts) {
   auto c = compile(tcp_route("web", "80, 443") + tcp_route("all", "") + tcp_route("dns", "53", "UDPRoute") +
                    target("t", "api", {"web", "cli"},
@@ -378,17 +382,68 @@ TEST(Policy, TcpAndUdpRoutePorts) {
   EXPECT_TRUE(p.count(PolicyKey{api, cli, 443, Protocol::tcp}));
   EXPECT_TRUE(p.count(PolicyKey{api, cli, 53, Protocol::udp}));
   EXPECT_TRUE(p.count(PolicyKey{db, api, 0, Protocol::tcp}));  // empty ports = all ports
-  EXPECT_EQ(c.state().policy_dst, (compiler::FlatSet<std::uint64_t>{api, db}));
+  // SMI: every meshed identity denies by default, sources included.
+  EXPECT_EQ(dsts(c.state()),
+            (Dsts{{api, DstMode::enforce}, {web, DstMode::enforce}, {cli, DstMode::enforce}, {db, DstMode::enforce}}));
 }
 
-TEST(Policy, AccessIsAdditiveAndOnlyNamedDestinationsAreEnforced) {
-  auto c = compile(tcp_route("a", "80") + tcp_route("b", "81") + pod("x", "other", "10.1.0.9") +
-                   target("t1", "api", {"web"}, "  - {kind: TCPRoute, name: a}\n") +
-                   target("t2", "api", {"web"}, "  - {kind: TCPRoute, name: b}\n"));
-  auto api = id("default", "api"), web = id("default", "web");
+TEST(Policy, AccessIsAdditiveAndEveryMeshedIdentityDeniesByDefault) {
+  const std::string input = tcp_route("a", "80") + tcp_route("b", "81") + pod("x", "other", "10.1.0.9") +
+                            target("t1", "api", {"web"}, "  - {kind: TCPRoute, name: a}\n") +
+                            target("t2", "api", {"web"}, "  - {kind: TCPRoute, name: b}\n");
+  auto c = compile(input);
+  auto api = id("default", "api"), web = id("default", "web"), other = id("default", "other");
   EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 80, Protocol::tcp}));
   EXPECT_TRUE(c.state().policy.count(PolicyKey{api, web, 81, Protocol::tcp}));
-  EXPECT_EQ(c.state().policy_dst, compiler::FlatSet<std::uint64_t>{api});  // "other" is not enforced
+  // "other" is named by no TrafficTarget: it refuses everyone (SMI's default deny).
+  EXPECT_EQ(dsts(c.state()), (Dsts{{api, DstMode::enforce}, {web, DstMode::enforce}, {other, DstMode::enforce}}));
+  // named mode: the old behaviour, kept for gradual adoption.
+  CompileOptions named;
+  named.mode = compiler::Mode::named;
+  auto n = compile(input, named);
+  EXPECT_EQ(dsts(n.state()), (Dsts{{api, DstMode::enforce}}));
+  EXPECT_EQ(n.state().policy, c.state().policy);
+}
+
+std::string ns_yaml(const std::string& name, const std::string& labels) {
+  return "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + name + ", labels: {" + labels + "}}\n---\n";
+}
+std::string pod_in(const std::string& ns, const std::string& name, const std::string& sa, const std::string& ip) {
+  return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", namespace: " + ns + ", uid: u-" + ns + "-" + name +
+         "}\nspec: {serviceAccountName: " + sa + ", nodeName: node-a}\nstatus: {phase: Running, podIPs: [{ip: " + ip +
+         "}]}\n---\n";
+}
+
+TEST(Policy, MeshMembershipLeavesKubeSystemExcludedAndLabelledNamespacesOut) {
+  const std::string pods = pod_in("kube-system", "coredns", "coredns", "10.1.0.2") +
+                           pod_in("shop", "api", "api", "10.1.0.3") + pod_in("legacy", "old", "old", "10.1.0.4") +
+                           pod_in("batch", "job", "job", "10.1.0.5") + pod_in("canary", "new", "new", "10.1.0.6");
+  const std::string namespaces = ns_yaml("legacy", "smi-agent.io/mesh: disabled") +
+                                 ns_yaml("canary", "smi-agent.io/mode: permissive") +
+                                 ns_yaml("shop", "smi-agent.io/mesh: enabled");
+  CompileOptions o;
+  o.unmeshed_namespaces = {"batch"};
+  auto c = compile(pods + namespaces, o);
+  ASSERT_TRUE(c.result.ok()) << c.all();
+  EXPECT_EQ(dsts(c.state()), (Dsts{{id("shop", "api"), DstMode::enforce}, {id("canary", "new"), DstMode::audit}}));
+  // Identities stay known (sources are still named), only enforcement differs.
+  EXPECT_TRUE(c.state().ip_identity.count(ip("10.1.0.2")));
+
+  // The node-wide permissive mode audits every meshed identity; a namespace
+  // labelled enforce is enforced.
+  o.mode = compiler::Mode::permissive;
+  auto q = compile(pods + ns_yaml("legacy", "smi-agent.io/mesh: disabled") + ns_yaml("shop", "smi-agent.io/mode: enforce"), o);
+  ASSERT_TRUE(q.result.ok()) << q.all();
+  EXPECT_EQ(dsts(q.state()), (Dsts{{id("shop", "api"), DstMode::enforce}, {id("canary", "new"), DstMode::audit}}));
+}
+
+TEST(Policy, NamespaceLabelWithAnUnknownValueIsAnErrorAtTheLabel) {
+  auto c = compile(ns_yaml("shop", "smi-agent.io/mesh: off, smi-agent.io/mode: strict"));
+  EXPECT_TRUE(c.has(Severity::error, "Namespace shop: metadata.labels[smi-agent.io/mesh]: 'off' is not a value of "
+                                     "smi-agent.io/mesh (expected one of: enabled, disabled)"))
+      << c.all();
+  EXPECT_TRUE(c.has(Severity::error, "metadata.labels[smi-agent.io/mode]: 'strict' is not a value of "
+                                     "smi-agent.io/mode (expected one of: enforce, permissive, named)"));
 }
 
 TEST(Policy, HttpRouteGroupIsCompiledToPortsAndReportedAsNotEnforced) {
@@ -427,18 +482,21 @@ TEST(Policy, MissingReferencesAreErrorsAndDropTheTarget) {
   EXPECT_TRUE(c.has(Severity::error, "TrafficTarget default/t: spec.rules[0].name: TCPRoute default/nope does not exist"));
   EXPECT_TRUE(c.has(Severity::error, "TrafficTarget default/t: spec.rules[1].matches[1]: HTTPRouteGroup default/api has no match named 'ghost'"));
   EXPECT_TRUE(c.state().policy.empty());
-  EXPECT_TRUE(c.state().policy_dst.empty());
+  // Refused, the target allows nothing; its destination still denies by default.
+  EXPECT_EQ(dsts(c.state()), (Dsts{{id("default", "api"), DstMode::enforce}, {id("default", "web"), DstMode::enforce}}));
 }
 
-TEST(Policy, PermissiveModeEnforcesNothingButReports) {
+TEST(Policy, PermissiveModeAuditsEveryMeshedDestination) {
   CompileOptions o;
   o.mode = compiler::Mode::permissive;
   auto c = compile(tcp_route("a", "80") + target("t", "api", {"web"}, "  - {kind: TCPRoute, name: a}\n") +
                        split_cluster() + split_yaml("v1alpha4", "  - {service: web-v2, weight: 1}\n"),
                    o);
   ASSERT_TRUE(c.result.ok()) << c.all();
-  EXPECT_TRUE(c.state().policy_dst.empty());
-  EXPECT_TRUE(c.has(Severity::info, "permissive mode: spiffe://cluster.local/ns/default/sa/api would be enforced"));
+  // Audited, not enforced: the allows are the same as enforce would have.
+  for (const auto& [d, mode] : c.state().policy_dst) EXPECT_EQ(mode, DstMode::audit) << d;
+  EXPECT_TRUE(c.state().policy_dst.count(id("default", "api")));
+  EXPECT_TRUE(c.state().policy.count(PolicyKey{id("default", "api"), id("default", "web"), 80, Protocol::tcp}));
   EXPECT_FALSE(c.state().targets.at(0).enforced);
   // Splits still apply.
   EXPECT_EQ(shares(c.state(), {ip("10.96.0.1"), 80, Protocol::tcp}), (std::map<std::string, int>{{"10.1.0.3:8080", 256}}));

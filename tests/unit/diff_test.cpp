@@ -20,7 +20,7 @@ struct Flat {
   std::map<ServiceKey, ServiceValue> services;
   std::map<SlotKey, SlotValue> slots;
   std::set<PolicyKey> policy;
-  std::set<IdentityNum> dst;
+  std::map<IdentityNum, compiler::DstMode> dst;
   bool operator==(const Flat&) const = default;
 };
 
@@ -71,16 +71,18 @@ void apply(Flat& f, const MapOp& op) {
     }
     case Family::policy_dst: {
       auto k = std::get<PolicyDstKey>(op.key).dst;
-      if (up) ASSERT_TRUE(f.dst.insert(k).second);
+      if (up) f.dst[k] = std::get<compiler::DstMode>(op.value);
       else ASSERT_EQ(f.dst.erase(k), 1u);
       break;
     }
   }
 }
 
-// The datapath's verdict: a destination not in policy_dst is not enforced.
+// The datapath's verdict: a destination not in policy_dst, or only audited,
+// is not enforced.
 bool allowed(const Flat& f, IdentityNum src, IdentityNum dst, std::uint16_t port, Protocol proto) {
-  if (!f.dst.count(dst)) return true;
+  auto d = f.dst.find(dst);
+  if (d == f.dst.end() || d->second == compiler::DstMode::audit) return true;
   return f.policy.count({dst, src, port, proto}) || f.policy.count({dst, src, 0, proto});
 }
 IdentityNum lookup(const Flat& f, const IpAddr& a) {
@@ -117,7 +119,7 @@ size_t changed_entries(const Flat& a, const Flat& b) {
     return n;
   };
   return count_map(a.pods, b.pods) + count_map(a.ips, b.ips) + count_map(a.services, b.services) +
-         count_map(a.slots, b.slots) + count_set(a.policy, b.policy) + count_set(a.dst, b.dst);
+         count_map(a.slots, b.slots) + count_set(a.policy, b.policy) + count_map(a.dst, b.dst);
 }
 
 // Checks one intermediate state against the old and new ones.
@@ -130,7 +132,7 @@ void check_window(const Flat& o, const Flat& n, const Flat& cur, const std::stri
       ids.insert(k.dst);
       if (k.port) ports.insert(k.port);
     }
-    for (auto d : f->dst) ids.insert(d);
+    for (const auto& [d, m] : f->dst) ids.insert(d);
     for (const auto& [ip, i] : f->ips) ids.insert(i);
   }
   // Identity level: every (src, dst, port, protocol).
@@ -223,7 +225,7 @@ DesiredState random_state(std::mt19937& rng) {
         for (auto pr : {Protocol::tcp, Protocol::udp})
           if (chance(0.15)) s.policy.insert({d, src, p, pr});
   for (auto d : ids)
-    if (chance(0.5)) s.policy_dst.insert(d);
+    if (chance(0.5)) s.policy_dst[d] = chance(0.5) ? compiler::DstMode::enforce : compiler::DstMode::audit;
   for (int v = 1; v <= 3; ++v) {
     if (!chance(0.7)) continue;
     std::uint32_t fid = static_cast<std::uint32_t>(v + 10 * pick(2));  // the id sometimes moves
@@ -247,7 +249,7 @@ TEST(Diff, UnchangedStateGivesNoOps) {
 TEST(Diff, DestinationIsEnforcedOnlyAfterItsAllowsExist) {
   DesiredState a, b;
   b.policy.insert({7000, 8000, 80, Protocol::tcp});
-  b.policy_dst.insert(7000);
+  b.policy_dst[7000] = compiler::DstMode::enforce;
   auto ops = diff(a, b);
   ASSERT_EQ(ops.size(), 2u);
   EXPECT_EQ(ops[0].family, Family::policy);
@@ -258,6 +260,24 @@ TEST(Diff, DestinationIsEnforcedOnlyAfterItsAllowsExist) {
   EXPECT_EQ(back[0].family, Family::policy_dst);
   EXPECT_EQ(back[0].kind, OpKind::remove);
   EXPECT_EQ(back[1].family, Family::policy);
+}
+
+TEST(Diff, AuditToEnforceGoesLastAndEnforceToAuditFirst) {
+  DesiredState audit, enforce;
+  audit.policy_dst[7000] = compiler::DstMode::audit;
+  enforce.policy_dst[7000] = compiler::DstMode::enforce;
+  enforce.policy.insert({7000, 8000, 80, Protocol::tcp});
+  auto up = diff(audit, enforce);
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].family, Family::policy);
+  EXPECT_EQ(up[1].family, Family::policy_dst);
+  EXPECT_EQ(std::get<compiler::DstMode>(up[1].value), compiler::DstMode::enforce);
+  auto down = diff(enforce, audit);
+  ASSERT_EQ(down.size(), 2u);
+  EXPECT_EQ(down[0].family, Family::policy_dst);
+  EXPECT_EQ(down[0].kind, OpKind::upsert);
+  EXPECT_EQ(std::get<compiler::DstMode>(down[0].value), compiler::DstMode::audit);
+  EXPECT_EQ(down[1].family, Family::policy);
 }
 
 TEST(Diff, SlotCountGrowsAfterSlotsAndShrinksBeforeThem) {

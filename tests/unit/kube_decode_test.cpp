@@ -34,7 +34,7 @@ std::string read(const std::string& name) {
 }
 
 TEST(KubeResources, PathsAndNames) {
-  EXPECT_EQ(all_resources().size(), 15u);
+  EXPECT_EQ(all_resources().size(), 16u);
   EXPECT_EQ(find("pods", "v1").path(), "/api/v1/pods");
   EXPECT_EQ(find("pods", "v1").api_version(), "v1");
   EXPECT_EQ(find("trafficsplits", "v1alpha2").path(), "/apis/split.smi-spec.io/v1alpha2/trafficsplits");

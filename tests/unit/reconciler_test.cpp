@@ -52,7 +52,9 @@ class FakeSink : public StateSink {
           break;
         }
         case compiler::Family::policy: s.policy.insert(std::get<compiler::PolicyKey>(op.key)); break;
-        case compiler::Family::policy_dst: s.policy_dst.insert(std::get<compiler::PolicyDstKey>(op.key).dst); break;
+        case compiler::Family::policy_dst:
+          s.policy_dst[std::get<compiler::PolicyDstKey>(op.key).dst] = std::get<compiler::DstMode>(op.value);
+          break;
       }
     }
     for (auto& [id, by_index] : slots)
@@ -202,9 +204,9 @@ TEST(Reconciler, AdoptedStateIsDiffedSoStaleEntriesGo) {
   // A restarted agent reads back what the kernel holds, plus an entry that
   // went stale while no agent ran.
   DesiredState kernel = first.applied();
-  kernel.policy_dst.insert(0xdeadbeefcafef00dULL);
+  kernel.policy_dst[0xdeadbeefcafef00dULL] = compiler::DstMode::enforce;
   sink.live_[FakeSink::key({compiler::Family::policy_dst, compiler::OpKind::upsert,
-                            compiler::PolicyDstKey{0xdeadbeefcafef00dULL}, {}})] = 1;
+                            compiler::PolicyDstKey{0xdeadbeefcafef00dULL}, compiler::DstMode::enforce})] = 1;
   Reconciler restarted({.node = "node-a"}, sink);
   restarted.adopt(kernel);
   model::Diagnostics d2;

@@ -43,6 +43,7 @@ constexpr std::array kResources = {
     ResourceType{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"},
     ResourceType{"", "v1", "pods", "Pod"},
     ResourceType{"", "v1", "serviceaccounts", "ServiceAccount"},
+    ResourceType{"", "v1", "namespaces", "Namespace"},  // labels: mesh membership and mode
 };
 
 }  // namespace

@@ -9,11 +9,14 @@
  * SYN makes the kernel answer with a RST: the client sees ECONNREFUSED at once,
  * where a cgroup_skb drop would leave it waiting for a timeout. Enforced
  * whatever the client's node does (unmeshed clients, other nodes). A datagram
- * answering one the pod sent (abi/flow.h) is a reply and passes. */
+ * answering one the pod sent (abi/flow.h) is a reply and passes. An audited
+ * destination (permissive) lets what enforce would drop pass and reports it
+ * (AUDIT), unless this node's client side reported it already (abi/audit.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/audit.h"
 #include "lib/counters.h"
 #include "lib/deny.h"
 #include "lib/flow.h"
@@ -35,8 +38,7 @@ SEC("sk_lookup")
 int smi_sk_lookup(struct bpf_sk_lookup *ctx) {
   __u8 family = ctx->family == SMI_AF_INET6 ? SMI_AF_INET6 : SMI_AF_INET;
   struct smi_flow f = {.family = family, .protocol = ctx->protocol, .dst_port = ctx->local_port};
-  struct smi_edge e = {.side = SMI_SIDE_SERVER, .reason = SMI_EVREASON_POLICY_SERVER,
-                       .src_port = bpf_ntohs(ctx->remote_port)};
+  struct smi_edge e = {.side = SMI_SIDE_SERVER, .src_port = bpf_ntohs(ctx->remote_port)};
   /* Every address word is read up front, each with its own constant offset:
    * read inside the family branches, clang merges the two into one pointer
    * into the context, which the verifier refuses. */
@@ -62,20 +64,31 @@ int smi_sk_lookup(struct bpf_sk_lookup *ctx) {
   e.src_identity = smi_ip_identity(family, &e.src_addr);
 
   int verdict = smi_policy_verdict(e.dst_identity, e.src_identity, f.dst_port, f.protocol);
-  if (verdict == SMI_VERDICT_DENY && f.protocol == SMI_IPPROTO_UDP) {
+  int refused = verdict == SMI_VERDICT_DENY || verdict == SMI_VERDICT_AUDIT;
+  int audit = verdict == SMI_VERDICT_AUDIT;
+  if (refused && f.protocol == SMI_IPPROTO_UDP) {
     struct smi_flow_key fk = {};
     smi_flow_key_fill(&fk, e.dst_identity, family, SMI_IPPROTO_UDP, f.dst_port, &e.src_addr, e.src_port);
-    if (smi_flow_is_reply(&fk)) {
+    /* The pod answering datagrams this check audited is no reply to them. */
+    if (smi_flow_is_reply(&fk) && !(audit && smi_audit_recent(e.src_identity, &f, e.src_port, SMI_SIDE_SERVER))) {
       smi_count(SMI_REASON_REPLY, SMI_DIR_INGRESS, 0);
       return SK_PASS;
     }
   }
-  if (verdict == SMI_VERDICT_DENY) {
-    smi_deny(&f, &e, SMI_REASON_POLICY_DENIED, SMI_DIR_INGRESS);
-    return SK_DROP;
+  if (!refused) {
+    if (verdict == SMI_VERDICT_ALLOW) smi_count(SMI_REASON_FORWARDED, SMI_DIR_INGRESS, 0);
+    return SK_PASS; /* no socket selected: the kernel's own lookup continues */
   }
-  if (verdict == SMI_VERDICT_ALLOW) smi_count(SMI_REASON_FORWARDED, SMI_DIR_INGRESS, 0);
-  return SK_PASS; /* no socket selected: the kernel's own lookup continues */
+  /* Audited by a client on this node already: enforce would have refused it
+   * there, and this check would never have seen it (abi/audit.h). */
+  if (audit && (smi_audit_recent(e.src_identity, &f, e.src_port, SMI_SIDE_CLIENT) ||
+                smi_audit_recent(e.src_identity, &f, 0, SMI_SIDE_CLIENT)))
+    return SK_PASS;
+  e.reason = audit ? SMI_EVREASON_AUDIT_SERVER : SMI_EVREASON_POLICY_SERVER;
+  smi_policy_report(&f, &e, audit, SMI_DIR_INGRESS);
+  if (!audit) return SK_DROP;
+  if (f.protocol == SMI_IPPROTO_UDP) smi_audit_note(e.src_identity, &f, e.src_port, SMI_SIDE_SERVER);
+  return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -6,11 +6,13 @@
  * - getpeername4/6: the application keeps seeing the service address.
  * Refusals: policy -> EPERM (return 0); a service with no ready backend ->
  * ECONNREFUSED (bpf_set_retval), as a service without endpoints behaves
- * elsewhere in Kubernetes. Nothing is sent in either case. */
+ * elsewhere in Kubernetes. Nothing is sent in either case. An audited
+ * destination's would-be policy refusal is reported (AUDIT) and let through. */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/audit.h"
 #include "lib/counters.h"
 #include "lib/deny.h"
 #include "lib/flow.h"
@@ -101,18 +103,27 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
    * it for the node (lib/policy.h), and so does its own connect. */
   __u64 as = host_network && dst && (dst->flags & SMI_ID_F_LOCAL) ? SMI_IDENTITY_HOST : e.src_identity;
   int verdict = smi_policy_verdict(e.dst_identity, as, f->dst_port, f->protocol);
-  if (verdict == SMI_VERDICT_DENY && f->protocol == SMI_IPPROTO_UDP) {
+  int refused = verdict == SMI_VERDICT_DENY || verdict == SMI_VERDICT_AUDIT;
+  int audit = verdict == SMI_VERDICT_AUDIT;
+  __u16 local_port = smi_local_port(ctx);
+  if (refused && f->protocol == SMI_IPPROTO_UDP) {
     struct smi_flow_key fk = {};
-    smi_flow_key_fill(&fk, e.src_identity, f->family, f->protocol, smi_local_port(ctx), &f->dst_addr, f->dst_port);
-    if (smi_flow_is_reply(&fk)) {
+    smi_flow_key_fill(&fk, e.src_identity, f->family, f->protocol, local_port, &f->dst_addr, f->dst_port);
+    /* An exchange this socket's own audited datagrams made is no reply: enforce
+     * would have refused them and this one too (abi/audit.h). */
+    if (smi_flow_is_reply(&fk) && !(audit && smi_audit_recent(e.src_identity, f, local_port, SMI_SIDE_CLIENT))) {
       smi_count(SMI_REASON_REPLY, SMI_DIR_EGRESS, 0);
       verdict = SMI_VERDICT_UNENFORCED;
+      refused = 0;
     }
   }
-  if (verdict == SMI_VERDICT_DENY) {
-    e.reason = SMI_EVREASON_POLICY_CLIENT;
-    smi_deny(f, &e, SMI_REASON_POLICY_DENIED, SMI_DIR_EGRESS);
-    return 0;
+  if (refused) {
+    /* Audited (permissive): reported where enforce would refuse it, and let
+     * through; noted, so the server side of this node does not report it again. */
+    e.reason = audit ? SMI_EVREASON_AUDIT_CLIENT : SMI_EVREASON_POLICY_CLIENT;
+    smi_policy_report(f, &e, audit, SMI_DIR_EGRESS);
+    if (!audit) return 0;
+    smi_audit_note(e.src_identity, f, local_port, SMI_SIDE_CLIENT);
   }
   if (verdict == SMI_VERDICT_ALLOW) smi_count(SMI_REASON_FORWARDED, SMI_DIR_EGRESS, 0);
   if (picked == SMI_SVC_PICKED) smi_ctx_set(ctx, ctx_family, f->family, &f->dst_addr, f->dst_port);

@@ -33,6 +33,17 @@ DenyReason deny_reason(uint8_t r) {
   }
 }
 
+DenyReason audit_reason(uint8_t r) {
+  switch (r) {
+    case SMI_EVREASON_AUDIT_CLIENT:
+      return DenyReason::client_policy;
+    case SMI_EVREASON_AUDIT_SERVER:
+      return DenyReason::server_policy;
+    default:
+      return DenyReason::other;
+  }
+}
+
 // Byte counts, duration and RTT travel on CLOSE, and on a FAIL for a reset
 // after establishment (the connection carried traffic before it died).
 void add_close_figures(EdgeStats& s, const smi_event& e) {
@@ -92,7 +103,7 @@ EdgeStats& Aggregator::stats_for_locked(const EdgeKey& key) {
 }
 
 void Aggregator::add_locked(const smi_event& e) {
-  const bool known_type = e.type >= SMI_EVENT_OPEN && e.type <= SMI_EVENT_DENY;
+  const bool known_type = e.type >= SMI_EVENT_OPEN && e.type <= SMI_EVENT_AUDIT;
   const bool known_side = e.side == SMI_SIDE_CLIENT || e.side == SMI_SIDE_SERVER;
   if (!known_type || !known_side) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
@@ -120,6 +131,9 @@ void Aggregator::add_locked(const smi_event& e) {
       break;
     case SMI_EVENT_DENY:
       s.denied[static_cast<size_t>(deny_reason(e.reason))] += std::max<uint64_t>(e.denials, 1);
+      break;
+    case SMI_EVENT_AUDIT:
+      s.audited[static_cast<size_t>(audit_reason(e.reason))] += std::max<uint64_t>(e.denials, 1);
       break;
   }
 }

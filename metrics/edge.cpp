@@ -44,11 +44,18 @@ uint64_t EdgeStats::denied_total() const {
   return n;
 }
 
+uint64_t EdgeStats::audited_total() const {
+  uint64_t n = 0;
+  for (uint64_t v : audited) n += v;
+  return n;
+}
+
 void EdgeStats::merge(const EdgeStats& o) {
   opened += o.opened;
   closed += o.closed;
   for (size_t i = 0; i < kFailReasons; ++i) failed[i] += o.failed[i];
   for (size_t i = 0; i < kDenyReasons; ++i) denied[i] += o.denied[i];
+  for (size_t i = 0; i < kDenyReasons; ++i) audited[i] += o.audited[i];
   bytes_sent += o.bytes_sent;
   bytes_received += o.bytes_received;
   connect.merge(o.connect);

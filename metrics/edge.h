@@ -60,7 +60,9 @@ struct EdgeKeyHash {
 // smi_edge_connections_failed_total{reason}.
 enum class FailReason : uint8_t { refused, reset, timeout, no_backend, other, count_ };
 // Why policy refused it (DENY events, and REVOKED cuts); label values of
-// smi_edge_connections_denied_total{reason}.
+// smi_edge_connections_denied_total{reason}. Also where enforce would have
+// refused what permissive mode let through (AUDIT events: client_policy,
+// server_policy), label values of smi_edge_connections_audited_total{reason}.
 enum class DenyReason : uint8_t { client_policy, server_policy, revoked, other, count_ };
 
 inline constexpr size_t kFailReasons = static_cast<size_t>(FailReason::count_);
@@ -73,6 +75,7 @@ struct EdgeStats {
   uint64_t closed = 0;  // CLOSE events: closed without reset (a success)
   std::array<uint64_t, kFailReasons> failed{};
   std::array<uint64_t, kDenyReasons> denied{};
+  std::array<uint64_t, kDenyReasons> audited{};  // permissive: let through, enforce would refuse
   uint64_t bytes_sent = 0;      // source -> destination
   uint64_t bytes_received = 0;  // destination -> source
   LatencyHistogram connect;     // SYN to established (OPEN duration)
@@ -82,7 +85,9 @@ struct EdgeStats {
 
   uint64_t failed_total() const;
   uint64_t denied_total() const;
+  uint64_t audited_total() const;
   // TrafficMetrics: success = closed without reset; failure = failed or denied.
+  // An audited connection was not refused: it counts by how it went.
   uint64_t successes() const { return closed; }
   uint64_t failures() const { return failed_total() + denied_total(); }
   void merge(const EdgeStats& o);

@@ -51,6 +51,7 @@ int EventReader::on_sample(void* ctx, void* data, size_t size) {
 void EventReader::flush() {
   if (batch_.empty()) return;
   agg_.ingest(batch_);
+  if (options_.observer) options_.observer(batch_);
   read_.fetch_add(batch_.size(), std::memory_order_relaxed);
   batch_.clear();
 }
@@ -61,6 +62,7 @@ size_t EventReader::drain() {
   int n = ring_buffer__consume(rb_);
   collect_folded();
   flush();
+  if (options_.tick) options_.tick();
   drains_.fetch_add(1, std::memory_order_relaxed);
   if (n < 0) log(Log::metrics)->warn("ring buffer consume failed: {}", std::strerror(-n));
   return read_.load(std::memory_order_relaxed) + short_.load(std::memory_order_relaxed) - before;
@@ -88,17 +90,19 @@ Result<uint64_t> EventReader::read_lost() {
   return lost_.load(std::memory_order_relaxed);
 }
 
-// Denials the per-edge rate limit held back (abi/deny.h) become DENY records
-// carrying their number. The map is walked only when the kernel's folded
+// Denials and audits the per-edge rate limit held back (abi/deny.h) become
+// DENY and AUDIT records carrying their number. The map is walked only when the kernel's folded
 // counter grew; each entry's folded_total only grows, so taking its growth
 // since the last walk counts every denial once.
 void EventReader::collect_folded() {
   if (!deny_rl_fd_) return;
   uint64_t folded = 0;
-  for (uint8_t dir : {uint8_t{SMI_DIR_EGRESS}, uint8_t{SMI_DIR_INGRESS}}) {
-    auto n = read_counter(SMI_REASON_DENY_FOLDED, dir);
-    if (!n) return;
-    folded += *n;
+  for (uint32_t reason : {uint32_t{SMI_REASON_DENY_FOLDED}, uint32_t{SMI_REASON_AUDIT_FOLDED}}) {
+    for (uint8_t dir : {uint8_t{SMI_DIR_EGRESS}, uint8_t{SMI_DIR_INGRESS}}) {
+      auto n = read_counter(reason, dir);
+      if (!n) return;
+      folded += *n;
+    }
   }
   if (folded == folded_seen_) return;
   folded_seen_ = folded;
@@ -119,7 +123,9 @@ void EventReader::collect_folded() {
     now[id] = v.folded_total;
     if (v.folded_total <= before) continue;
     smi_event e{};
-    e.type = SMI_EVENT_DENY;
+    // The reason says which: an audit's entries never share a key with a denial's.
+    e.type = key.reason == SMI_EVREASON_AUDIT_CLIENT || key.reason == SMI_EVREASON_AUDIT_SERVER ? SMI_EVENT_AUDIT
+                                                                                                  : SMI_EVENT_DENY;
     e.ts_ns = ts;
     e.src_identity = key.src_identity;
     e.dst_identity = key.dst_identity;

@@ -4,9 +4,9 @@
 // epoll: every `interval` the thread consumes whatever is there
 // (ring_buffer__consume). The reconcile loop never calls into it.
 //
-// DENY events are rate-limited per edge in the kernel; what that held back is
-// counted per edge in smi_deny_rl_v1 and turned into DENY records here, so
-// the aggregator sees every denial.
+// DENY and AUDIT events are rate-limited per edge in the kernel; what that held
+// back is counted per edge in smi_deny_rl_v1 and turned into DENY and AUDIT
+// records here, so the aggregator sees every denial and every audit.
 //
 // What the kernel could not submit (ring full) is counted by the BPF side in
 // smi_counters_v1 {SMI_REASON_EVENT_LOST, SMI_DIR_EGRESS}; read_lost() sums
@@ -17,8 +17,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -37,6 +39,10 @@ struct EventReaderOptions {
   std::string pin_dir;  // holds the pinned smi_events_v1 and smi_counters_v1
   std::chrono::milliseconds interval{100};
   size_t batch = 4096;  // events handed to the aggregator per lock
+  // Optional, on the reader's thread: every batch after the aggregator took it
+  // (the audit log), and a tick after every drain (time-based work).
+  std::function<void(std::span<const smi_event>)> observer;
+  std::function<void()> tick;
 };
 
 class EventReader {

@@ -16,13 +16,19 @@ AgentHealth::AgentHealth() : registry_(std::make_shared<prometheus::Registry>())
                   .Add({});
   refused_ = &prometheus::BuildCounter()
                   .Name("smi_updates_refused_total")
-                  .Help("Updates refused (invalid manifest or failed map write); the last good state kept running.")
+                  .Help("Updates refused whole (an error naming no object, or a failed map write); the last good state "
+                        "kept running.")
                   .Register(*registry_)
                   .Add({});
   faults_ = &prometheus::BuildCounter()
                  .Name("smi_datapath_faults_total")
                  .Help("Datapath faults the agent recovered from or is retrying, by kind (revocation, undo).")
                  .Register(*registry_);
+  refused_objects_ = &prometheus::BuildGauge()
+                         .Name("smi_objects_refused")
+                         .Help("Objects refused now, by kind (file: a file that cannot be read); each keeps its last "
+                               "good version, if any. `smi-agent status` lists them.")
+                         .Register(*registry_);
   reconcile_ = &prometheus::BuildHistogram()
                     .Name("smi_reconcile_duration_seconds")
                     .Help("Time of one reconcile pass, sources to maps.")
@@ -34,6 +40,14 @@ AgentHealth::AgentHealth() : registry_(std::make_shared<prometheus::Registry>())
 void AgentHealth::set_map_fill(const std::string& map, uint64_t entries, uint64_t capacity) {
   map_entries_->Add({{"map", map}}).Set(static_cast<double>(entries));
   map_capacity_->Add({{"map", map}}).Set(static_cast<double>(capacity));
+}
+
+void AgentHealth::set_refused_objects(const std::map<std::string, size_t>& by_kind) {
+  for (const auto& [kind, n] : by_kind) refused_kinds_.insert(kind);
+  for (const auto& kind : refused_kinds_) {
+    auto it = by_kind.find(kind);
+    refused_objects_->Add({{"kind", kind}}).Set(it == by_kind.end() ? 0.0 : static_cast<double>(it->second));
+  }
 }
 
 }  // namespace smi::metrics

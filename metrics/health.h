@@ -3,6 +3,8 @@
 //   smi_map_entries{map}, smi_map_capacity{map}   map fill, per pinned map
 //   smi_updates_applied_total, smi_updates_refused_total
 //   smi_reconcile_duration_seconds               histogram
+//   smi_objects_refused{kind}                    objects refused alone now (a bad object; its last good
+//       version, if any, stays in force)
 //   smi_datapath_faults_total{kind}              faults the agent recovered from or retries:
 //       revocation (a pod namespace's walk failed), undo (a failed update's undo failed)
 // The event pipeline's own series (smi_events_processed_total,
@@ -14,7 +16,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -34,6 +38,9 @@ class AgentHealth {
   void update_applied(uint64_t n = 1) { applied_->Increment(static_cast<double>(n)); }
   void update_refused(uint64_t n = 1) { refused_->Increment(static_cast<double>(n)); }
   void observe_reconcile(std::chrono::nanoseconds d) { reconcile_->Observe(static_cast<double>(d.count()) / 1e9); }
+  // Objects refused now, by kind ("file" for a file that cannot be read);
+  // a kind refused before and not now goes to 0.
+  void set_refused_objects(const std::map<std::string, size_t>& by_kind);
   void datapath_fault(const std::string& kind, uint64_t n = 1) {
     faults_->Add({{"kind", kind}}).Increment(static_cast<double>(n));
   }
@@ -46,6 +53,8 @@ class AgentHealth {
   prometheus::Counter* refused_;
   prometheus::Histogram* reconcile_;
   prometheus::Family<prometheus::Counter>* faults_;
+  prometheus::Family<prometheus::Gauge>* refused_objects_;
+  std::set<std::string> refused_kinds_;  // every kind ever set
 };
 
 }  // namespace smi::metrics

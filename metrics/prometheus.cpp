@@ -94,6 +94,10 @@ std::vector<MetricFamily> EdgeCollector::Collect() const {
                        "Connections that failed: refused, reset, timed out, no backend.", MetricType::Counter);
   auto denied =
       family("smi_edge_connections_denied_total", "Connections refused or cut by policy.", MetricType::Counter);
+  auto audited = family("smi_edge_connections_audited_total",
+                        "Connections and datagrams permissive mode let through that enforce would refuse, by where "
+                        "(client_policy, server_policy).",
+                        MetricType::Counter);
   auto sent = family("smi_edge_sent_bytes_total", "Bytes from source to destination (closed connections).",
                      MetricType::Counter);
   auto received = family("smi_edge_received_bytes_total", "Bytes from destination to source (closed connections).",
@@ -118,13 +122,19 @@ std::vector<MetricFamily> EdgeCollector::Collect() const {
       lr.push_back({"reason", reason_name(static_cast<DenyReason>(r))});
       denied.metric.push_back(counter(std::move(lr), s.denied[r]));
     }
+    for (size_t r = 0; r < kDenyReasons; ++r) {
+      if (s.audited[r] == 0) continue;
+      auto lr = l;
+      lr.push_back({"reason", reason_name(static_cast<DenyReason>(r))});
+      audited.metric.push_back(counter(std::move(lr), s.audited[r]));
+    }
     sent.metric.push_back(counter(l, s.bytes_sent));
     received.metric.push_back(counter(l, s.bytes_received));
     connect.metric.push_back(histogram(l, s.connect));
     rtt.metric.push_back(histogram(l, s.rtt));
   }
   std::vector<MetricFamily> out;
-  for (auto* f : {&opened, &closed, &failed, &denied, &sent, &received, &connect, &rtt}) {
+  for (auto* f : {&opened, &closed, &failed, &denied, &audited, &sent, &received, &connect, &rtt}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
   return out;

@@ -5,14 +5,21 @@
 namespace smi::metrics {
 
 MetricsService::MetricsService(const Config& config, const Resolver& resolver)
-    : aggregator_(AggregatorOptions{.max_edges = config.max_edges}), api_(aggregator_, resolver) {
+    : aggregator_(AggregatorOptions{.max_edges = config.max_edges}),
+      audit_log_(resolver, config.audit_log, config.audit_sink),
+      api_(aggregator_, resolver) {
   exposition_.add(std::make_shared<EdgeCollector>(aggregator_, resolver, config.labels));
 }
 
 Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& config, const Resolver& resolver) {
   std::unique_ptr<MetricsService> s(new MetricsService(config, resolver));
   if (!config.pin_dir.empty()) {
-    auto reader = EventReader::open({.pin_dir = config.pin_dir, .interval = config.poll_interval}, s->aggregator_);
+    AuditLog* audit = &s->audit_log_;
+    auto reader = EventReader::open({.pin_dir = config.pin_dir,
+                                     .interval = config.poll_interval,
+                                     .observer = [audit](std::span<const smi_event> b) { audit->observe(b); },
+                                     .tick = [audit] { audit->tick(); }},
+                                    s->aggregator_);
     if (!reader) return std::move(reader).error().context("start metrics");
     s->reader_ = std::move(*reader);
   }
@@ -31,6 +38,10 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& con
       [agg, reader] { return static_cast<double>(agg->malformed() + (reader ? reader->short_records() : 0)); });
   own->add_counter("smi_edges_evicted_total", "Edges dropped (least recently updated first) at the edge cap.",
                    [agg] { return static_cast<double>(agg->evicted()); });
+  AuditLog* audit_log = &s->audit_log_;
+  own->add_counter("smi_audit_log_suppressed_total",
+                   "Audited edges the audit log's bound left out of it (smi_edge_connections_audited_total has them).",
+                   [audit_log] { return static_cast<double>(audit_log->suppressed()); });
   own->add_gauge("smi_edges", "Edges currently aggregated.", [agg] { return static_cast<double>(agg->edges()); });
   own->add_gauge("smi_edges_max", "The edge cap (--metrics-max-edges).",
                  [agg] { return static_cast<double>(agg->max_edges()); });

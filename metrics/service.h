@@ -8,10 +8,11 @@
 //   (*svc)->health().update_applied();                           // reconcile loop hooks
 //
 // It owns the aggregator, the ring-buffer reader (when pin_dir is set), the
-// Prometheus collectors and the TrafficMetrics API, and registers the event
-// pipeline's own health series:
+// audit log (permissive mode's would-be denials, one bounded line per edge:
+// metrics/audit_log.h), the Prometheus collectors and the TrafficMetrics API,
+// and registers the event pipeline's own health series:
 //   smi_events_processed_total, smi_events_lost_total, smi_events_malformed_total,
-//   smi_edges_evicted_total, smi_edges, smi_edges_max
+//   smi_edges_evicted_total, smi_edges, smi_edges_max, smi_audit_log_suppressed_total
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "base/result.h"
 #include "http/router.h"
 #include "metrics/aggregator.h"
+#include "metrics/audit_log.h"
 #include "metrics/event_reader.h"
 #include "metrics/health.h"
 #include "metrics/prometheus.h"
@@ -36,6 +38,8 @@ class MetricsService {
     std::chrono::milliseconds poll_interval{100};
     size_t max_edges = 10000;
     LabelMode labels = LabelMode::workload;
+    AuditLogOptions audit_log{};
+    AuditLog::Sink audit_sink{};  // empty: the metrics logger
   };
 
   // The resolver must outlive the service.
@@ -51,6 +55,7 @@ class MetricsService {
   Aggregator& aggregator() { return aggregator_; }
   EventReader* reader() { return reader_.get(); }
   AgentHealth& health() { return health_; }
+  AuditLog& audit_log() { return audit_log_; }
   const Exposition& exposition() const { return exposition_; }
   const TrafficMetricsApi& api() const { return api_; }
 
@@ -58,6 +63,7 @@ class MetricsService {
   MetricsService(const Config& config, const Resolver& resolver);
 
   Aggregator aggregator_;
+  AuditLog audit_log_;
   std::unique_ptr<EventReader> reader_;
   AgentHealth health_;
   Exposition exposition_;

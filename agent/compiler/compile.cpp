@@ -62,6 +62,11 @@ void CompilerRun::warn_once(const model::Location& loc, const std::string& objec
   if (warned_.insert(object + '\0' + field + '\0' + message).second) diags().warning(loc, object, field, message);
 }
 
+void CompilerRun::error_once(const model::Location& loc, const std::string& object, const std::string& field,
+                             const std::string& message) {
+  if (warned_.insert(object + '\0' + field + '\0' + message).second) diags().error(loc, object, field, message);
+}
+
 std::optional<IdentityNum> CompilerRun::identity_of(const std::string& ns, const std::string& sa) const {
   auto it = sa_ids_.find({ns, sa});
   if (it == sa_ids_.end()) return std::nullopt;

@@ -107,8 +107,10 @@ std::vector<SlotValue> CompilerRun::split_slots(const model::TrafficSplit& split
     ids.push_back(service_id(bk));
     auto svc = model_.services.find(bk);
     if (svc == model_.services.end()) {
-      warn_once(b->location, label, b->field + ".service",
-                fmt::format("backend Service {}/{} does not exist; it gets no traffic", bk.first, bk.second));
+      // An error, so the split is refused alone and keeps its last good
+      // weights (daemon/reconciler.h) instead of sending a share nowhere.
+      error_once(b->location, label, b->field + ".service",
+                 fmt::format("backend Service {}/{} does not exist", bk.first, bk.second));
       continue;
     }
     if (split_by_apex_.count(bk))

@@ -43,6 +43,8 @@ class CompilerRun {
   // frontends run into it.
   void warn_once(const model::Location& loc, const std::string& object, const std::string& field,
                  const std::string& message);
+  void error_once(const model::Location& loc, const std::string& object, const std::string& field,
+                  const std::string& message);
 
   const model::Model& model_;
   const CompileOptions& opts_;

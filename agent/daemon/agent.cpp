@@ -13,6 +13,7 @@
 #include "daemon/names.h"
 #include "daemon/readiness.h"
 #include "daemon/reconciler.h"
+#include "daemon/refusals.h"
 #include "daemon/sources.h"
 #include "daemon/state_file.h"
 #include "datapath/datapath.h"
@@ -33,20 +34,6 @@ spdlog::logger* L() { return log(Log::agent); }
 int refuse(const std::string& what, const Error& e) {
   L()->error("{}: {}", what, e.message());
   return 1;
-}
-
-std::string first_errors(const model::Diagnostics& d, size_t max = 5) {
-  std::string out;
-  size_t n = 0;
-  for (const auto& item : d.items()) {
-    if (item.severity != model::Severity::error) continue;
-    if (n++ == max) {
-      out += fmt::format("\n  ... and {} more", d.count(model::Severity::error) - max);
-      break;
-    }
-    out += "\n  " + model::format(item);
-  }
-  return out;
 }
 
 void publish_map_fill(metrics::AgentHealth& h, const compiler::DesiredState& s, const MapCapacities& c) {
@@ -142,6 +129,7 @@ int run_agent(AgentConfig c) {
   bool revoke_due = false;
   bool revoke_failing = false;  // logged once per streak of failed passes
   std::vector<LocalPod> pods;
+  std::vector<Refusal> refusals;  // objects refused now
   bool changed = true;  // the source has something not compiled yet
   bool retry_failed = false;
   auto last_sweep = std::chrono::steady_clock::now();
@@ -159,10 +147,21 @@ int run_agent(AgentConfig c) {
       for (const auto& d : r.diagnostics.items())
         if (d.severity == model::Severity::warning) log(Log::compiler)->warn("{}", model::format(d));
       using O = ReconcileResult::Outcome;
+      // Each refusal is logged once, and again only when its reason changes.
+      if (r.outcome != O::failed) {
+        auto delta = refusal_changes(refusals, r.refusals);
+        for (const auto& x : delta.added) log(Log::compiler)->error("refused {}", describe(x));
+        for (const auto& x : delta.cleared)
+          log(Log::compiler)->info("no longer refused: {}", x.kind.empty() ? "file " + x.name
+                                                                             : x.kind + " " + (x.ns.empty() ? "" : x.ns + "/") + x.name);
+        refusals = std::move(r.refusals);
+        (*msvc)->health().set_refused_objects(count_by_kind(refusals));
+      }
       if (r.outcome == O::refused || r.outcome == O::failed) {
         (*msvc)->health().update_refused();
         if (r.undo_failed) (*msvc)->health().datapath_fault("undo");
-        L()->warn("update refused: {}{}", r.error, first_errors(r.diagnostics));
+        if (r.outcome == O::failed) L()->warn("update failed: {}", r.error);
+        else L()->warn("update refused: {}", r.error);
         // A kernel error is tried again next round; refused input waits for a change.
         retry_failed = r.outcome == O::failed;
       } else {
@@ -217,7 +216,7 @@ int run_agent(AgentConfig c) {
           last_sweep = now;
           if (auto swept = (*dp)->sweep_revnat(); !swept) L()->warn("UDP reverse translations: {}", swept.error().message());
         }
-        if (auto st = write_state_file(c, rec.generation(), rec.applied(), pods); !st)
+        if (auto st = write_state_file(c, rec.generation(), rec.applied(), pods, refusals); !st)
           L()->warn("state file: {}", st.error().message());
         if (!ready) L()->info("ready: {} local pod(s) on node {}", pods.size(), c.node);
         ready = true;

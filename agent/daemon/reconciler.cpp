@@ -1,5 +1,10 @@
 #include "daemon/reconciler.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
 #include <fmt/format.h>
 
 namespace smi::daemon {
@@ -29,6 +34,93 @@ const char* outcome_name(ReconcileResult::Outcome o) {
   return "?";
 }
 
+namespace {
+
+// Refuses objects one at a time (see reconciler.h): the model given is
+// changed in place until it compiles without an error naming an object.
+class Refuser {
+ public:
+  Refuser(const model::Model& last_good, model::Model& m) : last_good_(last_good), m_(m) {}
+
+  // Errors of reading and building the model: the objects they name are
+  // absent (they did not decode) or were dropped (duplicates).
+  void read_errors(const model::Diagnostics& d) {
+    std::map<std::string, const model::Diagnostic*> broken_files;
+    for (const auto& item : d.items()) {
+      if (item.severity != model::Severity::error) continue;
+      if (auto ref = model::parse_object_label(item.object)) {
+        note(*ref, item);
+        keep_or_drop(*ref);
+      } else if (!item.location.file.empty()) {
+        broken_files.emplace(item.location.file, &item);
+      } else {
+        whole_ = model::format(item);
+      }
+    }
+    // A file that could not be read keeps every object it had.
+    for (const auto& [file, item] : broken_files) {
+      Refusal r{"", "", file, item->location, item->field, item->message, false};
+      for (const auto& ref : model::objects_from_file(last_good_, file)) {
+        if (model::find_object(m_, ref) != nullptr) continue;  // now defined elsewhere
+        model::copy_object(last_good_, m_, ref);
+        kept_.insert(ref);
+        r.kept_last_good = true;
+      }
+      files_.push_back(std::move(r));
+    }
+  }
+
+  // Errors of one compile. Returns true when the model changed (compile again).
+  bool compile_errors(const model::Diagnostics& d) {
+    bool changed = false;
+    for (const auto& item : d.items()) {
+      if (item.severity != model::Severity::error) continue;
+      auto ref = model::parse_object_label(item.object);
+      if (!ref) {
+        whole_ = model::format(item);
+        return false;
+      }
+      note(*ref, item);
+      changed = keep_or_drop(*ref) || changed;
+    }
+    return changed;
+  }
+
+  const std::optional<std::string>& whole() const { return whole_; }
+
+  std::vector<Refusal> refusals() && {
+    std::vector<Refusal> out = std::move(files_);
+    for (auto& [ref, r] : objects_) out.push_back(std::move(r));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  // The first error of an object is the reason it is refused.
+  void note(const model::ObjectRef& ref, const model::Diagnostic& d) {
+    objects_.try_emplace(ref, Refusal{ref.kind, ref.key.first, ref.key.second, d.location, d.field, d.message, false});
+  }
+  // The last good version the first time; out of the model after that.
+  bool keep_or_drop(const model::ObjectRef& ref) {
+    auto& r = objects_.at(ref);
+    if (kept_.insert(ref).second && model::copy_object(last_good_, m_, ref)) {
+      r.kept_last_good = true;
+      return true;
+    }
+    r.kept_last_good = false;
+    return model::erase_object(m_, ref);
+  }
+
+  const model::Model& last_good_;
+  model::Model& m_;
+  std::map<model::ObjectRef, Refusal> objects_;
+  std::vector<Refusal> files_;
+  std::set<model::ObjectRef> kept_;  // refs given their last good version once
+  std::optional<std::string> whole_;
+};
+
+}  // namespace
+
 ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model::Diagnostics load_diags) {
   auto t0 = std::chrono::steady_clock::now();
   ReconcileResult r;
@@ -41,11 +133,35 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
   };
 
   model::Model m = model::build_model(std::move(objects), r.diagnostics);
-  compiler::CompileResult compiled = compiler::compile(m, options_);
-  r.diagnostics.append(compiled.diagnostics);
-  if (r.diagnostics.has_errors()) {
-    r.error = fmt::format("{} error(s) in the update; the last applied state keeps running",
-                          r.diagnostics.count(model::Severity::error));
+  Refuser refuser(model_, m);
+  refuser.read_errors(r.diagnostics);
+  compiler::CompileResult compiled;
+  // Each round keeps or drops at least one object, so this ends; the bound
+  // only guards against a compiler error that names an object it keeps.
+  for (size_t round = 0; !refuser.whole(); ++round) {
+    compiled = compiler::compile(m, options_);
+    if (round == 0) {
+      r.diagnostics.append(compiled.diagnostics);  // the input as given
+    } else {
+      for (const auto& d : compiled.diagnostics.items())  // what the last good versions ran into
+        if (d.severity == model::Severity::error) r.diagnostics.add(d);
+    }
+    if (!compiled.diagnostics.has_errors()) break;
+    if (!refuser.compile_errors(compiled.diagnostics) && !refuser.whole()) {
+      r.error = "an error remained after every object it names was refused; the last applied state keeps running";
+      return finish(ReconcileResult::Outcome::refused);
+    }
+    if (round > 2 * (m.pods.size() + m.traffic_targets.size() + m.traffic_splits.size()) + 16) break;
+  }
+  r.refusals = std::move(refuser).refusals();
+  if (refuser.whole()) {
+    r.error = fmt::format("an error that names no object refuses the whole update ({}); the last applied state "
+                          "keeps running",
+                          *refuser.whole());
+    return finish(ReconcileResult::Outcome::refused);
+  }
+  if (compiled.diagnostics.has_errors()) {
+    r.error = "errors remained after refusing the objects they name; the last applied state keeps running";
     return finish(ReconcileResult::Outcome::refused);
   }
 

@@ -1,8 +1,16 @@
 // The reconcile step: objects from a source -> model -> compile -> diff ->
-// apply, all or nothing.
+// apply.
 //
-// An update with any error diagnostic is refused whole and the last applied
-// state keeps running. If the sink fails part-way (a kernel error), the
+// A bad object is refused alone: an object that an error names keeps its
+// last good version (the one last applied) or, without one, is left out, and
+// every other change lands. This repeats until the model compiles, so the
+// consequences across objects follow: a TrafficTarget whose route is refused
+// compiles against the route's last good version; one whose route is gone is
+// refused in turn and keeps its own last good version; a TrafficSplit naming
+// a missing backend keeps its last good weights. A file that cannot be read
+// at all keeps every object it held. Only an error that names no object (a
+// map capacity exceeded, a bad trust domain) refuses the whole update, and
+// the last applied state keeps running. If the sink fails part-way (a kernel error), the
 // operations already applied are undone, so the kernel again holds the last
 // applied state; if even the undo fails, the reconciler reads back what the
 // kernel does hold and diffs from that (the pods' cgroup identities, which
@@ -26,8 +34,10 @@ namespace smi::daemon {
 // One object the reconciler refuses: an object with an error is left out
 // alone (its last good version, if any, stays in force) and every other
 // change still lands. `where`, `field` and `reason` are its first error.
+// A file that could not be read as a whole is one refusal with an empty
+// kind and the file as its name.
 struct Refusal {
-  std::string kind;  // "TrafficTarget"
+  std::string kind;  // "TrafficTarget"; empty: a file (name) that could not be read
   std::string ns;    // empty for a cluster-scoped object
   std::string name;
   model::Location where;

@@ -13,7 +13,17 @@
 namespace smi::daemon {
 
 Status write_state_file(const AgentConfig& c, uint64_t generation, const compiler::DesiredState& state,
-                        const std::vector<LocalPod>& pods) {
+                        const std::vector<LocalPod>& pods, const std::vector<Refusal>& refusals) {
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& r : refusals)
+    refused.push_back({{"kind", r.kind.empty() ? "file" : r.kind},
+                       {"namespace", r.ns},
+                       {"name", r.name},
+                       {"file", r.where.file},
+                       {"line", r.where.line},
+                       {"field", r.field},
+                       {"reason", r.reason},
+                       {"kept_last_good", r.kept_last_good}});
   nlohmann::json local = nlohmann::json::array();
   for (const auto& p : pods) {
     nlohmann::json ips = nlohmann::json::array();
@@ -32,7 +42,7 @@ Status write_state_file(const AgentConfig& c, uint64_t generation, const compile
   nlohmann::json doc = {{"generation", generation}, {"applied_unix", static_cast<int64_t>(::time(nullptr))},
                         {"node", c.node},           {"bpffs", c.bpffs},
                         {"mode", c.mode},           {"state", compiler::to_json(state)},
-                        {"local_pods", local}};
+                        {"local_pods", local},      {"refused", refused}};
   SMI_TRY(make_dirs(c.state_dir, 0755));
   const std::string path = c.state_dir + "/state.json";
   const std::string tmp = path + ".tmp";

@@ -9,11 +9,12 @@
 #include "base/result.h"
 #include "compiler/state.h"
 #include "daemon/config.h"
+#include "daemon/reconciler.h"
 #include "datapath/datapath.h"
 
 namespace smi::daemon {
 
 Status write_state_file(const AgentConfig& config, uint64_t generation, const compiler::DesiredState& state,
-                        const std::vector<LocalPod>& pods);
+                        const std::vector<LocalPod>& pods, const std::vector<Refusal>& refusals);
 
 }  // namespace smi::daemon

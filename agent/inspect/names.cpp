@@ -62,6 +62,19 @@ Result<StateFile> parse_state_file(const std::string& text) {
     out.node = j.value("node", "");
     out.bpffs = j.value("bpffs", "");
     out.mode = j.value("mode", "");
+    for (const auto& r : j.value("refused", json::array())) {
+      std::string kind = r.value("kind", ""), ns = r.value("namespace", ""), name = r.value("name", "");
+      std::string what = kind == "file" ? "file " + name : kind + " " + (ns.empty() ? "" : ns + "/") + name;
+      std::string file = r.value("file", "");
+      int line = r.value("line", 0);
+      std::string where = file.empty() || kind == "file" ? "" : line > 0 ? fmt::format(" ({}:{})", file, line)
+                                                                          : " (" + file + ")";
+      std::string field = r.value("field", "");
+      out.refused.push_back(fmt::format("{}{}: {}{}{}", what, where, field.empty() ? "" : field + ": ",
+                                        r.value("reason", ""),
+                                        r.value("kept_last_good", false) ? " (last good version in force)"
+                                                                         : " (left out)"));
+    }
     const json& s = field(j, "state");
 
     for (const auto& e : s.value("identities", json::array()))
@@ -163,6 +176,7 @@ void join(NodeView& v, const StateFile* s, const std::string& path, const std::s
   v.names.generation = s->generation;
   v.names.applied_unix = s->applied_unix;
   v.names.node = s->node;
+  v.names.refused = s->refused;  // whatever the maps say: refusals are about the input
   v.names.problems = compare(v, *s);
   if (!v.names.problems.empty()) {
     v.names.source = NamesSource::stale;

@@ -39,6 +39,9 @@ struct StateFile {
   std::map<std::string, uint64_t> ip_identity;
   std::map<uint64_t, uint64_t> cgroup_identity;  // from local_pods
   bool has_local_pods = false;
+
+  // Objects the agent refuses now, described one per line.
+  std::vector<std::string> refused;
 };
 
 // Parses the state file's JSON. An error names the first field that is

@@ -111,6 +111,7 @@ struct NamesInfo {
   uint64_t applied_unix = 0;
   std::string node;
   std::vector<std::string> problems;  // why stale/invalid (first few differences)
+  std::vector<std::string> refused;   // objects the agent refuses now, one line each (state.json "refused")
 };
 
 struct NodeView {

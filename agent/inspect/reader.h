@@ -16,7 +16,7 @@ inline constexpr const char* kExpectedPins[] = {
     "smi_cg_id_v1",  "smi_ip_id_v1",      "smi_svc_v1",       "smi_slot_v1",     "smi_revnat_v1",
     "smi_pol_v1",    "smi_pol_dst_v1",    "smi_counters_v1",  "smi_events_v1",   "smi_pod_src_v1",
     "smi_sock_v1",   "smi_sockhash_v1",   "smi_accel_v1",     "smi_flow_v1",     "smi_deny_rl_v1",
-    "smi_meta"};
+    "smi_audit_v1",  "smi_meta"};
 
 struct ReadOptions {
   bool features = true;    // probe kernel features

@@ -194,6 +194,8 @@ std::string reason_name(uint32_t reason) {
     case SMI_REASON_ACCEL_FALLBACK: return "accel_fallback";
     case SMI_REASON_REPLY: return "reply";
     case SMI_REASON_DENY_FOLDED: return "deny_event_folded";
+    case SMI_REASON_POLICY_AUDITED: return "policy_audited";
+    case SMI_REASON_AUDIT_FOLDED: return "audit_event_folded";
     default: return fmt::format("reason {}", reason);
   }
 }
@@ -219,6 +221,10 @@ std::string to_text(const NodeView& v) {
                             : "layout: NO smi_meta marker (an agent will treat the pins as a fresh install)\n";
     out += names_line(v.names) + "\n";
     for (const auto& p : v.names.problems) out += "  - " + p + "\n";
+    if (!v.names.refused.empty()) {
+      out += fmt::format("\nrefused objects ({}): fix them; everything else is applied\n", v.names.refused.size());
+      for (const auto& r : v.names.refused) out += "  " + r + "\n";
+    }
     Names names(v);
     out += "\n";
     services_text(v, out);
@@ -260,7 +266,7 @@ json to_json(const NodeView& v) {
   static const char* kSources[] = {"none", "current", "stale", "invalid"};
   out["names"] = {{"source", kSources[static_cast<int>(v.names.source)]}, {"path", v.names.path},
                   {"generation", v.names.generation}, {"applied_unix", v.names.applied_unix},
-                  {"node", v.names.node}, {"problems", v.names.problems}};
+                  {"node", v.names.node}, {"problems", v.names.problems}, {"refused", v.names.refused}};
 
   json svcs = json::array();
   for (const auto& s : v.services) {

@@ -1,5 +1,9 @@
 #include "model/model.h"
 
+#include <type_traits>
+#include <utility>
+#include <variant>
+
 #include <fmt/format.h>
 
 namespace smi::model {
@@ -75,6 +79,90 @@ Model build_model(std::vector<Object> objects, Diagnostics& diags) {
         std::move(objects[i]));
   }
   return model;
+}
+
+namespace {
+
+template <typename T>
+const std::map<Key, T>& slot(const Model& m) {
+  return slot<T>(const_cast<Model&>(m));  // same maps, read only
+}
+
+// Calls f(std::type_identity<T>{}) for the object type whose kind is `kind`;
+// false when no type has that kind.
+template <typename F, size_t I = 0>
+bool for_kind(std::string_view kind, F&& f) {
+  if constexpr (I == std::variant_size_v<Object>) {
+    return false;
+  } else {
+    using T = std::variant_alternative_t<I, Object>;
+    if (kind == T::kKind) {
+      f(std::type_identity<T>{});
+      return true;
+    }
+    return for_kind<F, I + 1>(kind, std::forward<F>(f));
+  }
+}
+
+template <typename F, size_t... I>
+void for_each_kind(F&& f, std::index_sequence<I...>) {
+  (f(std::type_identity<std::variant_alternative_t<I, Object>>{}), ...);
+}
+
+}  // namespace
+
+std::optional<ObjectRef> parse_object_label(std::string_view label) {
+  auto space = label.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  ObjectRef ref{std::string(label.substr(0, space)), {}};
+  std::string_view rest = label.substr(space + 1);
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    ref.key = {std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1))};
+  } else {
+    ref.key = {"", std::string(rest)};
+  }
+  if (ref.key.second.empty() || ref.key.second.find(' ') != std::string::npos || ref.key.second[0] == '<')
+    return std::nullopt;  // "<no name>": the object never got one
+  if (!for_kind(ref.kind, [](auto) {})) return std::nullopt;
+  return ref;
+}
+
+const ObjectMeta* find_object(const Model& m, const ObjectRef& ref) {
+  const ObjectMeta* out = nullptr;
+  for_kind(ref.kind, [&]<typename T>(std::type_identity<T>) {
+    const auto& objects = slot<T>(m);
+    if (auto it = objects.find(ref.key); it != objects.end()) out = &it->second.meta;
+  });
+  return out;
+}
+
+bool copy_object(const Model& from, Model& to, const ObjectRef& ref) {
+  bool copied = false;
+  for_kind(ref.kind, [&]<typename T>(std::type_identity<T>) {
+    const auto& src = slot<T>(from);
+    if (auto it = src.find(ref.key); it != src.end()) {
+      slot<T>(to).insert_or_assign(ref.key, it->second);
+      copied = true;
+    }
+  });
+  return copied;
+}
+
+bool erase_object(Model& m, const ObjectRef& ref) {
+  bool erased = false;
+  for_kind(ref.kind, [&]<typename T>(std::type_identity<T>) { erased = slot<T>(m).erase(ref.key) > 0; });
+  return erased;
+}
+
+std::vector<ObjectRef> objects_from_file(const Model& m, const std::string& file) {
+  std::vector<ObjectRef> out;
+  for_each_kind(
+      [&]<typename T>(std::type_identity<T>) {
+        for (const auto& [k, obj] : slot<T>(m))
+          if (obj.meta.location.file == file) out.push_back({std::string(T::kKind), k});
+      },
+      std::make_index_sequence<std::variant_size_v<Object>>{});
+  return out;
 }
 
 }  // namespace smi::model

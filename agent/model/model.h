@@ -4,7 +4,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,5 +34,25 @@ struct Model {
 // namespace and name are both refused (an error at each, naming the other):
 // keeping either would make the result depend on file order.
 Model build_model(std::vector<Object> objects, Diagnostics& diags);
+
+// One object of a model by kind and key, as the reconciler handles a refused
+// object: put back its last good version, or take it out.
+struct ObjectRef {
+  std::string kind;  // "TrafficTarget"
+  Key key;           // {namespace, name}; namespace empty when cluster-scoped
+  auto operator<=>(const ObjectRef&) const = default;
+};
+// The object a diagnostic names ("Kind namespace/name" or "Kind name"), or
+// nullopt when it names none or a kind the model does not hold.
+std::optional<ObjectRef> parse_object_label(std::string_view label);
+// Where `ref` is in `m` (nullptr: absent).
+const ObjectMeta* find_object(const Model& m, const ObjectRef& ref);
+// Copies `ref` from `from` into `to`, replacing what `to` has; false when
+// `from` has no such object (then `to` is unchanged).
+bool copy_object(const Model& from, Model& to, const ObjectRef& ref);
+// Removes `ref` from `m`; false when it was absent.
+bool erase_object(Model& m, const ObjectRef& ref);
+// Every object of `m` that comes from `file`.
+std::vector<ObjectRef> objects_from_file(const Model& m, const std::string& file);
 
 }  // namespace smi::model

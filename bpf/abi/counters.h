@@ -18,6 +18,8 @@ enum smi_reason {
   SMI_REASON_ACCEL_FALLBACK = 6, /* a send of an accelerated socket went over TCP (docs/datapath.md, Order) */
   SMI_REASON_REPLY = 7,          /* a UDP datagram passed as the answer to one the receiver sent (abi/flow.h) */
   SMI_REASON_DENY_FOLDED = 8,    /* a denial folded into the edge's next DENY event (rate limit) */
+  SMI_REASON_POLICY_AUDITED = 9, /* permissive: no TrafficTarget allows the edge, allowed and reported (AUDIT) */
+  SMI_REASON_AUDIT_FOLDED = 10,  /* an audited decision folded into the edge's next AUDIT record (rate limit) */
   SMI_REASON_MAX,
 };
 

@@ -1,11 +1,14 @@
-/* Deny rate-limit family: DENY events are limited per edge, and what the
- * limit holds back is counted here, never lost.
+/* Deny rate-limit family: DENY and AUDIT events are limited per edge, and
+ * what the limit holds back is counted here, never lost.
  * - smi_deny_rl_v1 (LRU): one edge as the metrics aggregate it, and why it was
- *   denied -> the current one-second window and the denials folded so far.
- *   Past SMI_DENY_EVENTS_PER_S events in a window, a denial only adds to
- *   folded_total (and to smi_counters_v1 SMI_REASON_DENY_FOLDED, which tells
- *   the reader to look). The metrics reader turns growth of folded_total into
- *   DENY records with that many denials (smi_event.denials).
+ *   denied or audited (the reason tells the two apart: POLICY_* and
+ *   NO_BACKEND, REVOKED are DENY; AUDIT_* are AUDIT) -> the current
+ *   one-second window and the decisions folded so far.
+ *   Past SMI_DENY_EVENTS_PER_S events in a window, a decision only adds to
+ *   folded_total (and to smi_counters_v1 SMI_REASON_DENY_FOLDED or
+ *   SMI_REASON_AUDIT_FOLDED, which tells the reader to look). The metrics
+ *   reader turns growth of folded_total into DENY or AUDIT records with that
+ *   many decisions (smi_event.denials).
  * bpftool: map dump pinned <bpffs>/smi_deny_rl_v1 */
 #ifndef SMI_ABI_DENY_H
 #define SMI_ABI_DENY_H
@@ -34,7 +37,7 @@ struct smi_deny_rl_key {
 struct smi_deny_rl_value {
   __u64 window_ns;    /* start of the current one-second window */
   __u64 emitted;      /* events emitted in it */
-  __u64 folded_total; /* denials held back since the entry was made (only grows) */
+  __u64 folded_total; /* decisions held back since the entry was made (only grows) */
 };
 
 #endif

@@ -15,6 +15,7 @@ enum smi_event_type {
   SMI_EVENT_CLOSE = 2,  /* connection closed normally; byte counts, duration, RTT */
   SMI_EVENT_FAIL = 3,   /* connection failed: refused, reset or timed out (see reason) */
   SMI_EVENT_DENY = 4,   /* policy refused the connection (see reason) */
+  SMI_EVENT_AUDIT = 5,  /* permissive: policy would have refused it, it was allowed (reason AUDIT_*) */
 };
 
 enum smi_event_side {
@@ -22,7 +23,7 @@ enum smi_event_side {
   SMI_SIDE_SERVER = 1, /* observed at the accepting pod */
 };
 
-/* Why a FAIL or DENY happened. */
+/* Why a FAIL, DENY or AUDIT happened. */
 enum smi_event_reason {
   SMI_EVREASON_NONE = 0,
   SMI_EVREASON_REFUSED = 1,        /* RST answered the SYN */
@@ -32,6 +33,8 @@ enum smi_event_reason {
   SMI_EVREASON_POLICY_SERVER = 5,  /* denied on arrival at the server */
   SMI_EVREASON_REVOKED = 6,        /* established connection cut after a policy change */
   SMI_EVREASON_NO_BACKEND = 7,     /* service had no backend for the port */
+  SMI_EVREASON_AUDIT_CLIENT = 8,   /* AUDIT: enforce would deny it at the client's connect()/sendmsg() */
+  SMI_EVREASON_AUDIT_SERVER = 9,   /* AUDIT: enforce would deny it on arrival at the server */
 };
 
 struct smi_event {
@@ -55,8 +58,8 @@ struct smi_event {
   __u32 backend_svc_id; /* TrafficSplit backend service chosen (= svc_id without a split) */
   union {
     __u64 bytes_sent;   /* CLOSE: bytes the client sent (sk_msg counts redirected ones) */
-    __u64 denials;      /* DENY: denials this record stands for: 1 from the datapath; the reader's
-                         * records of rate-limited denials carry more (abi/deny.h); 0 = 1 */
+    __u64 denials;      /* DENY, AUDIT: decisions this record stands for: 1 from the datapath; the
+                         * reader's records of rate-limited ones carry more (abi/deny.h); 0 = 1 */
   };
   __u64 bytes_received; /* CLOSE: bytes the client received */
   __u64 duration_ns;    /* CLOSE: open to close; OPEN: SYN to established */

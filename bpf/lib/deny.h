@@ -1,6 +1,7 @@
 /* A refused connection or datagram is both counted (per-CPU, never lost) and
  * emitted as a DENY event carrying the edge (identities, service, backend),
- * which the counters cannot hold. Events are rate-limited per edge
+ * which the counters cannot hold; an audited one (permissive, lib/audit.h)
+ * the same way as an AUDIT event. Events are rate-limited per edge
  * (abi/deny.h): what the limit holds back is counted per edge in
  * smi_deny_rl_v1, where the metrics reader collects it, so a pod sending SYNs
  * or datagrams in a loop cannot flood the ring buffer and no denial goes
@@ -34,9 +35,9 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } smi_deny_rl_v1 SEC(".maps");
 
-/* 1 when this denial may be emitted as an event, 0 when it is folded into the
- * edge's count. Races between CPUs can let an event more through; a folded
- * denial is always counted. */
+/* 1 when this decision may be emitted as an event, 0 when it is folded into
+ * the edge's count. Races between CPUs can let an event more through; a folded
+ * decision is always counted. */
 static __always_inline int smi_deny_may_emit(const struct smi_flow *f, const struct smi_edge *e) {
   struct smi_deny_rl_key k = {.src_identity = e->src_identity, .dst_identity = e->dst_identity,
                               .svc_id = f->svc_id, .backend_svc_id = f->backend_svc_id,
@@ -63,14 +64,16 @@ static __always_inline int smi_deny_may_emit(const struct smi_flow *f, const str
   return 1;
 }
 
-static __always_inline void smi_deny(const struct smi_flow *f, const struct smi_edge *e, __u32 counter_reason,
-                                     __u8 direction) {
+/* Counts a decision and emits it as an event of the given type (DENY,
+ * AUDIT), or folds it into the edge's count past the rate limit. */
+static __always_inline void smi_report(const struct smi_flow *f, const struct smi_edge *e, __u8 type,
+                                       __u32 counter_reason, __u32 folded_reason, __u8 direction) {
   smi_count(counter_reason, direction, 0);
   if (!smi_deny_may_emit(f, e)) {
-    smi_count(SMI_REASON_DENY_FOLDED, direction, 0);
+    smi_count(folded_reason, direction, 0);
     return;
   }
-  struct smi_event *ev = smi_event_reserve(SMI_EVENT_DENY);
+  struct smi_event *ev = smi_event_reserve(type);
   if (!ev) return;
   ev->cookie = e->cookie;
   ev->src_identity = e->src_identity;
@@ -91,6 +94,11 @@ static __always_inline void smi_deny(const struct smi_flow *f, const struct smi_
   ev->backend_svc_id = f->backend_svc_id;
   ev->denials = 1;
   smi_event_submit(ev);
+}
+
+static __always_inline void smi_deny(const struct smi_flow *f, const struct smi_edge *e, __u32 counter_reason,
+                                     __u8 direction) {
+  smi_report(f, e, SMI_EVENT_DENY, counter_reason, SMI_REASON_DENY_FOLDED, direction);
 }
 
 #endif

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 
+#include "abi/audit.h"
 #include "abi/common.h"
 #include "abi/counters.h"
+#include "abi/deny.h"
 #include "abi/events.h"
 #include "abi/identity.h"
 #include "abi/policy.h"
@@ -58,6 +60,19 @@ static_assert(offsetof(struct smi_sock_state, flags) == 78);
 static_assert(sizeof(struct smi_sock_key) == 40);
 static_assert(offsetof(struct smi_sock_key, local_port) == 32);
 static_assert(sizeof(struct smi_accel_bytes) == 16);
+static_assert(sizeof(struct smi_deny_rl_key) == 64);
+static_assert(offsetof(struct smi_deny_rl_key, svc_id) == 48);
+static_assert(offsetof(struct smi_deny_rl_key, reason) == 63);
+static_assert(sizeof(struct smi_deny_rl_value) == 24);
+static_assert(sizeof(struct smi_audit_key) == 32);
+static_assert(offsetof(struct smi_audit_key, dst_port) == 24);
+static_assert(offsetof(struct smi_audit_key, src_port) == 26);
+static_assert(offsetof(struct smi_audit_key, side) == 30);
+static_assert(sizeof(struct smi_audit_value) == 8);
+// Event types and reasons the reader tells apart: audit never reads as a denial.
+static_assert(SMI_EVENT_AUDIT == SMI_EVENT_DENY + 1);
+static_assert(SMI_EVREASON_AUDIT_CLIENT == 8 && SMI_EVREASON_AUDIT_SERVER == 9);
+static_assert(SMI_REASON_POLICY_AUDITED == 9 && SMI_REASON_AUDIT_FOLDED == 10);
 
 TEST(AbiLayout, VersionMatchesTheLayoutsCheckedHere) {
   // Changing a struct above means bumping the version and this expectation.

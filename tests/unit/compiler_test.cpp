@@ -300,12 +300,21 @@ TEST(Split, BackendWithoutTheApexPortGetsNothing) {
 
 TEST(Split, BackendWithoutReadyEndpointsRenormalises) {
   auto c = compile(split_cluster() + service("web-v3", "10.96.0.4") +
-                   split_yaml("v1alpha4", "  - {service: web-v2, weight: 10}\n  - {service: web-v3, weight: 90}\n"
-                                          "  - {service: web-missing, weight: 5}\n"));
+                   split_yaml("v1alpha4", "  - {service: web-v2, weight: 10}\n  - {service: web-v3, weight: 90}\n"));
   ServiceKey k{ip("10.96.0.1"), 80, Protocol::tcp};
   EXPECT_EQ(shares(c.state(), k), (std::map<std::string, int>{{"10.1.0.3:8080", 256}}));
   EXPECT_TRUE(c.has(Severity::warning, "backend web-v3 has no ready IPv4 endpoint"));
-  EXPECT_TRUE(c.has(Severity::warning, "backend Service default/web-missing does not exist"));
+}
+
+TEST(Split, MissingBackendServiceIsAnErrorOfTheSplit) {
+  // An error (reported once), so the reconciler refuses the split alone and
+  // keeps its last good weights.
+  auto c = compile(split_cluster() + split_yaml("v1alpha4", "  - {service: web-v2, weight: 10}\n"
+                                                            "  - {service: web-missing, weight: 5}\n"));
+  EXPECT_TRUE(c.has(Severity::error, "TrafficSplit default/web-split: spec.backends[1].service: backend Service "
+                                     "default/web-missing does not exist"))
+      << c.all();
+  EXPECT_EQ(c.result.diagnostics.count(Severity::error), 1u);
 }
 
 TEST(Split, NoUsableBackendLeavesAnEmptyTable) {

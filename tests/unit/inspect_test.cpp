@@ -85,6 +85,8 @@ TEST(InspectRender, TimesAreUtc) {
 
 TEST(InspectRender, ReasonNames) {
   EXPECT_EQ(reason_name(SMI_REASON_POLICY_DENIED), "policy_denied");
+  EXPECT_EQ(reason_name(SMI_REASON_POLICY_AUDITED), "policy_audited");
+  EXPECT_EQ(reason_name(SMI_REASON_AUDIT_FOLDED), "audit_event_folded");
   EXPECT_EQ(reason_name(99), "reason 99");
 }
 

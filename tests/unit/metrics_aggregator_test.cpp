@@ -74,6 +74,35 @@ TEST(Aggregator, RevokedIsADenialAndNoBackendAFailure) {
   EXPECT_EQ(s.failed[size_t(FailReason::other)], 1u);
 }
 
+// Permissive mode's reports: counted apart from denials (an audited
+// connection was let through and counts by how it went), folded records by
+// the number they carry.
+TEST(Aggregator, AuditsAreCountedApartFromDenials) {
+  Aggregator agg;
+  agg.ingest(audited(base(), SMI_EVREASON_AUDIT_CLIENT));
+  agg.ingest(audited(base(), SMI_EVREASON_AUDIT_CLIENT, 15));  // the reader's record of folded ones
+  agg.ingest(opened(base(), 1000));
+  agg.ingest(closed(base(), 10, 20, 30));
+  agg.ingest(audited(base(), SMI_EVREASON_AUDIT_SERVER, 0));  // 0 = 1
+  agg.ingest(denied(base(), SMI_EVREASON_POLICY_CLIENT));
+  auto edges = agg.snapshot();
+  ASSERT_EQ(edges.size(), 2u) << "client and server side are two edges";
+  EdgeStats client, server;
+  for (const Edge& e : edges) (e.key.side == SMI_SIDE_SERVER ? server : client) = e.stats;
+  EXPECT_EQ(client.audited[size_t(DenyReason::client_policy)], 16u);
+  EXPECT_EQ(client.audited_total(), 16u);
+  EXPECT_EQ(client.denied[size_t(DenyReason::client_policy)], 1u);
+  EXPECT_EQ(client.denied_total(), 1u) << "an audit is no denial";
+  EXPECT_EQ(client.failures(), 1u);
+  EXPECT_EQ(client.successes(), 1u);
+  EXPECT_EQ(server.audited[size_t(DenyReason::server_policy)], 1u);
+  EXPECT_EQ(server.denied_total(), 0u);
+  EXPECT_EQ(agg.malformed(), 0u);
+  EdgeStats merged = client;
+  merged.merge(server);
+  EXPECT_EQ(merged.audited_total(), 17u);
+}
+
 TEST(Aggregator, EdgeKeySeparatesSidesPortsAndServicesButNotClientPorts) {
   Aggregator agg;
   smi_event a = opened(base(), 1000);

@@ -70,4 +70,14 @@ inline smi_event denied(smi_event e, uint8_t reason) {
   return e;
 }
 
+// Permissive mode: enforce would have refused it (reason AUDIT_CLIENT or
+// AUDIT_SERVER); n > 1 is a record of rate-limited ones.
+inline smi_event audited(smi_event e, uint8_t reason, uint64_t n = 1) {
+  e.type = SMI_EVENT_AUDIT;
+  e.reason = reason;
+  e.side = reason == SMI_EVREASON_AUDIT_SERVER ? SMI_SIDE_SERVER : SMI_SIDE_CLIENT;
+  e.denials = n;
+  return e;
+}
+
 }  // namespace smi::metrics::testing

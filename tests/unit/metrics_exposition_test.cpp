@@ -103,6 +103,31 @@ TEST_F(ExpositionTest, FailuresAndDenialsCarryTheirReason) {
       << "reasons never seen are not exposed";
 }
 
+// Permissive mode: what enforce would refuse, by where, in a family of its
+// own; no audited series where nothing was audited.
+TEST_F(ExpositionTest, AuditsAreASeriesOfTheirOwnByReason) {
+  EXPECT_EQ(exposition_.render().find("smi_edge_connections_audited_total"), std::string::npos);
+  auto to_v1 = [](uint8_t reason, uint64_t n) {
+    return audited(via_service(event(0, kIntruder, kCartV1Pod, 8080, kIntruderId, kCartId), "10.96.0.10", 80, kCartSvc,
+                               kCartV1Svc),
+                   reason, n);
+  };
+  agg_.ingest(to_v1(SMI_EVREASON_AUDIT_CLIENT, 1));
+  agg_.ingest(to_v1(SMI_EVREASON_AUDIT_CLIENT, 12));
+  agg_.ingest(to_v1(SMI_EVREASON_AUDIT_SERVER, 3));
+  const std::string text = exposition_.render();
+  LabelSet client = {{"source_workload", "intruder"}, {"destination_backend", "cart-v1"}, {"side", "client"},
+                     {"reason", "client_policy"}};
+  LabelSet server = {{"source_workload", "intruder"}, {"destination_backend", "cart-v1"}, {"side", "server"},
+                     {"reason", "server_policy"}};
+  EXPECT_EQ(series_value(text, "smi_edge_connections_audited_total", client), 13.0) << text;
+  EXPECT_EQ(series_value(text, "smi_edge_connections_audited_total", server), 3.0);
+  EXPECT_FALSE(series_value(text, "smi_edge_connections_audited_total", {{"reason", "revoked"}}));
+  EXPECT_EQ(series_value(text, "smi_edge_connections_denied_total", {{"source_workload", "intruder"}}), 2.0)
+      << "the denials stay as they were";
+  EXPECT_NE(text.find("# TYPE smi_edge_connections_audited_total counter"), std::string::npos);
+}
+
 TEST_F(ExpositionTest, PodLabelModeSeparatesPods) {
   Exposition per_pod;
   per_pod.add(std::make_shared<EdgeCollector>(agg_, resolver_, LabelMode::pod));

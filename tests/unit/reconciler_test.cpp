@@ -1,6 +1,7 @@
 // The reconcile step against an in-memory sink: all or nothing.
 #include "daemon/reconciler.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "manifests/load.h"
@@ -90,24 +91,222 @@ TEST(Reconciler, AppliesThenReportsUnchanged) {
   EXPECT_EQ(rec.generation(), 1u);
 }
 
-TEST(Reconciler, AnUpdateWithErrorsIsRefusedWhole) {
+// The demo objects without the one of `kind` named `name`, plus those `yaml`
+// decodes (errors into `d`), as a source would hand over an edited object.
+std::vector<model::Object> demo_with(const std::string& yaml, model::Diagnostics& d, const std::string& kind = "",
+                                     const std::string& name = "") {
+  auto objects = load("demo", d);
+  std::erase_if(objects, [&](const model::Object& o) {
+    return model::kind_of(o) == kind && model::meta_of(o).name == name;
+  });
+  auto more = manifests::parse_text(yaml, "edit.yaml", manifests::Format::yaml, d);
+  objects.insert(objects.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  return objects;
+}
+
+const Refusal* refusal(const ReconcileResult& r, const std::string& kind, const std::string& name) {
+  for (const auto& x : r.refusals)
+    if (x.kind == kind && x.name == name) return &x;
+  return nullptr;
+}
+
+const std::string kNewPod = R"(apiVersion: v1
+kind: Pod
+metadata: {name: late, namespace: default, uid: 00000000-0000-0000-0000-00000000late}
+spec: {serviceAccountName: client, nodeName: node-a}
+status: {phase: Running, podIPs: [{ip: 10.1.0.77}]}
+---
+)";
+
+TEST(Reconciler, ABadObjectIsRefusedAloneAndEveryOtherChangeLands) {
   FakeSink sink;
   Reconciler rec({.node = "node-a"}, sink);
   model::Diagnostics d;
   ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
-  const auto before = sink.live_;
-  const DesiredState applied = rec.applied();
 
+  // Bad objects of three kinds beside a new pod.
   model::Diagnostics bad;
   auto objects = load("demo", bad);
-  auto more = load("bad", bad);  // good objects and bad ones together
+  auto more = load("bad", bad);
   objects.insert(objects.end(), more.begin(), more.end());
+  auto pod = manifests::parse_text(kNewPod, "late.yaml", manifests::Format::yaml, bad);
+  objects.insert(objects.end(), pod.begin(), pod.end());
   auto r = rec.reconcile(std::move(objects), bad);
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
+  EXPECT_TRUE(r.error.empty());
+  EXPECT_TRUE(rec.applied().pod_identity.count("00000000-0000-0000-0000-00000000late")) << "the new pod is served";
+  EXPECT_TRUE(rec.applied().ip_identity.count(*model::IpAddr::parse("10.1.0.77")));
+  ASSERT_EQ(r.refusals.size(), 3u);
+  const Refusal* split = refusal(r, "TrafficSplit", "bad");
+  ASSERT_NE(split, nullptr);
+  EXPECT_EQ(split->ns, "default");
+  EXPECT_EQ(split->field, "spec.backends[0].weight");
+  EXPECT_THAT(split->where.file, ::testing::EndsWith("bad.yaml"));
+  EXPECT_EQ(split->where.line, 7);
+  EXPECT_FALSE(split->kept_last_good) << "never applied: nothing to keep";
+  ASSERT_NE(refusal(r, "TCPRoute", "wide"), nullptr);
+  const Refusal* tt = refusal(r, "TrafficTarget", "no-sources");
+  ASSERT_NE(tt, nullptr);
+  EXPECT_FALSE(tt->reason.empty());
+}
+
+TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState before = rec.applied();
+
+  // The split edited to a negative weight: its 75/25 slots stay.
+  model::Diagnostics d2;
+  auto r_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
+kind: TrafficSplit
+metadata: {name: website-split, namespace: default}
+spec:
+  service: website
+  backends:
+  - {service: website-v1, weight: 10}
+  - {service: website-v2, weight: -90}
+)" + std::string("---\n") + kNewPod,
+                                   d2, "TrafficSplit", "website-split");
+  auto r = rec.reconcile(std::move(r_in), d2);
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, "TrafficSplit");
+  EXPECT_EQ(r.refusals[0].field, "spec.backends[1].weight");
+  EXPECT_EQ(r.refusals[0].where.file, "edit.yaml");
+  EXPECT_TRUE(r.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied().slots, before.slots) << "the last good weights stay";
+  EXPECT_TRUE(rec.applied().pod_identity.count("00000000-0000-0000-0000-00000000late"));
+
+  // Fixed: the new weights land and the refusal is gone.
+  model::Diagnostics d3;
+  auto fixed_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
+kind: TrafficSplit
+metadata: {name: website-split, namespace: default}
+spec:
+  service: website
+  backends:
+  - {service: website-v1, weight: 10}
+  - {service: website-v2, weight: 90}
+)",
+                                       d3, "TrafficSplit", "website-split");
+  auto fixed = rec.reconcile(std::move(fixed_in), d3);
+  ASSERT_EQ(fixed.outcome, ReconcileResult::Outcome::applied) << fixed.error;
+  EXPECT_TRUE(fixed.refusals.empty());
+  EXPECT_NE(rec.applied().slots, before.slots);
+}
+
+TEST(Reconciler, ATargetWhoseRouteIsRefusedKeepsItsLastGoodRules) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState before = rec.applied();
+
+  model::Diagnostics d2;
+  auto r_in = demo_with(R"(apiVersion: specs.smi-spec.io/v1alpha4
+kind: TCPRoute
+metadata: {name: web-port, namespace: default}
+spec: {matches: {ports: [80800]}}
+)",
+                                   d2, "TCPRoute", "web-port");
+  auto r = rec.reconcile(std::move(r_in), d2);
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, "TCPRoute");
+  EXPECT_TRUE(r.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied().policy, before.policy) << "the target still allows port 8080";
+}
+
+TEST(Reconciler, ATargetWhoseRouteIsGoneIsRefusedAndItsDestinationDeniesByDefault) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  ASSERT_FALSE(rec.applied().policy.empty());
+
+  // The route deleted: the target (unchanged) names a route that is not
+  // there; its last good version names it too, so it is left out.
+  model::Diagnostics d2;
+  auto r_in = demo_with("", d2, "TCPRoute", "web-port");
+  auto r = rec.reconcile(std::move(r_in), d2);
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
+  const Refusal* tt = refusal(r, "TrafficTarget", "client-to-website");
+  ASSERT_NE(tt, nullptr);
+  EXPECT_EQ(tt->field, "spec.rules[0].name");
+  EXPECT_EQ(tt->reason, "TCPRoute default/web-port does not exist");
+  EXPECT_FALSE(tt->kept_last_good);
+  EXPECT_TRUE(rec.applied().policy.empty());
+  EXPECT_FALSE(rec.applied().policy_dst.empty()) << "the destination still denies by default";
+}
+
+TEST(Reconciler, ASplitWhoseBackendIsMissingKeepsItsLastGoodWeights) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState before = rec.applied();
+
+  model::Diagnostics d2;
+  auto r_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
+kind: TrafficSplit
+metadata: {name: website-split, namespace: default}
+spec:
+  service: website
+  backends:
+  - {service: website-v1, weight: 50}
+  - {service: website-v3, weight: 50}
+)",
+                                   d2, "TrafficSplit", "website-split");
+  auto r = rec.reconcile(std::move(r_in), d2);
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].reason, "backend Service default/website-v3 does not exist");
+  EXPECT_TRUE(r.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied().slots, before.slots);
+}
+
+TEST(Reconciler, AFileThatCannotBeReadKeepsEveryObjectItHad) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  auto first = manifests::parse_text(kNewPod, "late.yaml", manifests::Format::yaml, d);
+  auto demo = load("demo", d);
+  first.insert(first.end(), demo.begin(), demo.end());
+  ASSERT_EQ(rec.reconcile(std::move(first), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState before = rec.applied();
+
+  model::Diagnostics d2;
+  auto objects = load("demo", d2);
+  auto broken = manifests::parse_text("kind: Pod\nmetadata: {name: [\n", "late.yaml", manifests::Format::yaml, d2);
+  objects.insert(objects.end(), broken.begin(), broken.end());
+  auto r = rec.reconcile(std::move(objects), d2);
+  ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;
+  ASSERT_EQ(r.refusals.size(), 1u);
+  EXPECT_EQ(r.refusals[0].kind, "");
+  EXPECT_EQ(r.refusals[0].name, "late.yaml");
+  EXPECT_TRUE(r.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied(), before) << "the pod of the unreadable file keeps its identity";
+}
+
+TEST(Reconciler, AnErrorThatNamesNoObjectRefusesTheWholeUpdate) {
+  FakeSink sink;
+  compiler::CompileOptions o{.node = "node-a"};
+  Reconciler rec(o, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const auto live = sink.live_;
+
+  o.capacities.policy_dst = 1;  // more meshed identities than the map holds
+  Reconciler tight(o, sink);
+  tight.adopt(rec.applied());
+  model::Diagnostics d2;
+  auto r = tight.reconcile(load("demo", d2), d2);
   EXPECT_EQ(r.outcome, ReconcileResult::Outcome::refused);
-  EXPECT_TRUE(r.diagnostics.has_errors());
-  EXPECT_NE(r.error.find("last applied state keeps running"), std::string::npos);
-  EXPECT_EQ(sink.live_, before) << "nothing of a refused update reaches the maps";
-  EXPECT_EQ(rec.applied(), applied);
+  EXPECT_THAT(r.error, ::testing::HasSubstr("last applied state keeps running"));
+  EXPECT_THAT(r.error, ::testing::HasSubstr("exceed the map capacity"));
+  EXPECT_EQ(sink.live_, live) << "nothing of a refused update reaches the maps";
 }
 
 TEST(Reconciler, APartlyAppliedUpdateIsUndone) {

@@ -145,6 +145,15 @@ class ApiSource : public Source {
     for (const auto& r : refusals) {
       kube::RefusedObject o{.kind = r.kind, .ns = r.ns, .name = r.name, .field = r.field, .reason = r.reason,
                             .kept_last_good = r.kept_last_good};
+      // An object that did not even parse is refused as its "file", which
+      // load() names "api:<kind>/<namespace>/<name>".
+      if (o.kind.empty()) {
+        const auto a = r.name.find('/'), b = r.name.find('/', a == std::string::npos ? a : a + 1);
+        if (r.name.rfind("api:", 0) != 0 || a == std::string::npos || b == std::string::npos) continue;
+        o.kind = r.name.substr(4, a - 4);
+        o.ns = r.name.substr(a + 1, b - a - 1);
+        o.name = r.name.substr(b + 1);
+      }
       if (auto it = loaded_.find({r.kind, r.ns, r.name}); it != loaded_.end()) {
         o.api_version = it->second.first;
         o.uid = it->second.second;

@@ -321,6 +321,27 @@ TEST_F(KubeAgentTest, ABadObjectIsRefusedAloneWithAnEvent) {
   EXPECT_EQ(ev["source"]["component"], "smi-agent");
   EXPECT_NE(ev["message"].get<std::string>().find("spec.rules"), std::string::npos) << ev.dump();
 
+  std::printf("Event: %s\n", ev["message"].get<std::string>().c_str());
+
+  // An object that does not even decode is refused too, and named in its Event.
+  json garbled = target("garbled", "thief");
+  garbled["spec"]["rules"] = "not a list";
+  api_->put(kTargets, garbled);
+  auto garbled_events = [&] {
+    size_t n = 0;
+    for (const auto& e : api_->events()) n += e["involvedObject"].value("name", "") == "garbled";
+    return n;
+  };
+  ASSERT_TRUE(until([&] { return garbled_events() > 0; })) << "no Event for an object that does not decode\n"
+                                                           << env_->log_of("n1");
+  for (const auto& e : api_->events())
+    if (e["involvedObject"].value("name", "") == "garbled") {
+      EXPECT_EQ(e["involvedObject"]["kind"], "TrafficTarget");
+      EXPECT_EQ(e["involvedObject"]["namespace"], "default");
+      std::printf("Event: %s\n", e["message"].get<std::string>().c_str());
+    }
+  api_->remove(kTargets, "default/garbled");
+
   // Later updates do not post it again.
   api_->remove(kPods, "default/newbuyer");
   ASSERT_TRUE(until([&] { return !reaches_store(from(nb)); }));

@@ -53,6 +53,8 @@ class AgentEnv {
   Status remove(const std::string& file) const;
   // The TrafficSplit with these weights.
   static std::string split_yaml(int v1, int v2);
+  // A Pod object for a topology pod (podIP: its IPv4 address).
+  static std::string pod_yaml(const Pod& p, const std::string& sa, const std::string& node);
   // A TrafficTarget letting `source` reach store on the store TCP route.
   static std::string target_yaml(const std::string& name, const std::string& source);
   // A TrafficTarget in namespace default: ServiceAccount `source` may reach

@@ -404,4 +404,16 @@ std::string greeting(const std::string& addr, uint16_t port, int timeout_ms) {
   return name;
 }
 
+double series_sum(const std::string& text, const std::string& name, const std::vector<std::string>& matchers) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    bool all = true;
+    for (const auto& m : matchers) all = all && line.find(m) != std::string::npos;
+    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
 }  // namespace smi::test

@@ -134,4 +134,8 @@ std::string greeting(const std::string& addr, uint16_t port, int timeout_ms = 20
 // Connects to the store service and returns the backend's name, or "errno:N".
 std::string ask_store(int timeout_ms = 2000);
 
+// Sum of the samples of `name` in a Prometheus exposition whose labels
+// contain every matcher ("side=\"client\"").
+double series_sum(const std::string& text, const std::string& name, const std::vector<std::string>& matchers);
+
 }  // namespace smi::test

@@ -110,6 +110,13 @@ const Refusal* refusal(const ReconcileResult& r, const std::string& kind, const 
   return nullptr;
 }
 
+// The demo's split with other backends and weights.
+std::string website_split(const std::string& backends) {
+  return "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\n"
+         "metadata: {name: website-split, namespace: default}\nspec:\n  service: website\n  backends:\n" +
+         backends + "---\n";
+}
+
 const std::string kNewPod = R"(apiVersion: v1
 kind: Pod
 metadata: {name: late, namespace: default, uid: 00000000-0000-0000-0000-00000000late}
@@ -159,15 +166,7 @@ TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
 
   // The split edited to a negative weight: its 75/25 slots stay.
   model::Diagnostics d2;
-  auto r_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: website-split, namespace: default}
-spec:
-  service: website
-  backends:
-  - {service: website-v1, weight: 10}
-  - {service: website-v2, weight: -90}
-)" + std::string("---\n") + kNewPod,
+  auto r_in = demo_with(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: -90}\n") + kNewPod,
                                    d2, "TrafficSplit", "website-split");
   auto r = rec.reconcile(std::move(r_in), d2);
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
@@ -181,15 +180,7 @@ spec:
 
   // Fixed: the new weights land and the refusal is gone.
   model::Diagnostics d3;
-  auto fixed_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: website-split, namespace: default}
-spec:
-  service: website
-  backends:
-  - {service: website-v1, weight: 10}
-  - {service: website-v2, weight: 90}
-)",
+  auto fixed_in = demo_with(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: 90}\n"),
                                        d3, "TrafficSplit", "website-split");
   auto fixed = rec.reconcile(std::move(fixed_in), d3);
   ASSERT_EQ(fixed.outcome, ReconcileResult::Outcome::applied) << fixed.error;
@@ -249,15 +240,7 @@ TEST(Reconciler, ASplitWhoseBackendIsMissingKeepsItsLastGoodWeights) {
   const DesiredState before = rec.applied();
 
   model::Diagnostics d2;
-  auto r_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: website-split, namespace: default}
-spec:
-  service: website
-  backends:
-  - {service: website-v1, weight: 50}
-  - {service: website-v3, weight: 50}
-)",
+  auto r_in = demo_with(website_split("  - {service: website-v1, weight: 50}\n  - {service: website-v3, weight: 50}\n"),
                                    d2, "TrafficSplit", "website-split");
   auto r = rec.reconcile(std::move(r_in), d2);
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;

@@ -188,6 +188,33 @@ TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
   EXPECT_NE(rec.applied().slots, before.slots);
 }
 
+TEST(Reconciler, AnObjectWithSeveralErrorsOrDefinedTwiceKeepsItsLastGoodVersion) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState before = rec.applied();
+
+  model::Diagnostics d2;  // two bad weights in one object
+  auto two_in = demo_with(website_split("  - {service: website-v1, weight: -1}\n  - {service: website-v2, weight: -2}\n"),
+                          d2, "TrafficSplit", "website-split");
+  auto two = rec.reconcile(std::move(two_in), d2);
+  ASSERT_EQ(two.refusals.size(), 1u);
+  EXPECT_EQ(two.refusals[0].field, "spec.backends[0].weight") << "the first error is the reason";
+  EXPECT_TRUE(two.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied(), before);
+
+  model::Diagnostics d3;  // the route defined a second time in another file
+  auto dup_in = demo_with("apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\n"
+                          "metadata: {name: web-port, namespace: default}\nspec: {matches: {ports: [9090]}}\n",
+                          d3);
+  auto dup = rec.reconcile(std::move(dup_in), d3);
+  ASSERT_EQ(dup.refusals.size(), 1u);
+  EXPECT_EQ(dup.refusals[0].kind, "TCPRoute");
+  EXPECT_TRUE(dup.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied().policy, before.policy) << "port 8080 stays allowed";
+}
+
 TEST(Reconciler, ATargetWhoseRouteIsRefusedKeepsItsLastGoodRules) {
   FakeSink sink;
   Reconciler rec({.node = "node-a"}, sink);

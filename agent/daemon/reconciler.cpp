@@ -46,17 +46,19 @@ class Refuser {
   // absent (they did not decode) or were dropped (duplicates).
   void read_errors(const model::Diagnostics& d) {
     std::map<std::string, const model::Diagnostic*> broken_files;
+    std::set<model::ObjectRef> named;  // an object with several errors is handled once
     for (const auto& item : d.items()) {
       if (item.severity != model::Severity::error) continue;
       if (auto ref = model::parse_object_label(item.object)) {
         note(*ref, item);
-        keep_or_drop(*ref);
+        named.insert(*ref);
       } else if (!item.location.file.empty()) {
         broken_files.emplace(item.location.file, &item);
       } else {
         whole_ = model::format(item);
       }
     }
+    for (const auto& ref : named) keep_or_drop(ref);
     // A file that could not be read keeps every object it had.
     for (const auto& [file, item] : broken_files) {
       Refusal r{"", "", file, item->location, item->field, item->message, false};
@@ -72,7 +74,7 @@ class Refuser {
 
   // Errors of one compile. Returns true when the model changed (compile again).
   bool compile_errors(const model::Diagnostics& d) {
-    bool changed = false;
+    std::set<model::ObjectRef> named;
     for (const auto& item : d.items()) {
       if (item.severity != model::Severity::error) continue;
       auto ref = model::parse_object_label(item.object);
@@ -81,8 +83,10 @@ class Refuser {
         return false;
       }
       note(*ref, item);
-      changed = keep_or_drop(*ref) || changed;
+      named.insert(*ref);
     }
+    bool changed = false;
+    for (const auto& ref : named) changed = keep_or_drop(ref) || changed;
     return changed;
   }
 

@@ -25,18 +25,6 @@
 namespace smi::test {
 namespace {
 
-// Sum of the samples of `name` whose labels contain every matcher.
-double series_sum(const std::string& text, const std::string& name, const std::vector<std::string>& matchers) {
-  double sum = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + "{", 0) != 0) continue;
-    bool all = true;
-    for (const auto& m : matchers) all = all && line.find(m) != std::string::npos;
-    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
 
 // "name -> count" of the greetings (or errno:N) of n connections.
 std::map<std::string, int> tally(const std::function<Result<std::string>(const std::function<std::string()>&)>& in,

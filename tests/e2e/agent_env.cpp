@@ -26,7 +26,9 @@ namespace fs = std::filesystem;
 
 // podIP as Kubernetes reports it: IPv4 only (the pods' IPv6 addresses are
 // in no manifest), the node's address for a hostNetwork pod.
-std::string pod_yaml(const Pod& p, const std::string& sa, const std::string& node) {
+}  // namespace
+
+std::string AgentEnv::pod_yaml(const Pod& p, const std::string& sa, const std::string& node) {
   return fmt::format(R"(apiVersion: v1
 kind: Pod
 metadata: {{name: {}, namespace: {}, uid: {}}}
@@ -37,6 +39,8 @@ status: {{phase: Running, podIP: {}, podIPs: [{{ip: {}}}]}}
                      p.spec.name, p.spec.ns, p.uid, sa, node, p.spec.host_network ? ", hostNetwork: true" : "",
                      p.ipv4, p.ipv4);
 }
+
+namespace {
 
 std::string sa_yaml(const std::string& ns, const std::string& name) {
   return fmt::format("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {}, namespace: {}}}\n---\n", name, ns);
@@ -401,6 +405,18 @@ std::string greeting(const std::string& addr, uint16_t port, int timeout_ms) {
     name += ch;
   }
   return name;
+}
+
+double series_sum(const std::string& text, const std::string& name, const std::vector<std::string>& matchers) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    bool all = true;
+    for (const auto& m : matchers) all = all && line.find(m) != std::string::npos;
+    if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
 }
 
 }  // namespace smi::test

@@ -59,6 +59,8 @@ class AgentEnv {
   Status remove(const std::string& file) const;
   // The TrafficSplit with these weights.
   static std::string split_yaml(int v1, int v2);
+  // A Pod object for a topology pod (podIP: its IPv4 address).
+  static std::string pod_yaml(const Pod& p, const std::string& sa, const std::string& node);
   // A TrafficTarget letting `source` reach store on the store TCP route.
   static std::string target_yaml(const std::string& name, const std::string& source);
   // A TrafficTarget in namespace default: ServiceAccount `source` may reach
@@ -138,5 +140,9 @@ int store_server(const std::string& name, const std::string& addr = "0.0.0.0");
 std::string greeting(const std::string& addr, uint16_t port, int timeout_ms = 2000);
 // Connects to the store service and returns the backend's name, or "errno:N".
 std::string ask_store(int timeout_ms = 2000);
+
+// Sum of the samples of `name` in a Prometheus exposition whose labels
+// contain every matcher ("side=\"client\"").
+double series_sum(const std::string& text, const std::string& name, const std::vector<std::string>& matchers);
 
 }  // namespace smi::test

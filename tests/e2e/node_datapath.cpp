@@ -182,7 +182,11 @@ std::string NodeDatapath::state_json() const {
         {{"dst", hex64(store_id)}, {"src", hex64(buyer_id)}, {"port", 0}, {"protocol", "UDP"}}}},
       {"policy_dst", {hex64(store_id)}}};
   json file = {{"generation", 3}, {"applied_unix", 1700000000}, {"node", "n1"}, {"bpffs", bpffs},
-               {"mode", "enforce"}, {"state", state}, {"local_pods", local}};
+               {"mode", "enforce"}, {"state", state}, {"local_pods", local},
+               {"refused",
+                {{{"kind", "TrafficTarget"}, {"namespace", "default"}, {"name", "thieves"}, {"file", "/m/tt.yaml"},
+                  {"line", 4}, {"field", "spec.rules[0].name"}, {"reason", "TCPRoute default/nope does not exist"},
+                  {"kept_last_good", true}}}}};
   return file.dump(2);
 }
 

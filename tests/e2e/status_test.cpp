@@ -81,7 +81,11 @@ TEST_F(StatusTest, JoinsMapsAndNames) {
   EXPECT_TRUE(has(out, fmt::format("{:#018x}  {}", dp_->buyer_id, kSpiffeBuyer))) << out;
   EXPECT_TRUE(has(out, fmt::format("local pod  cgroup {}  default/buyer", dp_->pod("buyer").cgroup_id))) << out;
   EXPECT_TRUE(has(out, fmt::format("addresses  {}, {}", v1.ipv4, v2.ipv4))) << out;
-  EXPECT_TRUE(has(out, "policy (1 enforced destination(s), 2 allow entries)")) << out;
+  EXPECT_TRUE(has(out, "policy (1 enforced destination(s), 0 audited, 2 allow entries)")) << out;
+  EXPECT_TRUE(has(out, "refused objects (1): fix them; everything else is applied\n  TrafficTarget default/thieves "
+                       "(/m/tt.yaml:4): spec.rules[0].name: TCPRoute default/nope does not exist (last good version "
+                       "in force)"))
+      << out;
   EXPECT_TRUE(has(out, std::string(kSpiffeStore) + "  enforced (default deny)")) << out;
   EXPECT_TRUE(has(out, std::string("<- ") + kSpiffeBuyer + "  port 8080/TCP")) << out;
   EXPECT_TRUE(has(out, std::string("<- ") + kSpiffeBuyer + "  all ports/UDP")) << out;

@@ -110,6 +110,13 @@ const Refusal* refusal(const ReconcileResult& r, const std::string& kind, const 
   return nullptr;
 }
 
+// The demo's split with other backends and weights.
+std::string website_split(const std::string& backends) {
+  return "apiVersion: split.smi-spec.io/v1alpha4\nkind: TrafficSplit\n"
+         "metadata: {name: website-split, namespace: default}\nspec:\n  service: website\n  backends:\n" +
+         backends + "---\n";
+}
+
 const std::string kNewPod = R"(apiVersion: v1
 kind: Pod
 metadata: {name: late, namespace: default, uid: 00000000-0000-0000-0000-00000000late}
@@ -159,15 +166,7 @@ TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
 
   // The split edited to a negative weight: its 75/25 slots stay.
   model::Diagnostics d2;
-  auto r_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: website-split, namespace: default}
-spec:
-  service: website
-  backends:
-  - {service: website-v1, weight: 10}
-  - {service: website-v2, weight: -90}
-)" + std::string("---\n") + kNewPod,
+  auto r_in = demo_with(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: -90}\n") + kNewPod,
                                    d2, "TrafficSplit", "website-split");
   auto r = rec.reconcile(std::move(r_in), d2);
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
@@ -181,20 +180,39 @@ spec:
 
   // Fixed: the new weights land and the refusal is gone.
   model::Diagnostics d3;
-  auto fixed_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: website-split, namespace: default}
-spec:
-  service: website
-  backends:
-  - {service: website-v1, weight: 10}
-  - {service: website-v2, weight: 90}
-)",
+  auto fixed_in = demo_with(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: 90}\n"),
                                        d3, "TrafficSplit", "website-split");
   auto fixed = rec.reconcile(std::move(fixed_in), d3);
   ASSERT_EQ(fixed.outcome, ReconcileResult::Outcome::applied) << fixed.error;
   EXPECT_TRUE(fixed.refusals.empty());
   EXPECT_NE(rec.applied().slots, before.slots);
+}
+
+TEST(Reconciler, AnObjectWithSeveralErrorsOrDefinedTwiceKeepsItsLastGoodVersion) {
+  FakeSink sink;
+  Reconciler rec({.node = "node-a"}, sink);
+  model::Diagnostics d;
+  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  const DesiredState before = rec.applied();
+
+  model::Diagnostics d2;  // two bad weights in one object
+  auto two_in = demo_with(website_split("  - {service: website-v1, weight: -1}\n  - {service: website-v2, weight: -2}\n"),
+                          d2, "TrafficSplit", "website-split");
+  auto two = rec.reconcile(std::move(two_in), d2);
+  ASSERT_EQ(two.refusals.size(), 1u);
+  EXPECT_EQ(two.refusals[0].field, "spec.backends[0].weight") << "the first error is the reason";
+  EXPECT_TRUE(two.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied(), before);
+
+  model::Diagnostics d3;  // the route defined a second time in another file
+  auto dup_in = demo_with("apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\n"
+                          "metadata: {name: web-port, namespace: default}\nspec: {matches: {ports: [9090]}}\n",
+                          d3);
+  auto dup = rec.reconcile(std::move(dup_in), d3);
+  ASSERT_EQ(dup.refusals.size(), 1u);
+  EXPECT_EQ(dup.refusals[0].kind, "TCPRoute");
+  EXPECT_TRUE(dup.refusals[0].kept_last_good);
+  EXPECT_EQ(rec.applied().policy, before.policy) << "port 8080 stays allowed";
 }
 
 TEST(Reconciler, ATargetWhoseRouteIsRefusedKeepsItsLastGoodRules) {
@@ -249,15 +267,7 @@ TEST(Reconciler, ASplitWhoseBackendIsMissingKeepsItsLastGoodWeights) {
   const DesiredState before = rec.applied();
 
   model::Diagnostics d2;
-  auto r_in = demo_with(R"(apiVersion: split.smi-spec.io/v1alpha4
-kind: TrafficSplit
-metadata: {name: website-split, namespace: default}
-spec:
-  service: website
-  backends:
-  - {service: website-v1, weight: 50}
-  - {service: website-v3, weight: 50}
-)",
+  auto r_in = demo_with(website_split("  - {service: website-v1, weight: 50}\n  - {service: website-v3, weight: 50}\n"),
                                    d2, "TrafficSplit", "website-split");
   auto r = rec.reconcile(std::move(r_in), d2);
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;

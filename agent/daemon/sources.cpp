@@ -154,7 +154,7 @@ class ApiSource : public Source {
         o.ns = r.name.substr(a + 1, b - a - 1);
         o.name = r.name.substr(b + 1);
       }
-      if (auto it = loaded_.find({r.kind, r.ns, r.name}); it != loaded_.end()) {
+      if (auto it = loaded_.find({o.kind, o.ns, o.name}); it != loaded_.end()) {
         o.api_version = it->second.first;
         o.uid = it->second.second;
       }

@@ -338,6 +338,7 @@ TEST_F(KubeAgentTest, ABadObjectIsRefusedAloneWithAnEvent) {
     if (e["involvedObject"].value("name", "") == "garbled") {
       EXPECT_EQ(e["involvedObject"]["kind"], "TrafficTarget");
       EXPECT_EQ(e["involvedObject"]["namespace"], "default");
+      EXPECT_EQ(e["involvedObject"]["apiVersion"], "access.smi-spec.io/v1alpha3") << "looked up from the snapshot";
       std::printf("Event: %s\n", e["message"].get<std::string>().c_str());
     }
   api_->remove(kTargets, "default/garbled");

@@ -91,6 +91,17 @@ TEST(Reconciler, AppliesThenReportsUnchanged) {
   EXPECT_EQ(rec.generation(), 1u);
 }
 
+// A reconciler that has applied the demo objects.
+struct DemoApplied {
+  FakeSink sink;
+  Reconciler rec{{.node = "node-a"}, sink};
+  DemoApplied() {
+    model::Diagnostics d;
+    auto r = rec.reconcile(load("demo", d), d);
+    EXPECT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
+  }
+};
+
 // The demo objects without the one of `kind` named `name`, plus those `yaml`
 // decodes (errors into `d`), as a source would hand over an edited object.
 std::vector<model::Object> demo_with(const std::string& yaml, model::Diagnostics& d, const std::string& kind = "",
@@ -126,10 +137,8 @@ status: {phase: Running, podIPs: [{ip: 10.1.0.77}]}
 )";
 
 TEST(Reconciler, ABadObjectIsRefusedAloneAndEveryOtherChangeLands) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
 
   // Bad objects of three kinds beside a new pod.
   model::Diagnostics bad;
@@ -158,10 +167,8 @@ TEST(Reconciler, ABadObjectIsRefusedAloneAndEveryOtherChangeLands) {
 }
 
 TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
   const DesiredState before = rec.applied();
 
   // The split edited to a negative weight: its 75/25 slots stay.
@@ -189,10 +196,8 @@ TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
 }
 
 TEST(Reconciler, AnObjectWithSeveralErrorsOrDefinedTwiceKeepsItsLastGoodVersion) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
   const DesiredState before = rec.applied();
 
   model::Diagnostics d2;  // two bad weights in one object
@@ -216,10 +221,8 @@ TEST(Reconciler, AnObjectWithSeveralErrorsOrDefinedTwiceKeepsItsLastGoodVersion)
 }
 
 TEST(Reconciler, ATargetWhoseRouteIsRefusedKeepsItsLastGoodRules) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
   const DesiredState before = rec.applied();
 
   model::Diagnostics d2;
@@ -238,10 +241,8 @@ spec: {matches: {ports: [80800]}}
 }
 
 TEST(Reconciler, ATargetWhoseRouteIsGoneIsRefusedAndItsDestinationDeniesByDefault) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
   ASSERT_FALSE(rec.applied().policy.empty());
 
   // The route deleted: the target (unchanged) names a route that is not
@@ -260,10 +261,8 @@ TEST(Reconciler, ATargetWhoseRouteIsGoneIsRefusedAndItsDestinationDeniesByDefaul
 }
 
 TEST(Reconciler, ASplitWhoseBackendIsMissingKeepsItsLastGoodWeights) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
   const DesiredState before = rec.applied();
 
   model::Diagnostics d2;
@@ -320,23 +319,21 @@ TEST(Reconciler, AnErrorThatNamesNoObjectRefusesTheWholeUpdate) {
 }
 
 TEST(Reconciler, APartlyAppliedUpdateIsUndone) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
-  const auto before = sink.live_;
+  DemoApplied demo;
+  auto& rec = demo.rec;
+  const auto before = demo.sink.live_;
   const DesiredState applied = rec.applied();
 
   // Everything deleted (an empty directory): many operations; the sink
   // fails at the fourth, after three were applied.
-  sink.fail_at_ = 3;
-  sink.calls_ = 0;
+  demo.sink.fail_at_ = 3;
+  demo.sink.calls_ = 0;
   auto r = rec.reconcile({}, {});
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::failed);
   EXPECT_GT(r.ops, 4u);
   EXPECT_NE(r.error.find("is full"), std::string::npos);
   EXPECT_NE(r.error.find("the 3 operation(s) already applied were undone"), std::string::npos) << r.error;
-  EXPECT_EQ(sink.live_, before) << "the maps hold the last applied state again";
+  EXPECT_EQ(demo.sink.live_, before) << "the maps hold the last applied state again";
   EXPECT_EQ(rec.applied(), applied);
   EXPECT_EQ(rec.generation(), 1u);
 }
@@ -346,33 +343,31 @@ TEST(Reconciler, APartlyAppliedUpdateIsUndone) {
 // the reconciler takes what the kernel holds as applied, and the next update
 // removes exactly what is stale.
 TEST(Reconciler, AFailedUndoKeepsWhatTheKernelHoldsAndTheNextUpdateMends) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
+  DemoApplied demo;
+  auto& rec = demo.rec;
   const DesiredState good = rec.applied();
   ASSERT_FALSE(good.pod_identity.empty());
 
   // Removing everything fails at the fourth op, and so does the undo's first.
-  sink.fail_at_ = 3;
-  sink.fail_count_ = 2;
-  sink.calls_ = 0;
+  demo.sink.fail_at_ = 3;
+  demo.sink.fail_count_ = 2;
+  demo.sink.calls_ = 0;
   auto r = rec.reconcile({}, {});
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::failed);
   EXPECT_TRUE(r.undo_failed);
   EXPECT_NE(r.error.find("undo failed too"), std::string::npos) << r.error;
   EXPECT_EQ(rec.applied().pod_identity, good.pod_identity) << "local pods keep their identities";
-  auto kernel = sink.read_back();
+  auto kernel = demo.sink.read_back();
   ASSERT_TRUE(kernel.ok());
   EXPECT_EQ(rec.applied().policy, kernel->policy) << "applied is what the kernel holds";
   EXPECT_EQ(rec.applied().ip_identity, kernel->ip_identity);
 
   // The same good input again: the kernel ends exactly at the good state.
-  sink.fail_at_ = -1;
+  demo.sink.fail_at_ = -1;
   model::Diagnostics d2;
   auto again = rec.reconcile(load("demo", d2), d2);
   ASSERT_NE(again.outcome, ReconcileResult::Outcome::failed) << again.error;
-  auto mended = sink.read_back();
+  auto mended = demo.sink.read_back();
   ASSERT_TRUE(mended.ok());
   EXPECT_EQ(mended->policy, good.policy);
   EXPECT_EQ(mended->policy_dst, good.policy_dst);
@@ -384,25 +379,23 @@ TEST(Reconciler, AFailedUndoKeepsWhatTheKernelHoldsAndTheNextUpdateMends) {
 // When even the read-back fails, nothing is diffed from a guess: the next
 // update reads back first, and is refused (failed) until it can.
 TEST(Reconciler, AnUnknownKernelStateIsReadBackBeforeTheNextDiff) {
-  FakeSink sink;
-  Reconciler rec({.node = "node-a"}, sink);
-  model::Diagnostics d;
-  ASSERT_EQ(rec.reconcile(load("demo", d), d).outcome, ReconcileResult::Outcome::applied);
-  sink.fail_at_ = 3;
-  sink.fail_count_ = 2;
-  sink.calls_ = 0;
-  sink.read_back_fails_ = true;
+  DemoApplied demo;
+  auto& rec = demo.rec;
+  demo.sink.fail_at_ = 3;
+  demo.sink.fail_count_ = 2;
+  demo.sink.calls_ = 0;
+  demo.sink.read_back_fails_ = true;
   ASSERT_TRUE(rec.reconcile({}, {}).undo_failed);
   model::Diagnostics d2;
   auto blind = rec.reconcile(load("demo", d2), d2);
   EXPECT_EQ(blind.outcome, ReconcileResult::Outcome::failed);
   EXPECT_NE(blind.error.find("reading it back failed"), std::string::npos) << blind.error;
-  sink.read_back_fails_ = false;
-  sink.fail_at_ = -1;
+  demo.sink.read_back_fails_ = false;
+  demo.sink.fail_at_ = -1;
   model::Diagnostics d3;
   auto seen = rec.reconcile(load("demo", d3), d3);
   EXPECT_NE(seen.outcome, ReconcileResult::Outcome::failed) << seen.error;
-  EXPECT_EQ(sink.read_back()->policy, rec.applied().policy);
+  EXPECT_EQ(demo.sink.read_back()->policy, rec.applied().policy);
 }
 
 TEST(Reconciler, AdoptedStateIsDiffedSoStaleEntriesGo) {

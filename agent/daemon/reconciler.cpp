@@ -157,11 +157,12 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
     }
     if (round > 2 * (m.pods.size() + m.traffic_targets.size() + m.traffic_splits.size()) + 16) break;
   }
+  const std::optional<std::string> whole = refuser.whole();
   r.refusals = std::move(refuser).refusals();
-  if (refuser.whole()) {
+  if (whole) {
     r.error = fmt::format("an error that names no object refuses the whole update ({}); the last applied state "
                           "keeps running",
-                          *refuser.whole());
+                          *whole);
     return finish(ReconcileResult::Outcome::refused);
   }
   if (compiled.diagnostics.has_errors()) {

@@ -273,18 +273,19 @@ void HttpServer::serve(int fd) {
   }
   Connection conn(*this, fd, ssl);
   std::string buf;
+  // Appends what the peer sends next; false (and the connection closed) at its end.
+  auto read_more = [&] {
+    char tmp[4096];
+    ssize_t n = conn.read(tmp, sizeof(tmp));
+    if (n <= 0) return conn.open = false;
+    buf.append(tmp, static_cast<size_t>(n));
+    return true;
+  };
   while (conn.open && !stopping_) {
     // Read one request head, then its body if it has one.
     size_t end;
-    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-      char tmp[4096];
-      ssize_t n = conn.read(tmp, sizeof(tmp));
-      if (n <= 0) {
-        conn.open = false;
-        break;
-      }
-      buf.append(tmp, static_cast<size_t>(n));
-    }
+    while ((end = buf.find("\r\n\r\n")) == std::string::npos)
+      if (!read_more()) break;
     if (!conn.open) break;
     std::string head = buf.substr(0, end);
     buf.erase(0, end + 4);
@@ -324,15 +325,8 @@ void HttpServer::serve(int fd) {
     }
     if (auto cl = req.headers.find("content-length"); cl != req.headers.end()) {
       const size_t want = std::min<size_t>(std::strtoul(cl->second.c_str(), nullptr, 10), size_t{16} << 20);
-      while (buf.size() < want) {
-        char tmp[4096];
-        ssize_t n = conn.read(tmp, sizeof(tmp));
-        if (n <= 0) {
-          conn.open = false;
-          break;
-        }
-        buf.append(tmp, static_cast<size_t>(n));
-      }
+      while (buf.size() < want)
+        if (!read_more()) break;
       if (!conn.open) break;
       req.body = buf.substr(0, want);
       buf.erase(0, want);

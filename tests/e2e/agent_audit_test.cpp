@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "e2e/agent_env.h"
+#include "e2e/shared_env.h"
 #include "fixture/sockets.h"
 
 namespace smi::test {
@@ -51,32 +52,17 @@ struct Outcome {
   std::map<std::string, int> logged;  // "client"/"server" -> times summed over `policy audit:` lines
 };
 
-class AgentAuditTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    auto e = AgentEnv::create();
-    if (!e) {
-      error_ = new std::string(e.error().message());
-      return;
-    }
-    env_ = e->release();
-    for (const char* s : {"store-v1", "store-v2"}) {
-      std::string name = s;
-      auto p = env_->topo().pod(s).spawn([name] { return store_server(name); });
-      if (p) servers_.push_back(std::move(*p));
-    }
+class AgentAuditTest : public SharedEnvTest<AgentEnv, AgentAuditTest> {
+ public:  // the suite hooks SharedEnvTest calls
+  static Status set_up_suite() {
+    auto servers = spawn_store_servers(env_->topo());
+    if (!servers) return std::move(servers).error();
+    servers_ = std::move(*servers);
+    return ok();
   }
-  static void TearDownTestSuite() {
-    servers_.clear();
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
-  }
+  static void tear_down_suite() { servers_.clear(); }
 
+ protected:
   // Both agents (re)started in `mode`, then the traffic; n1's series as deltas.
   static Outcome scenario(const std::string& mode) {
     Outcome o;
@@ -122,8 +108,6 @@ class AgentAuditTest : public ::testing::Test {
     return o;
   }
 
-  static inline AgentEnv* env_ = nullptr;
-  static inline std::string* error_ = nullptr;
   static inline std::vector<Process> servers_;
 };
 

@@ -374,6 +374,17 @@ Result<std::string> in_node(const Node& node, const std::function<std::string()>
 
 int store_server(const std::string& name, const std::string& addr) { return greeting_server(addr, kStorePort, name); }
 
+Result<std::vector<Process>> spawn_store_servers(const Topology& topo) {
+  std::vector<Process> servers;
+  for (const char* s : {"store-v1", "store-v2"}) {
+    std::string name = s;
+    auto p = topo.pod(s).spawn([name] { return store_server(name); });
+    if (!p) return std::move(p).error().context("store server in " + name);
+    servers.push_back(std::move(*p));
+  }
+  return servers;
+}
+
 int greeting_server(const std::string& addr, uint16_t port, const std::string& name) {
   auto l = tcp_listen(addr, port);
   if (!l) return 10;

@@ -135,6 +135,8 @@ Result<std::string> in_node(const Node& node, const std::function<std::string()>
 int greeting_server(const std::string& addr, uint16_t port, const std::string& name);
 // A store backend: greeting_server on addr:kStorePort.
 int store_server(const std::string& name, const std::string& addr = "0.0.0.0");
+// store_server in store-v1 and store-v2, running until their Processes go.
+Result<std::vector<Process>> spawn_store_servers(const Topology& topo);
 // Connects to addr:port and returns the first line the server sends, or
 // "errno:N" (connect) / "errno:read".
 std::string greeting(const std::string& addr, uint16_t port, int timeout_ms = 2000);

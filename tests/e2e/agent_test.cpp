@@ -23,6 +23,7 @@
 #include "base/system.h"
 #include "datapath/layout_version.h"
 #include "e2e/agent_env.h"
+#include "e2e/shared_env.h"
 #include "fixture/sockets.h"
 
 namespace smi::test {
@@ -61,38 +62,23 @@ double split_successes(const std::string& http_response) {
   return sum;
 }
 
-class AgentTest : public ::testing::Test {
+class AgentTest : public SharedEnvTest<AgentEnv, AgentTest> {
+ public:  // the suite hooks SharedEnvTest calls
+  // "late": a buyer whose Pod object is written by a test, as a pod that
+  // starts while the agents run.
+  static Result<std::unique_ptr<AgentEnv>> make_env() {
+    return AgentEnv::create({.extra_pods = {{.name = "late", .node = "n1", .service_account = "buyer"}}});
+  }
+  static Status set_up_suite() {
+    auto servers = spawn_store_servers(env_->topo());
+    if (!servers) return std::move(servers).error();
+    servers_ = std::move(*servers);
+    for (const char* n : {"n1", "n2"}) SMI_TRY(env_->start_agent(n));
+    return ok();
+  }
+  static void tear_down_suite() { servers_.clear(); }
+
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    // "late": a buyer whose Pod object is written by a test, as a pod that
-    // starts while the agents run.
-    auto e = AgentEnv::create({.extra_pods = {{.name = "late", .node = "n1", .service_account = "buyer"}}});
-    if (!e) {
-      error_ = new std::string(e.error().message());
-      return;
-    }
-    env_ = e->release();
-    for (const char* s : {"store-v1", "store-v2"}) {
-      std::string name = s;
-      auto p = env_->topo().pod(s).spawn([name] { return store_server(name); });
-      if (p) servers_.push_back(std::move(*p));
-    }
-    for (const char* n : {"n1", "n2"})
-      if (auto st = env_->start_agent(n); !st) {
-        error_ = new std::string(st.error().message());
-        return;
-      }
-  }
-  static void TearDownTestSuite() {
-    servers_.clear();
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
-  }
   const Pod& pod(const char* name) { return env_->topo().pod(name); }
 
   // Polls until the tally of `n` connections from `from` satisfies `ok`, for
@@ -107,8 +93,6 @@ class AgentTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  static inline AgentEnv* env_ = nullptr;
-  static inline std::string* error_ = nullptr;
   static inline std::vector<Process> servers_;
 };
 
@@ -352,13 +336,8 @@ TEST(AgentUpgrade, AnotherLayoutIsReplacedAndForeignPinsStay) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   auto env = AgentEnv::create();
   ASSERT_TRUE(env.ok()) << env.error().message();
-  std::vector<Process> servers;
-  for (const char* s : {"store-v1", "store-v2"}) {
-    std::string name = s;
-    auto p = (*env)->topo().pod(s).spawn([name] { return store_server(name); });
-    ASSERT_TRUE(p.ok());
-    servers.push_back(std::move(*p));
-  }
+  auto servers = spawn_store_servers((*env)->topo());
+  ASSERT_TRUE(servers.ok()) << servers.error().message();
   const std::string pins = (*env)->bpffs("n1");
   ASSERT_TRUE(make_dirs(pins, 0700).ok());
   ASSERT_TRUE(write_layout_marker(pins, 0).ok());  // "an older build's layout"

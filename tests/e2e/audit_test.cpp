@@ -35,6 +35,7 @@
 #include "fixture/require_feature.h"
 #include "fixture/sockets.h"
 #include "metrics/service.h"
+#include "shared_env.h"
 #include "sock_env.h"
 
 namespace smi::test {
@@ -109,16 +110,9 @@ struct Outcome {
   std::vector<std::string> log;
 };
 
-class AuditTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    auto e = SockEnv::create();
-    if (!e) {
-      error_ = new std::string(e.error().message());
-      return;
-    }
-    env_ = e->release();
+class AuditTest : public SharedEnvTest<SockEnv, AuditTest> {
+ public:  // the suite hooks SharedEnvTest calls
+  static Status set_up_suite() {
     resolver_ = new metrics::InMemoryResolver();
     resolver_->add_identity(kIdA, {"test", "a"});
     resolver_->add_identity(kIdB1, {"test", "b1"});
@@ -129,25 +123,20 @@ class AuditTest : public ::testing::Test {
          .audit_log = {.lines_per_window = 20, .window = std::chrono::milliseconds(0)},
          .audit_sink = [](const std::string& l) { log_->push_back(l); }},
         *resolver_);
-    if (!svc) {
-      error_ = new std::string(svc.error().message());
-      return;
-    }
+    if (!svc) return std::move(svc).error();
     metrics_ = svc->release();
+    return ok();
   }
-  static void TearDownTestSuite() {
+  static void tear_down_suite() {
     delete metrics_;
-    delete env_;
     delete resolver_;
     delete log_;
     metrics_ = nullptr;
-    env_ = nullptr;
-  }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
+    resolver_ = nullptr;
+    log_ = nullptr;
   }
 
+ protected:
   // b1 enforced or audited; a may reach it on 8080/TCP only; u is unknown.
   static void policy(uint32_t flags) {
     ASSERT_TRUE(env_->reset_state().ok());
@@ -210,8 +199,6 @@ class AuditTest : public ::testing::Test {
     return o;
   }
 
-  static inline SockEnv* env_ = nullptr;
-  static inline std::string* error_ = nullptr;
   static inline metrics::InMemoryResolver* resolver_ = nullptr;
   static inline metrics::MetricsService* metrics_ = nullptr;
   static inline std::vector<std::string>* log_ = nullptr;

@@ -19,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "e2e/agent_env.h"
+#include "e2e/shared_env.h"
 #include "fixture/netns_guard.h"
 #include "kube_fake_api.h"
 #include "kube_pki.h"
@@ -90,28 +91,17 @@ std::string from(const Pod& pod) {
 }
 bool reaches_store(const std::string& answer) { return answer.rfind("store-", 0) == 0; }
 
-class KubeAgentTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    try {
-      if (auto st = set_up(); !st) error_ = new std::string(st.error().message());
-    } catch (const std::exception& e) {  // make_pki, a fixture file, a YAML manifest
-      error_ = new std::string(e.what());
-    }
+class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
+ public:  // the suite hooks SharedEnvTest calls
+  // newbuyer (ServiceAccount buyer) runs on n1 from the start; its Pod
+  // object appears in the API only when a test says so.
+  static Result<std::unique_ptr<AgentEnv>> make_env() {
+    return AgentEnv::create({.extra_pods = {{.name = "newbuyer", .node = "n1", .service_account = "buyer"}}});
   }
-  static Status set_up() {
-    // newbuyer (ServiceAccount buyer) runs on n1 from the start; its Pod
-    // object appears in the API only when a test says so.
-    auto e = AgentEnv::create({.extra_pods = {{.name = "newbuyer", .node = "n1", .service_account = "buyer"}}});
-    if (!e) return std::move(e).error();
-    env_ = e->release();
-    for (const char* s : {"store-v1", "store-v2"}) {
-      std::string name = s;
-      auto p = env_->topo().pod(s).spawn([name] { return store_server(name); });
-      if (!p) return std::move(p).error();
-      servers_.push_back(std::move(*p));
-    }
+  static Status set_up_suite() {
+    auto servers = spawn_store_servers(env_->topo());
+    if (!servers) return std::move(servers).error();
+    servers_ = std::move(*servers);
     // The API server, made (and so listening) inside n1's network namespace.
     pki_ = new kube::testing::Pki(kube::testing::make_pki("smi-e2e-ca"));
     Status made = ok();
@@ -153,19 +143,16 @@ contexts: [{{name: e2e, context: {{cluster: fake, user: agent}}}}]
     // A short bound so the outage test is quick; the default is 30 s.
     return env_->start_agent("n1", {"--sync-grace", "2"});
   }
-  static void TearDownTestSuite() {
+  static void tear_down_suite() {
     servers_.clear();
     if (env_) env_->stop_agent("n1");
     delete api_;  // before the namespace it listens in goes
     api_ = nullptr;
     delete pki_;
-    delete env_;
-    env_ = nullptr;
+    pki_ = nullptr;
   }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
-  }
+
+ protected:
   const Pod& pod(const char* name) { return env_->topo().pod(name); }
 
   // Polls `pred` until true or `limit`; the time it took, or nullopt.
@@ -184,10 +171,8 @@ contexts: [{{name: e2e, context: {{cluster: fake, user: agent}}}}]
   }
   static bool is_ready() { return readyz().find(" 200 ") != std::string::npos; }
 
-  static inline AgentEnv* env_ = nullptr;
   static inline FakeApi* api_ = nullptr;
   static inline kube::testing::Pki* pki_ = nullptr;
-  static inline std::string* error_ = nullptr;
   static inline std::vector<Process> servers_;
 };
 

@@ -18,6 +18,7 @@
 #include "fixture/sockets.h"
 #include "maps/address.h"
 #include "maps/pinning.h"
+#include "shared_env.h"
 #include "sock_env.h"
 
 namespace smi::test {
@@ -73,24 +74,9 @@ class Events {
   std::vector<smi_event> got_;
 };
 
-class PolicyTest : public ::testing::Test {
+class PolicyTest : public SharedEnvTest<SockEnv, PolicyTest> {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    auto e = SockEnv::create();
-    if (!e) {
-      error_ = new std::string(e.error().message());
-      return;
-    }
-    env_ = e->release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
+  void set_up_test() override {
     ASSERT_TRUE(env_->reset_state().ok());
     ASSERT_TRUE(env_->ids->remove_ip(env_->pod("u").ipv4).ok());
     ASSERT_TRUE(env_->ids->remove_ip(env_->pod("u").ipv6).ok());
@@ -104,8 +90,6 @@ class PolicyTest : public ::testing::Test {
     ASSERT_TRUE(env_->policy->enforce(kIdB1).ok());
   }
 
-  static inline SockEnv* env_ = nullptr;
-  static inline std::string* error_ = nullptr;
   std::optional<Events> events_;
 };
 

@@ -17,6 +17,7 @@
 #include "datapath/sock_diag.h"
 #include "fixture/require_feature.h"
 #include "fixture/sockets.h"
+#include "shared_env.h"
 #include "sock_env.h"
 
 namespace smi::test {
@@ -83,24 +84,9 @@ class HeldConnections {
   Shared<Outcome> out_;
 };
 
-class RevokeTest : public ::testing::Test {
+class RevokeTest : public SharedEnvTest<SockEnv, RevokeTest> {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    auto e = SockEnv::create();
-    if (!e) {
-      error_ = new std::string(e.error().message());
-      return;
-    }
-    env_ = e->release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
+  void set_up_test() override {
     ASSERT_TRUE(env_->reset_state().ok());
     // a may reach b1 on both ports; b1 is enforced.
     ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
@@ -125,8 +111,6 @@ class RevokeTest : public ::testing::Test {
     return held.finish();
   }
 
-  static inline SockEnv* env_ = nullptr;
-  static inline std::string* error_ = nullptr;
 };
 
 // The revoker picks the mechanism the feature probes report: the kfunc where

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "fixture/sockets.h"
+#include "shared_env.h"
 #include "sock_env.h"
 
 namespace smi::test {
@@ -37,24 +38,9 @@ std::string svc_peer(int family, uint16_t port) {
                            : std::string("[fd00:96::10]:") + std::to_string(port);
 }
 
-class ServiceSplitTest : public ::testing::Test {
+class ServiceSplitTest : public SharedEnvTest<SockEnv, ServiceSplitTest> {
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) return;
-    auto e = SockEnv::create();
-    if (!e) {
-      error_ = new std::string(e.error().message());
-      return;
-    }
-    env_ = e->release();
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_EQ(error_, nullptr) << *error_;
+  void set_up_test() override {
     ASSERT_TRUE(env_->reset_state().ok());
   }
 
@@ -85,8 +71,6 @@ class ServiceSplitTest : public ::testing::Test {
                 100.0 * t.b2 / kConnections, chi2, kConnections, t.seconds, kConnections / t.seconds);
   }
 
-  static inline SockEnv* env_ = nullptr;
-  static inline std::string* error_ = nullptr;
 };
 
 void count(Tally& t, char id) {

@@ -157,22 +157,6 @@ Result<Captured> capture(const std::vector<std::string>& argv, int timeout_ms) {
   return c;
 }
 
-bool has_subcommand(const std::string& binary, const std::string& sub) {
-  // `<binary> <unknown> --help` still prints the top-level help and exits 0,
-  // so read the "Subcommands:" section of the help instead.
-  auto c = capture({binary, "--help"}, 5000);
-  if (!c || c->status != 0) return false;
-  auto section = c->output.find("Subcommands:");
-  if (section == std::string::npos) return false;
-  std::istringstream in(c->output.substr(section));
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("  ", 0) != 0) continue;
-    size_t start = line.find_first_not_of(' ');
-    size_t end = line.find(' ', start);
-    if (line.substr(start, end - start) == sub) return true;
-  }
-  return false;
-}
 
 std::vector<std::string> grep_tail(const std::string& path, const std::string& needle, size_t n) {
   std::vector<std::string> hits;

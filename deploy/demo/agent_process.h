@@ -59,9 +59,6 @@ struct Captured {
 // Runs argv to completion (no shell) and captures its output.
 Result<Captured> capture(const std::vector<std::string>& argv, int timeout_ms = 20000);
 
-// True when the agent binary has the named subcommand (`<binary> <sub> --help` exits 0).
-bool has_subcommand(const std::string& binary, const std::string& sub);
-
 // The last `n` lines of a file that contain `needle`.
 std::vector<std::string> grep_tail(const std::string& path, const std::string& needle, size_t n);
 

@@ -120,13 +120,6 @@ TEST(DemoManifests, RewritesSplitWeightsAtomically) {
   EXPECT_FALSE(write_split_weights(dir + "/smi-split.yaml", {1, 2, 3}));
 }
 
-TEST(DemoAgent, FindsSubcommandsInTheAgentsHelp) {
-  EXPECT_TRUE(has_subcommand(SMI_AGENT_PATH, "compile"));
-  EXPECT_TRUE(has_subcommand(SMI_AGENT_PATH, "selfcheck"));
-  EXPECT_FALSE(has_subcommand(SMI_AGENT_PATH, "no-such-subcommand"));
-  EXPECT_FALSE(has_subcommand("/nonexistent/smi-agent", "compile"));
-}
-
 TEST(DemoScrape, ParsesPrometheusTextAndSumsByLabels) {
   std::string text =
       "# HELP smi_edge_connections_opened_total Connections opened.\n"

@@ -57,23 +57,14 @@ bool Checks::expect(bool passed, std::string what, std::string detail) {
   return passed;
 }
 
-void Checks::skip(std::string what, std::string why) {
-  fmt::print("  [skipped] {}: {}\n", what, why);
-  std::fflush(stdout);
-  checks_.push_back({std::move(what), true, std::move(why), true});
-}
-
 int Checks::failed() const {
   return static_cast<int>(std::count_if(checks_.begin(), checks_.end(), [](const Check& c) { return !c.passed; }));
 }
 
 void Checks::summary() const {
-  size_t skipped = static_cast<size_t>(std::count_if(checks_.begin(), checks_.end(), [](const Check& c) { return c.skipped; }));
-  fmt::print("  {} of {} checks passed{}\n", checks_.size() - skipped - static_cast<size_t>(failed()),
-             checks_.size() - skipped, skipped ? fmt::format(", {} skipped", skipped) : "");
+  fmt::print("  {} of {} checks passed\n", checks_.size() - static_cast<size_t>(failed()), checks_.size());
   for (const auto& c : checks_)
     if (!c.passed) fmt::print("  FAILED: {}: {}\n", c.what, c.detail);
-    else if (c.skipped) fmt::print("  SKIPPED: {}: {}\n", c.what, c.detail);
   std::fflush(stdout);
 }
 

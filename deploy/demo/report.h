@@ -18,15 +18,12 @@ struct Check {
   std::string what;
   bool passed = false;
   std::string detail;
-  bool skipped = false;
 };
 
 class Checks {
  public:
   // Records a check and prints it as it happens.
   bool expect(bool passed, std::string what, std::string detail);
-  // Records a check that cannot be made (a missing subcommand), shown as such.
-  void skip(std::string what, std::string why);
   const std::vector<Check>& all() const { return checks_; }
   int failed() const;
   void summary() const;

@@ -16,15 +16,6 @@ int Demo::run() {
     fmt::print("  cannot build the cluster: {}\n", s.error().message());
     return 1;
   }
-  if (!has_subcommand(opts_.agent, "run")) {
-    heading("Agents");
-    fmt::print("  {} has no `run` subcommand yet: nothing to enforce, so the demo stops here.\n", opts_.agent);
-    auto direct = drive(topo_->pod(buyer_pod_), topo_->pod(store_pods_.front()).ipv4, apex_.port, opts_.probes);
-    if (direct)
-      fmt::print("  (without an agent: {} -> {} directly: {})\n", buyer_pod_, store_pods_.front(), describe(*direct));
-    return direct && direct->succeeded() == direct->attempts ? kSkip : 1;
-  }
-
   heading("The real agent on each node");
   if (auto s = start_agents(); !s) {
     fmt::print("  {}\n", s.error().message());
@@ -66,9 +57,7 @@ void Demo::teardown() {
     int st = a.stop();
     fmt::print("  agent {} (pid {}) stopped with SIGTERM: exit status {}\n", a.config().node, pid, st);
   }
-  bool uninstall = !agents_.empty() && has_subcommand(opts_.agent, "uninstall");
   for (const auto& a : agents_) {
-    if (!uninstall) break;
     auto out = capture({"nsenter", "--net=/run/netns/" + a.config().netns, opts_.agent, "uninstall", "--bpffs",
                         a.config().bpffs});
     fmt::print("  smi-agent uninstall --bpffs {}: {}\n", a.config().bpffs,

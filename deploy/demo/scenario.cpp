@@ -59,7 +59,7 @@ uint16_t Demo::port(const std::string& node) const {
   return static_cast<uint16_t>(opts_.port_base + topo_->node(node).index - 1);
 }
 
-const test::Node& Demo::node_of(const std::string& pod) const { return topo_->node(topo_->pod(pod).spec.node); }
+const cluster::Node& Demo::node_of(const std::string& pod) const { return topo_->node(topo_->pod(pod).spec.node); }
 
 Tally Demo::buyer(const std::string& addr, int count) {
   auto r = drive(topo_->pod(buyer_pod_), addr, apex_.port, count);
@@ -83,7 +83,7 @@ Status Demo::build_cluster() {
   apex_ = std::move(*apex);
 
   // Pods on a cni0-style bridge, as most clusters' CNIs lay them out.
-  test::TopologySpec spec{.cni = test::Cni::bridge};
+  cluster::TopologySpec spec{.cni = cluster::Cni::bridge};
   std::set<std::string> nodes;
   for (const auto& t : templates_) nodes.insert(t.node);
   spec.nodes.assign(nodes.begin(), nodes.end());
@@ -97,7 +97,7 @@ Status Demo::build_cluster() {
     return Error(opts_.examples + "/pods.yaml: expected store pods (with a version label), a buyer and a thief");
   spec.pods.push_back({.name = kOutsider, .node = spec.nodes.back(), .service_account = kOutsider, .meshed = false});
 
-  auto topo = test::Topology::create(spec);
+  auto topo = cluster::Topology::create(spec);
   if (!topo) return std::move(topo).error().context("build the cluster");
   topo_ = std::move(*topo);
   // Topology::create installed handlers that tear the namespaces down at
@@ -139,9 +139,9 @@ Status Demo::build_cluster() {
 // ---- 2. agents -------------------------------------------------------------
 
 Status Demo::start_agents() {
-  auto dir = test::BpffsDir::create(topo_->tag() + "-demo");
+  auto dir = cluster::BpffsDir::create(topo_->tag() + "-demo");
   if (!dir) return std::move(dir).error();
-  bpffs_ = std::make_unique<test::BpffsDir>(std::move(*dir));
+  bpffs_ = std::make_unique<cluster::BpffsDir>(std::move(*dir));
   for (const auto& n : topo_->nodes()) {
     AgentConfig c;
     c.binary = opts_.agent;

@@ -13,7 +13,7 @@
 #include "demo/manifests.h"
 #include "demo/report.h"
 #include "demo/traffic.h"
-#include "fixture/topology.h"
+#include "cluster/topology.h"
 
 namespace smi::demo {
 
@@ -31,9 +31,7 @@ struct Options {
 extern volatile std::sig_atomic_t g_interrupted;
 struct Interrupted {};
 
-// Exit codes: 0 all checks passed, 1 a check failed or a step broke,
-// 77 the agent binary has no `run` yet (the CTest skip code), 130 interrupted.
-inline constexpr int kSkip = 77;
+// Exit codes: 0 all checks passed, 1 a check failed or a step broke, 130 interrupted.
 
 class Demo {
  public:
@@ -59,7 +57,7 @@ class Demo {
   // Connections from the buyer to the store service, added to buyer_total_.
   Tally buyer(const std::string& addr, int count);
   uint16_t port(const std::string& node) const;
-  const test::Node& node_of(const std::string& pod) const;
+  const cluster::Node& node_of(const std::string& pod) const;
 
   Options opts_;
   Checks checks_;
@@ -70,9 +68,9 @@ class Demo {
   std::vector<std::string> store_pods_;
   std::map<std::string, std::string> store_backend_;  // store pod -> the name it answers with
   std::string tmp_, manifests_;
-  std::unique_ptr<test::Topology> topo_;
-  std::unique_ptr<test::BpffsDir> bpffs_;
-  std::vector<test::Process> stores_;
+  std::unique_ptr<cluster::Topology> topo_;
+  std::unique_ptr<cluster::BpffsDir> bpffs_;
+  std::vector<cluster::Process> stores_;
   std::vector<AgentProcess> agents_;
   Tally buyer_total_;      // every buyer connection to the store service
   Tally thief_total_;

@@ -8,17 +8,17 @@
 
 #include <fmt/format.h>
 
-#include "fixture/netns_guard.h"
-#include "fixture/sockets.h"
+#include "cluster/netns_guard.h"
+#include "cluster/sockets.h"
 
 namespace smi::demo {
 namespace {
 
 Result<HttpReply> get_here(uint16_t port, const std::string& path, int timeout_ms) {
-  auto fd = test::tcp_connect("127.0.0.1", port, timeout_ms);
+  auto fd = cluster::tcp_connect("127.0.0.1", port, timeout_ms);
   if (!fd) return std::move(fd).error();
   std::string req = fmt::format("GET {} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", path, port);
-  SMI_TRY(test::write_all(fd->get(), req.data(), req.size()));
+  SMI_TRY(cluster::write_all(fd->get(), req.data(), req.size()));
   std::string raw;
   char buf[16384];
   for (;;) {
@@ -48,7 +48,7 @@ Result<HttpReply> http_get(const std::string& netns, uint16_t port, const std::s
   Result<HttpReply> out = Error("not run");
   // Only this thread enters the node's namespace; the demo's own stays put.
   std::thread t([&] {
-    auto guard = test::NetnsGuard::enter(netns);
+    auto guard = cluster::NetnsGuard::enter(netns);
     if (!guard) {
       out = std::move(guard).error();
       return;

@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "base/fd.h"
-#include "fixture/sockets.h"
+#include "cluster/sockets.h"
 
 namespace smi::demo {
 namespace {
@@ -45,7 +45,7 @@ Result<std::string> read_all(int fd, int timeout_ms) {
 
 // One connection: the server's name, or "!<errno>".
 std::string one_connection(const std::string& addr, uint16_t port, int timeout_ms) {
-  auto fd = test::tcp_connect(addr, port, timeout_ms);
+  auto fd = cluster::tcp_connect(addr, port, timeout_ms);
   if (!fd) return fmt::format("!{}", fd.error().code() ? fd.error().code() : EIO);
   std::string got;
   char buf[64];
@@ -90,12 +90,12 @@ std::string errno_text(int err) {
   return fmt::format("{}: {}", name ? name : fmt::format("errno {}", err), std::strerror(err));
 }
 
-Result<test::Process> start_store(const test::Pod& pod, uint16_t port, const std::string& name) {
+Result<cluster::Process> start_store(const cluster::Pod& pod, uint16_t port, const std::string& name) {
   auto pipe = make_pipe();
   if (!pipe) return std::move(pipe).error();
   int ready_fd = pipe->w.get();
   auto proc = pod.spawn([ready_fd, port, name]() -> int {
-    auto listener = test::tcp_listen("::", port);
+    auto listener = cluster::tcp_listen("::", port);
     if (!listener) return 1;
     std::string line = name + "\n";
     (void)!::write(ready_fd, "L", 1);
@@ -106,7 +106,7 @@ Result<test::Process> start_store(const test::Pod& pod, uint16_t port, const std
         if (errno == EINTR || errno == ECONNABORTED) continue;
         return 2;
       }
-      (void)test::write_all(c, line.data(), line.size());
+      (void)cluster::write_all(c, line.data(), line.size());
       ::close(c);
     }
   });
@@ -119,7 +119,7 @@ Result<test::Process> start_store(const test::Pod& pod, uint16_t port, const std
   return std::move(*proc);
 }
 
-Result<Tally> drive(const test::Pod& pod, const std::string& addr, uint16_t port, int count, int timeout_ms) {
+Result<Tally> drive(const cluster::Pod& pod, const std::string& addr, uint16_t port, int count, int timeout_ms) {
   auto pipe = make_pipe();
   if (!pipe) return std::move(pipe).error();
   int out_fd = pipe->w.get();
@@ -130,7 +130,7 @@ Result<Tally> drive(const test::Pod& pod, const std::string& addr, uint16_t port
     for (int i = 0; i < count; ++i) ++outcomes[one_connection(addr, port, timeout_ms)];
     std::string report;
     for (const auto& [k, v] : outcomes) report += fmt::format("{} {}\n", k, v);
-    return test::write_all(out_fd, report.data(), report.size()) ? 0 : 3;
+    return cluster::write_all(out_fd, report.data(), report.size()) ? 0 : 3;
   });
   pipe->w.reset();
   if (!code) return std::move(code).error().context("drive traffic from " + pod.spec.name);

@@ -8,13 +8,13 @@
 #include <string>
 
 #include "base/result.h"
-#include "fixture/topology.h"
+#include "cluster/topology.h"
 
 namespace smi::demo {
 
 // Starts a TCP server in `pod` on [::]:port (dual-stack) that writes
 // "<name>\n" to every connection and closes it. Returns once it listens.
-Result<test::Process> start_store(const test::Pod& pod, uint16_t port, const std::string& name);
+Result<cluster::Process> start_store(const cluster::Pod& pod, uint16_t port, const std::string& name);
 
 struct Tally {
   int attempts = 0;
@@ -28,7 +28,7 @@ struct Tally {
 
 // Opens `count` TCP connections, one after another, from inside `pod` to
 // addr:port, reads each answer to EOF, and reports what happened.
-Result<Tally> drive(const test::Pod& pod, const std::string& addr, uint16_t port, int count,
+Result<Tally> drive(const cluster::Pod& pod, const std::string& addr, uint16_t port, int count,
                     int timeout_ms = 2000);
 
 // "20 connected" / "20 failed with EPERM: Operation not permitted"

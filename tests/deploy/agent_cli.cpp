@@ -9,22 +9,6 @@
 namespace smi::test {
 namespace {
 
-// `smi-agent run` as issue 5 names its options (stable names). Used only
-// while the binary has no `run` subcommand.
-CliHelp run_options_until_run_exists() {
-  CliHelp h;
-  h.options["--manifests"] = {true, {}};
-  h.options["--kubernetes"] = {false, {}};
-  h.options["--kubeconfig"] = {true, {}};
-  h.options["--node"] = {true, {}};
-  h.options["--cgroup-root"] = {true, {}};
-  h.options["--bpffs"] = {true, {}};
-  h.options["--listen"] = {true, {}};
-  h.options["--mode"] = {true, {"enforce", "permissive"}};
-  h.options["--trust-domain"] = {true, {}};
-  return h;
-}
-
 std::set<std::string> split_set(const std::string& s, char sep) {
   std::set<std::string> out;
   std::stringstream in(s);
@@ -79,14 +63,7 @@ std::string agent_path() {
 AgentCli agent_cli() {
   AgentCli cli;
   cli.global = parse_cli11_help(run_command("'" + agent_path() + "' --help").output);
-  if (cli.global.subcommands.count("run")) {
-    cli.run = parse_cli11_help(run_command("'" + agent_path() + "' run --help").output);
-    cli.run_from_binary = true;
-    cli.source = "`smi-agent run --help` of the built binary";
-  } else {
-    cli.run = run_options_until_run_exists();
-    cli.source = "the issue 5 list (the built binary has no `run` yet)";
-  }
+  cli.run = parse_cli11_help(run_command("'" + agent_path() + "' run --help").output);
   return cli;
 }
 

@@ -1,7 +1,5 @@
 // The agent's command line as the manifests must use it: global options and
 // the options of `smi-agent run`, read from the built binary's --help output.
-// Until `run` exists in the binary, its options come from the issue 5 list
-// in agent_cli.cpp (kRunOptionsUntilRunExists), the one place to switch.
 #pragma once
 
 #include <map>
@@ -25,9 +23,7 @@ CliHelp parse_cli11_help(const std::string& text);
 
 struct AgentCli {
   CliHelp global;  // `smi-agent --help`
-  CliHelp run;     // `smi-agent run --help`, or the issue 5 list
-  bool run_from_binary = false;
-  std::string source;  // where `run` came from, for failure messages
+  CliHelp run;     // `smi-agent run --help`
 };
 
 // Runs the built agent (path set by CMake). Empty options when it cannot run.

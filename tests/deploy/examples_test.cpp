@@ -9,7 +9,7 @@
 
 #include "deploy/manifests.h"
 #include "deploy/smi_versions.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

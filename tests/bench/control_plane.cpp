@@ -9,7 +9,7 @@
 #include "compiler/compile.h"
 #include "compiler/diff.h"
 #include "datapath/datapath.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "manifests/load.h"
 #include "model/model.h"
 

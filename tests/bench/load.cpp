@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::bench {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::bench {
 

@@ -31,7 +31,7 @@
 #include "bench/prog_stats.h"
 #include "bench/sidecar.h"
 #include "e2e/agent_env.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 using namespace smi;
 using namespace smi::bench;

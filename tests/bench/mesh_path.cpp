@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "bench/load.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::bench {
 namespace {

@@ -1,4 +1,4 @@
-// metrics_bench: the figures issue 6 asks for, printed (never asserted):
+// metrics_bench: the metrics pipeline's figures, printed (never asserted):
 //   1. aggregation throughput, events/s on one pinned core, in memory;
 //   2. reader throughput through a real ring buffer (consume + aggregate);
 //   3. TCP connections/s between two sockets in a pod with the event
@@ -28,8 +28,7 @@
 #include "base/skeleton.h"
 #include "conn_events.skel.h"
 #include "event_source.skel.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "metrics/event_reader.h"
 #include "metrics/service.h"
 #include "unit/metrics_events.h"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one command for issue 9: prepares this machine (deploy/setup.sh plus the
+# The benchmarks' one command: prepares this machine (deploy/setup.sh plus the
 # load tools and the sidecar model's haproxy/iptables/conntrack), builds
 # mesh_bench with -j2, runs it and prints the tables (also kept in
 # build/mesh_bench-<date>.md), then the compile benchmark (compile_bench, the

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "bench/load.h"
-#include "fixture/command.h"
+#include "fixture/cluster.h"
 
 namespace smi::bench {
 namespace {

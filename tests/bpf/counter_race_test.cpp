@@ -15,7 +15,7 @@
 #include "base/log.h"
 #include "base/skeleton.h"
 #include "bpf/packets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/counters.h"
 #include "tc_pod.skel.h"
 

@@ -14,7 +14,7 @@
 #include "abi/identity.h"
 #include "base/log.h"
 #include "datapath/sock_programs.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/counters.h"
 #include "maps/identity.h"
 #include "maps/policy.h"

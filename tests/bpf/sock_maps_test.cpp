@@ -13,8 +13,7 @@
 
 #include "base/log.h"
 #include "datapath/sock_programs.h"
-#include "fixture/command.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/identity.h"
 #include "maps/policy.h"
 #include "maps/service.h"

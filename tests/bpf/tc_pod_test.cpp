@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "base/skeleton.h"
 #include "bpf/packets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "tc_pod.skel.h"
 
 namespace smi::test {

@@ -19,8 +19,7 @@
 #include "base/system.h"
 #include "datapath/conn_programs.h"
 #include "e2e/identities.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 using namespace smi;
 using namespace smi::test;

@@ -26,8 +26,7 @@
 #include "e2e/identities.h"
 #include "e2e/pinned_maps.h"
 #include "e2e/transfer.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/address.h"
 #include "abi/sockhash.h"
 

@@ -1,4 +1,4 @@
-// Permissive mode with the real `smi-agent run` binary (issue 14): the same
+// Permissive mode with the real `smi-agent run` binary: the same
 // traffic against the agents run with --mode enforce and then --mode
 // permissive; n1's scraped /metrics must show, in permissive mode, audited
 // exactly what enforce denied, on the same side and edge, and its log a
@@ -21,7 +21,7 @@
 
 #include "e2e/agent_env.h"
 #include "e2e/shared_env.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

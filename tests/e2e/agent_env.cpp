@@ -15,9 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "fixture/command.h"
-#include "fixture/netns_guard.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 

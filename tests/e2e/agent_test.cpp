@@ -24,7 +24,7 @@
 #include "datapath/layout_version.h"
 #include "e2e/agent_env.h"
 #include "e2e/shared_env.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

@@ -16,9 +16,7 @@
 #include "base/log.h"
 #include "datapath/pod_tc.h"
 #include "e2e/pinned_maps.h"
-#include "fixture/command.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/address.h"
 #include "maps/pod_src.h"
 

@@ -33,7 +33,7 @@
 #include "abi/events.h"
 #include "datapath/datapath.h"
 #include "fixture/require_feature.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "metrics/service.h"
 #include "shared_env.h"
 #include "sock_env.h"

@@ -44,7 +44,7 @@
 
 #include "e2e/agent_env.h"
 #include "e2e/real_node_env.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {
@@ -586,7 +586,7 @@ TEST_F(ConformanceTrafficSpec, RoutePortsAreTheOnlyPortsAllowedAndNoPortsMeansAl
 // ---- traffic-spec (HTTPRouteGroup) ------------------------------------------
 
 TEST(ConformanceTrafficSpecHttp, RouteGroupPathsAndMethods) {
-  GTEST_SKIP() << "waits for layer 7 (issue 18): a TrafficTarget buyer -> store whose rule is an HTTPRouteGroup "
+  GTEST_SKIP() << "waits for layer-7 enforcement: a TrafficTarget buyer -> store whose rule is an HTTPRouteGroup "
                   "matching only pathRegex /metrics serves buyer's GET /metrics and refuses GET /other with 403 "
                   "(per request, on one kept-alive connection, on one node and across nodes), thief stays refused "
                   "at connect; then the group matching only method GET serves GET on any path and refuses POST "

@@ -15,8 +15,7 @@
 #include "datapath/conn_programs.h"
 #include "e2e/identities.h"
 #include "e2e/pinned_maps.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

@@ -10,7 +10,7 @@
 #include "abi/identity.h"
 #include "base/fd.h"
 #include "base/result.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/address.h"
 #include "maps/pod_src.h"
 

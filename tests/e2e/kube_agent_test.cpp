@@ -20,7 +20,7 @@
 
 #include "e2e/agent_env.h"
 #include "e2e/shared_env.h"
-#include "fixture/netns_guard.h"
+#include "fixture/cluster.h"
 #include "kube_fake_api.h"
 #include "kube_pki.h"
 #include "sources/kube/resources.h"

@@ -20,7 +20,7 @@
 #include "datapath/layout_version.h"
 #include "datapath/pod_tc.h"
 #include "datapath/sock_programs.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "identity/numeric_identity.h"
 #include "maps/address.h"
 #include "maps/identity.h"

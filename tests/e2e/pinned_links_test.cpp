@@ -18,8 +18,7 @@
 #include "datapath/layout_version.h"
 #include "datapath/pinned_links.h"
 #include "deny_port.skel.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

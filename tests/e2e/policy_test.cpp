@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "abi/events.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "maps/address.h"
 #include "maps/pinning.h"
 #include "shared_env.h"

@@ -19,8 +19,7 @@
 #include <fmt/format.h>
 
 #include "base/system.h"
-#include "fixture/command.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

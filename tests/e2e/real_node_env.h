@@ -1,4 +1,4 @@
-// The agent on a node laid out like a real one (issue 13): the standard
+// The agent on a node laid out like a real one: the standard
 // agent cluster with the real-node extras (a hostNetwork pod, resolvers in
 // kube-system, a second buyer on n2), both agents running in their node
 // netns, and the servers such a node has. Plus the small socket and
@@ -20,7 +20,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "e2e/agent_env.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 

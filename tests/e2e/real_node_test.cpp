@@ -1,4 +1,4 @@
-// The real agent on nodes laid out like real ones (issue 13), on both pod
+// The real agent on nodes laid out like real ones, on both pod
 // network layouts (routed veths and a cni0 bridge): the node's loopback, a
 // hostNetwork pod, kubelet probes, DNS through kube-dns from protected pods,
 // addresses of a pod that no manifest names, spoofed sources, split tables
@@ -23,7 +23,7 @@
 
 #include "e2e/agent_env.h"
 #include "e2e/real_node_env.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "maps/address.h"
 #include "maps/service.h"
 

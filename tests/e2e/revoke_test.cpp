@@ -16,7 +16,7 @@
 #include "datapath/datapath.h"
 #include "datapath/sock_diag.h"
 #include "fixture/require_feature.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "shared_env.h"
 #include "sock_env.h"
 

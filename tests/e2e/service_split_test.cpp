@@ -14,7 +14,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "shared_env.h"
 #include "sock_env.h"
 

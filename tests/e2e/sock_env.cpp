@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "base/log.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

@@ -20,7 +20,7 @@
 
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 #include "maps/counters.h"
 #include "maps/identity.h"
 #include "maps/policy.h"

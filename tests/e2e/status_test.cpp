@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 #include "node_datapath.h"
 #include "shared_env.h"
 

@@ -21,9 +21,7 @@
 #include "base/log.h"
 #include "base/skeleton.h"
 #include "deny_port.skel.h"
-#include "fixture/command.h"
-#include "fixture/sockets.h"
-#include "fixture/topology.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

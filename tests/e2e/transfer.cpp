@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "fixture/sockets.h"
+#include "fixture/cluster.h"
 
 namespace smi::test {
 namespace {

@@ -1,5 +1,5 @@
 /* Test-only producer of connection events from real TCP traffic, a minimal
- * stand-in for the datapath's sockops/connect programs (branch dp-sock) so the
+ * stand-in for the datapath's sockops/connect programs so the
  * metrics pipeline can be tested and benchmarked end to end now:
  * - sockops, client side: OPEN when a connect() completes (duration = SYN to
  *   established, from a timestamp kept in socket storage), CLOSE when the

@@ -6,24 +6,13 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/identity.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_CG_ID_MAP_MAX);
-  __type(key, struct smi_cg_id_key);
-  __type(value, struct smi_identity_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_cg_id_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_cg_id_v1, BPF_MAP_TYPE_HASH, struct smi_cg_id_key, struct smi_identity_value,
+               SMI_CG_ID_MAP_MAX, BPF_F_NO_PREALLOC);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_IP_ID_MAP_MAX);
-  __type(key, struct smi_ip_id_key);
-  __type(value, struct smi_identity_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_ip_id_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_ip_id_v1, BPF_MAP_TYPE_HASH, struct smi_ip_id_key, struct smi_identity_value,
+               SMI_IP_ID_MAP_MAX, BPF_F_NO_PREALLOC);
 
 /* Identity of a local pod's cgroup, or NULL when the cgroup is not a meshed pod. */
 static __always_inline struct smi_identity_value *smi_identity_of_cgroup(__u64 cgroup_id) {

@@ -24,10 +24,9 @@
 #include "lib/counters.h"
 #include "lib/deny.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/policy.h"
 #include "lib/service.h"
-
-#define SMI_IPPROTO_TCP 6
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
@@ -48,16 +47,6 @@ struct {
   __type(key, struct smi_listen_key);
   __type(value, __u8);
 } smi_revoke_listen SEC(".maps");
-
-enum {
-  SMI_TCP_ESTABLISHED = 1,
-  SMI_TCP_SYN_SENT = 2,
-  SMI_TCP_SYN_RECV = 3,
-  SMI_TCP_FIN_WAIT1 = 4,
-  SMI_TCP_FIN_WAIT2 = 5,
-  SMI_TCP_CLOSE_WAIT = 8,
-  SMI_TCP_LISTEN = 10,
-};
 
 static __always_inline __u64 smi_id(__u8 family, const union smi_addr *a) {
   struct smi_identity_value *v = smi_identity_of_ip(family, a);
@@ -90,14 +79,14 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct sock_common *skc = ctx->sk_common;
   if (!skc) return 0;
   int state = skc->skc_state;
-  if (state == SMI_TCP_LISTEN) {
+  if (state == BPF_TCP_LISTEN) {
     struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
     __u8 one = 1;
     bpf_map_update_elem(&smi_revoke_listen, &lk, &one, BPF_ANY);
     return 0;
   }
-  if (state != SMI_TCP_ESTABLISHED && state != SMI_TCP_SYN_SENT && state != SMI_TCP_SYN_RECV &&
-      state != SMI_TCP_FIN_WAIT1 && state != SMI_TCP_FIN_WAIT2 && state != SMI_TCP_CLOSE_WAIT)
+  if (state != BPF_TCP_ESTABLISHED && state != BPF_TCP_SYN_SENT && state != BPF_TCP_SYN_RECV &&
+      state != BPF_TCP_FIN_WAIT1 && state != BPF_TCP_FIN_WAIT2 && state != BPF_TCP_CLOSE_WAIT)
     return 0;
   struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
   if (!tp) return 0; /* request and time-wait minisockets carry no data */

@@ -21,9 +21,8 @@
 #include "lib/deny.h"
 #include "lib/flow.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/policy.h"
-
-#define SMI_IPPROTO_UDP 17
 
 /* The identity of the pod whose namespace this instance is attached to.
  * 0 (never set): judged by the destination address's ipcache entry. */

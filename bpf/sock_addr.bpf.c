@@ -17,12 +17,9 @@
 #include "lib/deny.h"
 #include "lib/flow.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/policy.h"
 #include "lib/service.h"
-
-#define SMI_IPPROTO_TCP 6
-#define SMI_IPPROTO_UDP 17
-#define SMI_ECONNREFUSED 111
 
 /* The context's address words are read and written one 4-byte field at a
  * time with constant offsets, as the verifier requires. An IPv6 socket's

@@ -48,11 +48,6 @@ struct {
   __type(value, __u8);
 } smi_revoke_listen SEC(".maps");
 
-static __always_inline __u64 smi_id(__u8 family, const union smi_addr *a) {
-  struct smi_identity_value *v = smi_identity_of_ip(family, a);
-  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
-}
-
 /* Local and peer address of a socket. An AF_INET6 socket carrying IPv4
  * (v4-mapped, a dual-stack listener's child) is read as IPv4, which is how
  * the ipcache knows the pod. */
@@ -97,7 +92,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct smi_edge e = {.reason = SMI_EVREASON_REVOKED, .cookie = bpf_get_socket_cookie(tp)};
   __u8 direction;
 
-  __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_id(family, &local);
+  __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_ip_identity(family, &local);
   struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, tp, 0, 0);
   if (st && (st->flags & SMI_SOCK_F_CLIENT)) {
     e.side = SMI_SIDE_CLIENT;
@@ -119,7 +114,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
     struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
     if (bpf_map_lookup_elem(&smi_revoke_listen, &lk)) {
       e.side = SMI_SIDE_SERVER;
-      e.src_identity = smi_id(family, &peer);
+      e.src_identity = smi_ip_identity(family, &peer);
       e.dst_identity = pod;
       e.src_addr = peer;
       e.src_port = bpf_ntohs(skc->skc_dport);
@@ -129,7 +124,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
     } else {
       e.side = SMI_SIDE_CLIENT;
       e.src_identity = pod;
-      e.dst_identity = smi_id(family, &peer);
+      e.dst_identity = smi_ip_identity(family, &peer);
       e.src_addr = local;
       e.src_port = skc->skc_num;
       f.dst_addr = peer;

@@ -65,7 +65,7 @@ static __always_inline void smi_ctx_set(struct bpf_sock_addr *ctx, __u8 ctx_fami
 static __always_inline __u64 smi_client(int *host_network) {
   struct smi_identity_value *v = smi_identity_of_cgroup(bpf_get_current_cgroup_id());
   *host_network = v && (v->flags & SMI_ID_F_HOST_NETWORK);
-  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+  return smi_identity_or_unknown(v);
 }
 
 /* The socket's own (bound) port, host order; 0 while unbound. */
@@ -94,7 +94,7 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
   }
 
   struct smi_identity_value *dst = smi_identity_of_ip(f->family, &f->dst_addr);
-  e.dst_identity = dst ? dst->identity : SMI_IDENTITY_UNKNOWN;
+  e.dst_identity = smi_identity_or_unknown(dst);
   *dst_id = e.dst_identity;
   /* A hostNetwork pod speaks from the node's address: this node's pods take
    * it for the node (lib/policy.h), and so does its own connect. */

@@ -30,4 +30,14 @@ static __always_inline struct smi_identity_value *smi_identity_of_ip(__u8 family
   return bpf_map_lookup_elem(&smi_ip_id_v1, &key);
 }
 
+/* The identity an entry names; SMI_IDENTITY_UNKNOWN without an entry. */
+static __always_inline __u64 smi_identity_or_unknown(const struct smi_identity_value *v) {
+  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+}
+
+/* Identity of a pod address, SMI_IDENTITY_UNKNOWN when the ipcache has none. */
+static __always_inline __u64 smi_ip_identity(__u8 family, const union smi_addr *addr) {
+  return smi_identity_or_unknown(smi_identity_of_ip(family, addr));
+}
+
 #endif

@@ -218,28 +218,17 @@ static __always_inline int smi_getpeername(struct bpf_sock_addr *ctx, __u8 ctx_f
   return 1;
 }
 
-SEC("cgroup/connect4")
-int smi_connect4(struct bpf_sock_addr *ctx) { return smi_connect(ctx, SMI_AF_INET); }
+/* Every hook has an IPv4 and an IPv6 attach point: programs smi_<hook>4 and
+ * smi_<hook>6 in sections cgroup/<hook>4 and cgroup/<hook>6, one body. */
+#define SMI_SOCK_ADDR_PROGRAMS(hook)                                                    \
+  SEC("cgroup/" #hook "4")                                                              \
+  int smi_##hook##4(struct bpf_sock_addr *ctx) { return smi_##hook(ctx, SMI_AF_INET); } \
+  SEC("cgroup/" #hook "6")                                                              \
+  int smi_##hook##6(struct bpf_sock_addr *ctx) { return smi_##hook(ctx, SMI_AF_INET6); }
 
-SEC("cgroup/connect6")
-int smi_connect6(struct bpf_sock_addr *ctx) { return smi_connect(ctx, SMI_AF_INET6); }
-
-SEC("cgroup/sendmsg4")
-int smi_sendmsg4(struct bpf_sock_addr *ctx) { return smi_sendmsg(ctx, SMI_AF_INET); }
-
-SEC("cgroup/sendmsg6")
-int smi_sendmsg6(struct bpf_sock_addr *ctx) { return smi_sendmsg(ctx, SMI_AF_INET6); }
-
-SEC("cgroup/recvmsg4")
-int smi_recvmsg4(struct bpf_sock_addr *ctx) { return smi_recvmsg(ctx, SMI_AF_INET); }
-
-SEC("cgroup/recvmsg6")
-int smi_recvmsg6(struct bpf_sock_addr *ctx) { return smi_recvmsg(ctx, SMI_AF_INET6); }
-
-SEC("cgroup/getpeername4")
-int smi_getpeername4(struct bpf_sock_addr *ctx) { return smi_getpeername(ctx, SMI_AF_INET); }
-
-SEC("cgroup/getpeername6")
-int smi_getpeername6(struct bpf_sock_addr *ctx) { return smi_getpeername(ctx, SMI_AF_INET6); }
+SMI_SOCK_ADDR_PROGRAMS(connect)
+SMI_SOCK_ADDR_PROGRAMS(sendmsg)
+SMI_SOCK_ADDR_PROGRAMS(recvmsg)
+SMI_SOCK_ADDR_PROGRAMS(getpeername)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -24,10 +24,9 @@
 #include "lib/counters.h"
 #include "lib/deny.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/policy.h"
 #include "lib/service.h"
-
-#define SMI_IPPROTO_TCP 6
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
@@ -48,21 +47,6 @@ struct {
   __type(key, struct smi_listen_key);
   __type(value, __u8);
 } smi_revoke_listen SEC(".maps");
-
-enum {
-  SMI_TCP_ESTABLISHED = 1,
-  SMI_TCP_SYN_SENT = 2,
-  SMI_TCP_SYN_RECV = 3,
-  SMI_TCP_FIN_WAIT1 = 4,
-  SMI_TCP_FIN_WAIT2 = 5,
-  SMI_TCP_CLOSE_WAIT = 8,
-  SMI_TCP_LISTEN = 10,
-};
-
-static __always_inline __u64 smi_id(__u8 family, const union smi_addr *a) {
-  struct smi_identity_value *v = smi_identity_of_ip(family, a);
-  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
-}
 
 /* Local and peer address of a socket. An AF_INET6 socket carrying IPv4
  * (v4-mapped, a dual-stack listener's child) is read as IPv4, which is how
@@ -90,14 +74,14 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct sock_common *skc = ctx->sk_common;
   if (!skc) return 0;
   int state = skc->skc_state;
-  if (state == SMI_TCP_LISTEN) {
+  if (state == BPF_TCP_LISTEN) {
     struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
     __u8 one = 1;
     bpf_map_update_elem(&smi_revoke_listen, &lk, &one, BPF_ANY);
     return 0;
   }
-  if (state != SMI_TCP_ESTABLISHED && state != SMI_TCP_SYN_SENT && state != SMI_TCP_SYN_RECV &&
-      state != SMI_TCP_FIN_WAIT1 && state != SMI_TCP_FIN_WAIT2 && state != SMI_TCP_CLOSE_WAIT)
+  if (state != BPF_TCP_ESTABLISHED && state != BPF_TCP_SYN_SENT && state != BPF_TCP_SYN_RECV &&
+      state != BPF_TCP_FIN_WAIT1 && state != BPF_TCP_FIN_WAIT2 && state != BPF_TCP_CLOSE_WAIT)
     return 0;
   struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
   if (!tp) return 0; /* request and time-wait minisockets carry no data */
@@ -108,7 +92,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
   struct smi_edge e = {.reason = SMI_EVREASON_REVOKED, .cookie = bpf_get_socket_cookie(tp)};
   __u8 direction;
 
-  __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_id(family, &local);
+  __u64 pod = smi_revoke_identity ? smi_revoke_identity : smi_ip_identity(family, &local);
   struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, tp, 0, 0);
   if (st && (st->flags & SMI_SOCK_F_CLIENT)) {
     e.side = SMI_SIDE_CLIENT;
@@ -130,7 +114,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
     struct smi_listen_key lk = {.walk = smi_revoke_walk, .port = skc->skc_num};
     if (bpf_map_lookup_elem(&smi_revoke_listen, &lk)) {
       e.side = SMI_SIDE_SERVER;
-      e.src_identity = smi_id(family, &peer);
+      e.src_identity = smi_ip_identity(family, &peer);
       e.dst_identity = pod;
       e.src_addr = peer;
       e.src_port = bpf_ntohs(skc->skc_dport);
@@ -140,7 +124,7 @@ int smi_revoke_tcp(struct bpf_iter__tcp *ctx) {
     } else {
       e.side = SMI_SIDE_CLIENT;
       e.src_identity = pod;
-      e.dst_identity = smi_id(family, &peer);
+      e.dst_identity = smi_ip_identity(family, &peer);
       e.src_addr = local;
       e.src_port = skc->skc_num;
       f.dst_addr = peer;

@@ -21,18 +21,12 @@
 #include "lib/deny.h"
 #include "lib/flow.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/policy.h"
-
-#define SMI_IPPROTO_UDP 17
 
 /* The identity of the pod whose namespace this instance is attached to.
  * 0 (never set): judged by the destination address's ipcache entry. */
 const volatile __u64 smi_netns_identity = 0;
-
-static __always_inline __u64 smi_ip_identity(__u8 family, const union smi_addr *a) {
-  struct smi_identity_value *v = smi_identity_of_ip(family, a);
-  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
-}
 
 SEC("sk_lookup")
 int smi_sk_lookup(struct bpf_sk_lookup *ctx) {

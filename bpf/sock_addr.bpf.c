@@ -17,12 +17,9 @@
 #include "lib/deny.h"
 #include "lib/flow.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/policy.h"
 #include "lib/service.h"
-
-#define SMI_IPPROTO_TCP 6
-#define SMI_IPPROTO_UDP 17
-#define SMI_ECONNREFUSED 111
 
 /* The context's address words are read and written one 4-byte field at a
  * time with constant offsets, as the verifier requires. An IPv6 socket's
@@ -68,7 +65,7 @@ static __always_inline void smi_ctx_set(struct bpf_sock_addr *ctx, __u8 ctx_fami
 static __always_inline __u64 smi_client(int *host_network) {
   struct smi_identity_value *v = smi_identity_of_cgroup(bpf_get_current_cgroup_id());
   *host_network = v && (v->flags & SMI_ID_F_HOST_NETWORK);
-  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+  return smi_identity_or_unknown(v);
 }
 
 /* The socket's own (bound) port, host order; 0 while unbound. */
@@ -97,7 +94,7 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
   }
 
   struct smi_identity_value *dst = smi_identity_of_ip(f->family, &f->dst_addr);
-  e.dst_identity = dst ? dst->identity : SMI_IDENTITY_UNKNOWN;
+  e.dst_identity = smi_identity_or_unknown(dst);
   *dst_id = e.dst_identity;
   /* A hostNetwork pod speaks from the node's address: this node's pods take
    * it for the node (lib/policy.h), and so does its own connect. */
@@ -221,28 +218,17 @@ static __always_inline int smi_getpeername(struct bpf_sock_addr *ctx, __u8 ctx_f
   return 1;
 }
 
-SEC("cgroup/connect4")
-int smi_connect4(struct bpf_sock_addr *ctx) { return smi_connect(ctx, SMI_AF_INET); }
+/* Every hook has an IPv4 and an IPv6 attach point: programs smi_<hook>4 and
+ * smi_<hook>6 in sections cgroup/<hook>4 and cgroup/<hook>6, one body. */
+#define SMI_SOCK_ADDR_PROGRAMS(hook)                                                    \
+  SEC("cgroup/" #hook "4")                                                              \
+  int smi_##hook##4(struct bpf_sock_addr *ctx) { return smi_##hook(ctx, SMI_AF_INET); } \
+  SEC("cgroup/" #hook "6")                                                              \
+  int smi_##hook##6(struct bpf_sock_addr *ctx) { return smi_##hook(ctx, SMI_AF_INET6); }
 
-SEC("cgroup/connect6")
-int smi_connect6(struct bpf_sock_addr *ctx) { return smi_connect(ctx, SMI_AF_INET6); }
-
-SEC("cgroup/sendmsg4")
-int smi_sendmsg4(struct bpf_sock_addr *ctx) { return smi_sendmsg(ctx, SMI_AF_INET); }
-
-SEC("cgroup/sendmsg6")
-int smi_sendmsg6(struct bpf_sock_addr *ctx) { return smi_sendmsg(ctx, SMI_AF_INET6); }
-
-SEC("cgroup/recvmsg4")
-int smi_recvmsg4(struct bpf_sock_addr *ctx) { return smi_recvmsg(ctx, SMI_AF_INET); }
-
-SEC("cgroup/recvmsg6")
-int smi_recvmsg6(struct bpf_sock_addr *ctx) { return smi_recvmsg(ctx, SMI_AF_INET6); }
-
-SEC("cgroup/getpeername4")
-int smi_getpeername4(struct bpf_sock_addr *ctx) { return smi_getpeername(ctx, SMI_AF_INET); }
-
-SEC("cgroup/getpeername6")
-int smi_getpeername6(struct bpf_sock_addr *ctx) { return smi_getpeername(ctx, SMI_AF_INET6); }
+SMI_SOCK_ADDR_PROGRAMS(connect)
+SMI_SOCK_ADDR_PROGRAMS(sendmsg)
+SMI_SOCK_ADDR_PROGRAMS(recvmsg)
+SMI_SOCK_ADDR_PROGRAMS(getpeername)
 
 char LICENSE[] SEC("license") = "GPL";

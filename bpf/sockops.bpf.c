@@ -9,6 +9,7 @@
 
 #include "lib/conn_events.h"
 #include "lib/counters.h"
+#include "lib/net.h"
 
 /* Tunable (skeleton rodata, set between open and load): insert local
  * pod-to-pod sockets into the sockhash. Off by default: see docs/datapath.md

@@ -10,14 +10,9 @@
 
 #include "abi/audit.h"
 #include "lib/deny.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, SMI_AUDIT_MAP_MAX);
-  __type(key, struct smi_audit_key);
-  __type(value, struct smi_audit_value);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_audit_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_audit_v1, BPF_MAP_TYPE_LRU_HASH, struct smi_audit_key, struct smi_audit_value, SMI_AUDIT_MAP_MAX, 0);
 
 /* Reports a policy refusal: DENY (counted SMI_REASON_POLICY_DENIED) or, when
  * audit, AUDIT (SMI_REASON_POLICY_AUDITED); one inlined emit path for both.

@@ -10,14 +10,9 @@
 
 #include "lib/events.h"
 #include "lib/identity.h"
+#include "lib/net.h"
 #include "lib/sock_state.h"
 #include "lib/sockhash.h"
-
-#define SMI_ECONNREFUSED 111
-#define SMI_ECONNRESET 104
-#define SMI_ETIMEDOUT 110
-#define SMI_EPIPE 32
-#define SMI_IPPROTO_TCP 6
 
 /* What the two ends of one socket are, resolved once per callback. */
 struct smi_conn_view {

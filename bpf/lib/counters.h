@@ -6,14 +6,10 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/counters.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-  __uint(max_entries, SMI_COUNTERS_MAP_MAX);
-  __type(key, struct smi_counter_key);
-  __type(value, struct smi_counter_value);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_counters_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_counters_v1, BPF_MAP_TYPE_PERCPU_HASH, struct smi_counter_key, struct smi_counter_value,
+               SMI_COUNTERS_MAP_MAX, 0);
 
 /* The first count of a key creates it, and two CPUs can race there: the one
  * whose BPF_NOEXIST insert loses adds to the winner's entry instead of

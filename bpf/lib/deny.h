@@ -15,6 +15,7 @@
 #include "abi/deny.h"
 #include "lib/counters.h"
 #include "lib/events.h"
+#include "lib/maps.h"
 #include "lib/service.h"
 
 struct smi_edge {
@@ -27,13 +28,8 @@ struct smi_edge {
   __u8 reason; /* enum smi_event_reason */
 };
 
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, SMI_DENY_RL_MAP_MAX);
-  __type(key, struct smi_deny_rl_key);
-  __type(value, struct smi_deny_rl_value);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_deny_rl_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_deny_rl_v1, BPF_MAP_TYPE_LRU_HASH, struct smi_deny_rl_key, struct smi_deny_rl_value,
+               SMI_DENY_RL_MAP_MAX, 0);
 
 /* 1 when this decision may be emitted as an event, 0 when it is folded into
  * the edge's count. Races between CPUs can let an event more through; a folded

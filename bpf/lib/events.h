@@ -9,12 +9,9 @@
 
 #include "abi/events.h"
 #include "lib/counters.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, SMI_EVENTS_RINGBUF_BYTES);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_events_v1 SEC(".maps");
+SMI_PINNED_RINGBUF(smi_events_v1, SMI_EVENTS_RINGBUF_BYTES);
 
 /* Reserves a zeroed event of the given type, or NULL (counted as lost). */
 static __always_inline struct smi_event *smi_event_reserve(__u8 type) {

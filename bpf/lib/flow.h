@@ -7,14 +7,9 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/flow.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, SMI_FLOW_MAP_MAX);
-  __type(key, struct smi_flow_key);
-  __type(value, struct smi_flow_value);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_flow_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_flow_v1, BPF_MAP_TYPE_LRU_HASH, struct smi_flow_key, struct smi_flow_value, SMI_FLOW_MAP_MAX, 0);
 
 static __always_inline void smi_flow_key_fill(struct smi_flow_key *k, __u64 identity, __u8 family, __u8 protocol,
                                               __u16 local_port, const union smi_addr *peer, __u16 peer_port) {

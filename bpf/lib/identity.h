@@ -6,24 +6,13 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/identity.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_CG_ID_MAP_MAX);
-  __type(key, struct smi_cg_id_key);
-  __type(value, struct smi_identity_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_cg_id_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_cg_id_v1, BPF_MAP_TYPE_HASH, struct smi_cg_id_key, struct smi_identity_value,
+               SMI_CG_ID_MAP_MAX, BPF_F_NO_PREALLOC);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_IP_ID_MAP_MAX);
-  __type(key, struct smi_ip_id_key);
-  __type(value, struct smi_identity_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_ip_id_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_ip_id_v1, BPF_MAP_TYPE_HASH, struct smi_ip_id_key, struct smi_identity_value,
+               SMI_IP_ID_MAP_MAX, BPF_F_NO_PREALLOC);
 
 /* Identity of a local pod's cgroup, or NULL when the cgroup is not a meshed pod. */
 static __always_inline struct smi_identity_value *smi_identity_of_cgroup(__u64 cgroup_id) {
@@ -39,6 +28,16 @@ static __always_inline struct smi_identity_value *smi_identity_of_ip(__u8 family
   else
     __builtin_memcpy(&key.addr, addr, 16);
   return bpf_map_lookup_elem(&smi_ip_id_v1, &key);
+}
+
+/* The identity an entry names; SMI_IDENTITY_UNKNOWN without an entry. */
+static __always_inline __u64 smi_identity_or_unknown(const struct smi_identity_value *v) {
+  return v ? v->identity : SMI_IDENTITY_UNKNOWN;
+}
+
+/* Identity of a pod address, SMI_IDENTITY_UNKNOWN when the ipcache has none. */
+static __always_inline __u64 smi_ip_identity(__u8 family, const union smi_addr *addr) {
+  return smi_identity_or_unknown(smi_identity_of_ip(family, addr));
 }
 
 #endif

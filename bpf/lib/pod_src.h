@@ -8,20 +8,15 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/pod_src.h"
+#include "lib/maps.h"
+#include "lib/net.h"
 
 #define SMI_ETH_P_IP 0x0800
 #define SMI_ETH_P_IPV6 0x86DD
 #define SMI_ETH_P_ARP 0x0806
-#define SMI_IPPROTO_ICMPV6 58
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_POD_SRC_MAP_MAX);
-  __type(key, struct smi_pod_src_key);
-  __type(value, struct smi_pod_src_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_pod_src_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_pod_src_v1, BPF_MAP_TYPE_HASH, struct smi_pod_src_key, struct smi_pod_src_value,
+               SMI_POD_SRC_MAP_MAX, BPF_F_NO_PREALLOC);
 
 static __always_inline int smi_pod_src_known(__u32 ifindex, __u8 family, const void *addr, __u32 len) {
   struct smi_pod_src_key key = {.ifindex = ifindex, .family = family};

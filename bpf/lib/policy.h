@@ -10,24 +10,13 @@
 
 #include "abi/identity.h"
 #include "abi/policy.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_POL_MAP_MAX);
-  __type(key, struct smi_pol_key);
-  __type(value, struct smi_pol_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_pol_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_pol_v1, BPF_MAP_TYPE_HASH, struct smi_pol_key, struct smi_pol_value,
+               SMI_POL_MAP_MAX, BPF_F_NO_PREALLOC);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_POL_DST_MAP_MAX);
-  __type(key, struct smi_pol_dst_key);
-  __type(value, struct smi_pol_dst_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_pol_dst_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_pol_dst_v1, BPF_MAP_TYPE_HASH, struct smi_pol_dst_key, struct smi_pol_dst_value,
+               SMI_POL_DST_MAP_MAX, BPF_F_NO_PREALLOC);
 
 enum smi_verdict {
   SMI_VERDICT_DENY = 0,         /* enforced destination, no TrafficTarget allows the edge */

@@ -9,35 +9,19 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/service.h"
+#include "lib/maps.h"
 #include "lib/sock_state.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_SVC_MAP_MAX);
-  __type(key, struct smi_svc_key);
-  __type(value, struct smi_svc_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_svc_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_svc_v1, BPF_MAP_TYPE_HASH, struct smi_svc_key, struct smi_svc_value,
+               SMI_SVC_MAP_MAX, BPF_F_NO_PREALLOC);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SMI_SLOT_MAP_MAX);
-  __type(key, struct smi_slot_key);
-  __type(value, struct smi_slot_value);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_slot_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_slot_v1, BPF_MAP_TYPE_HASH, struct smi_slot_key, struct smi_slot_value,
+               SMI_SLOT_MAP_MAX, BPF_F_NO_PREALLOC);
 
 /* LRU: unconnected UDP sockets come and go without telling us; the oldest
  * reverse translations are the ones to lose. */
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, SMI_REVNAT_MAP_MAX);
-  __type(key, struct smi_revnat_key);
-  __type(value, struct smi_revnat_value);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_revnat_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_revnat_v1, BPF_MAP_TYPE_LRU_HASH, struct smi_revnat_key, struct smi_revnat_value,
+               SMI_REVNAT_MAP_MAX, 0);
 
 
 /* One connection attempt (or datagram) as the hooks see it. */

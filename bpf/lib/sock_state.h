@@ -6,13 +6,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/sock_state.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, int);
-  __type(value, struct smi_sock_state);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_sock_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_sock_v1, BPF_MAP_TYPE_SK_STORAGE, int, struct smi_sock_state, 0, BPF_F_NO_PREALLOC);
 
 #endif

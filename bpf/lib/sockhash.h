@@ -8,22 +8,12 @@
 #include <bpf/bpf_helpers.h>
 
 #include "abi/sockhash.h"
+#include "lib/maps.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_SOCKHASH);
-  __uint(max_entries, SMI_SOCKHASH_MAX);
-  __type(key, struct smi_sock_key);
-  __type(value, __u64);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_sockhash_v1 SEC(".maps");
+SMI_PINNED_MAP(smi_sockhash_v1, BPF_MAP_TYPE_SOCKHASH, struct smi_sock_key, __u64, SMI_SOCKHASH_MAX, 0);
 
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH); /* bounded even if a close is missed */
-  __uint(max_entries, SMI_SOCKHASH_MAX);
-  __type(key, struct smi_sock_key);
-  __type(value, struct smi_accel_bytes);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} smi_accel_v1 SEC(".maps");
+/* LRU: bounded even if a close is missed. */
+SMI_PINNED_MAP(smi_accel_v1, BPF_MAP_TYPE_LRU_HASH, struct smi_sock_key, struct smi_accel_bytes, SMI_SOCKHASH_MAX, 0);
 
 /* ::ffff:a.b.c.d -> a.b.c.d, so an IPv4 client and a dual-stack server socket
  * agree on one tuple. Returns the family to store. */

@@ -19,7 +19,7 @@
 #include "datapath/datapath.h"
 #include "datapath/features.h"
 #include "datapath/layout_version.h"
-#include "datapath/pod_net.h"
+#include "node/pod_net.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "metrics/resolver.h"

@@ -22,7 +22,7 @@
 #include "daemon/state_sink.h"
 #include "datapath/capacities.h"
 #include "datapath/conn_programs.h"
-#include "datapath/pod_net.h"
+#include "node/pod_net.h"
 #include "datapath/pod_tc.h"
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"

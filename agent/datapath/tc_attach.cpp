@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
-#include "datapath/netns.h"
+#include "node/netns.h"
 
 namespace smi {
 namespace {

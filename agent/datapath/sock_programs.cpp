@@ -48,7 +48,7 @@ Result<SockAddrPrograms> SockAddrPrograms::load(const DatapathConfig& config) {
   return SockAddrPrograms(std::move(*skel), config.pin_dir);
 }
 
-Status SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
+Result<Attachment> SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
   auto id = inode_of(cgroup_path);
   if (!id) return std::move(id).error();
   Fd cg(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -68,13 +68,7 @@ Status SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
     if (!r) return std::move(r).error().context(fmt::format("{} on {}", name, cgroup_path));
   }
   log(Log::datapath)->info("sock_addr programs on {} (links in {})", cgroup_path, links.dir());
-  return ok();
-}
-
-Status SockAddrPrograms::detach_cgroup(const DatapathConfig& config, const std::string& cgroup_path) {
-  auto id = inode_of(cgroup_path);
-  if (!id) return std::move(id).error();
-  return PinnedLinks::for_cgroup(config.pin_dir, *id).remove_all();
+  return links.attachment({kSockAddrProgs.begin(), kSockAddrProgs.end()}, "sock_addr programs on " + cgroup_path);
 }
 
 Result<ServerCheck> ServerCheck::load(const DatapathConfig& config) {
@@ -99,7 +93,7 @@ void ServerCheck::retain(const std::set<uint64_t>& identities) {
   std::erase_if(by_identity_, [&](const auto& kv) { return !identities.count(kv.first); });
 }
 
-Status ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_identity) {
+Result<Attachment> ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_identity) {
   auto id = inode_of(netns_path);
   if (!id) return std::move(id).error();
   auto own = inode_of("/proc/thread-self/ns/net");
@@ -115,13 +109,7 @@ Status ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_ide
   auto r = links.ensure("sk_lookup", *id, *prog, [&] { return bpf_program__attach_netns(*prog, ns.get()); });
   if (!r) return std::move(r).error().context("sk_lookup on " + netns_path);
   log(Log::datapath)->debug("sk_lookup for identity {:#x} on {} (link in {})", pod_identity, netns_path, links.dir());
-  return ok();
-}
-
-Status ServerCheck::detach_netns(const DatapathConfig& config, const std::string& netns_path) {
-  auto id = inode_of(netns_path);
-  if (!id) return std::move(id).error();
-  return PinnedLinks::for_netns(config.pin_dir, *id).remove_all();
+  return links.attachment({"sk_lookup"}, "sk_lookup on " + netns_path);
 }
 
 }  // namespace smi

@@ -31,9 +31,7 @@ class Source {
   // Why the source has been unable to sync for longer than `bound` (what the
   // agent enforces may be stale), or nullopt while it syncs or has failed for
   // less than that. Safe to call from another thread.
-  virtual std::optional<std::string> unhealthy_for(std::chrono::milliseconds /*bound*/) const {
-    return std::nullopt;
-  }
+  virtual std::optional<std::string> unhealthy_for(std::chrono::milliseconds /*bound*/) const { return std::nullopt; }
   // Every object the last update refused (the whole set, each time), for the
   // source to tell the objects' authors (the API source: Kubernetes Events).
   // Returns at once.

@@ -6,16 +6,14 @@
 #include <memory>
 
 #include "base/fd.h"
+#include "datapath/object_load.h"
 
 namespace smi {
 
 Result<Acceleration> Acceleration::load(const AccelerationOptions& o) {
   if (o.pin_dir.empty()) return Error("Acceleration needs a bpffs pin directory", EINVAL);
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = o.pin_dir.c_str());
-  auto msg = Skeleton<sk_msg>::open(&opts);
-  if (!msg) return std::move(msg).error().context("open sk_msg");
-  SMI_TRY(apply_capacities((*msg)->obj, o.capacities).context("configure sk_msg"));
-  SMI_TRY(msg->load().context("load sk_msg"));
+  auto msg = load_object<sk_msg>({.pin_dir = o.pin_dir, .capacities = o.capacities}, "sk_msg");
+  if (!msg) return std::move(msg).error();
   return Acceleration(std::move(*msg));
 }
 

@@ -4,18 +4,16 @@
 #include <sys/stat.h>
 
 #include "base/fd.h"
+#include "datapath/object_load.h"
 #include "datapath/pinned_links.h"
 
 namespace smi {
 
 Result<ConnEvents> ConnEvents::load(const ConnEventsOptions& o) {
   if (o.pin_dir.empty()) return Error("ConnEvents needs a bpffs pin directory", EINVAL);
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = o.pin_dir.c_str());
-  auto ops = Skeleton<sockops>::open(&opts);
-  if (!ops) return std::move(ops).error().context("open sockops");
-  SMI_TRY(apply_capacities((*ops)->obj, o.capacities).context("configure sockops"));
-  (*ops)->rodata->smi_accelerate = o.accelerate ? 1 : 0;
-  SMI_TRY(ops->load().context("load sockops"));
+  auto ops = load_object<sockops>({.pin_dir = o.pin_dir, .capacities = o.capacities}, "sockops",
+                                  [&](sockops* s) { s->rodata->smi_accelerate = o.accelerate ? 1 : 0; });
+  if (!ops) return std::move(ops).error();
   return ConnEvents(std::move(*ops), o.pin_dir, o.accelerate);
 }
 

@@ -7,11 +7,11 @@
 
 #include "base/log.h"
 #include "datapath/pinned_links.h"
-#include "node/pod_net.h"
 #include "datapath/state_codec.h"
 #include "maps/pod_src.h"
 #include "maps/typed_map.h"
 #include "node/pod_cgroups.h"
+#include "node/pod_net.h"
 
 namespace smi {
 namespace {

@@ -20,16 +20,16 @@
 #include "base/result.h"
 #include "compiler/state.h"
 #include "daemon/state_sink.h"
-#include "datapath/capacities.h"
 #include "datapath/acceleration.h"
+#include "datapath/capacities.h"
 #include "datapath/conn_events.h"
-#include "node/pod_net.h"
 #include "datapath/pod_tc.h"
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"
 #include "maps/identity.h"
 #include "maps/policy.h"
 #include "maps/service.h"
+#include "node/pod_net.h"
 
 namespace smi {
 

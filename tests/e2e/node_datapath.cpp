@@ -16,7 +16,8 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/system.h"
-#include "datapath/conn_programs.h"
+#include "datapath/acceleration.h"
+#include "datapath/conn_events.h"
 #include "datapath/layout_version.h"
 #include "datapath/pod_tc.h"
 #include "datapath/sock_programs.h"
@@ -51,19 +52,20 @@ Status attach_all(NodeDatapath& dp) {
   config.pin_dir = dp.bpffs;
   auto sa = SockAddrPrograms::load(config);
   if (!sa) return std::move(sa).error();
-  SMI_TRY(sa->attach_cgroup(n1.cgroup_root));
+  SMI_TRY(kept(sa->attach_cgroup(n1.cgroup_root)));
   auto sc = ServerCheck::load(config);
   if (!sc) return std::move(sc).error();
-  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(sc->attach_netns("/run/netns/" + dp.pod(p).netns, 0));
-  auto conn = ConnPrograms::load({.pin_dir = dp.bpffs, .accelerate = true});
+  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(kept(sc->attach_netns("/run/netns/" + dp.pod(p).netns, 0)));
+  auto accel = Acceleration::load({.pin_dir = dp.bpffs});
+  if (!accel) return std::move(accel).error();
+  SMI_TRY(kept(accel->attach()));
+  auto conn = ConnEvents::load({.pin_dir = dp.bpffs, .accelerate = true});
   if (!conn) return std::move(conn).error();
-  SMI_TRY(conn->attach(n1.cgroup_root));
-  conn->release();
+  SMI_TRY(kept(conn->attach(n1.cgroup_root)));
   auto tc = PodTc::load(dp.bpffs);
   if (!tc) return std::move(tc).error();
-  auto filter = tc->attach_pod(dp.pod("store-v1").host_ifindex, dp.node_netns);
-  if (!filter) return std::move(filter).error();
-  filter->release();  // the filter goes with the pod's veth at teardown, or with uninstall
+  // The filter goes with the pod's veth at teardown, or with uninstall.
+  SMI_TRY(kept(tc->attach_pod(dp.pod("store-v1").host_ifindex, dp.node_netns)));
   return write_layout_marker(dp.bpffs, SMI_ABI_VERSION);
 }
 

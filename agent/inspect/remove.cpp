@@ -13,6 +13,7 @@
 
 #include "base/fd.h"
 #include "base/system.h"
+#include "daemon/state_file.h"
 #include "inspect/bpf_objects.h"
 #include "inspect/tc_filters.h"
 
@@ -122,7 +123,7 @@ RemovalReport uninstall(const std::string& bpffs, const std::string& state_dir) 
     remove_maps(bpffs, r);
     remove_if_empty(bpffs, r);
   }
-  const std::string state = state_dir + "/state.json";
+  const std::string state = daemon::state_file_path(state_dir);
   if (::unlink(state.c_str()) == 0) r.removed.push_back("state file " + state);
   else if (errno != ENOENT) r.errors.push_back(fmt::format("remove {}: {}", state, std::strerror(errno)));
   return r;

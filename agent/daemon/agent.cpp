@@ -36,14 +36,11 @@ int refuse(const std::string& what, const Error& e) {
   return 1;
 }
 
-void publish_map_fill(metrics::AgentHealth& h, const compiler::DesiredState& s, const MapCapacities& c) {
-  size_t slots = 0;
-  for (const auto& [id, v] : s.slots) slots += v.size();
-  h.set_map_fill("smi_ip_id_v1", s.ip_identity.size(), c.ip_id);
-  h.set_map_fill("smi_svc_v1", s.services.size(), c.svc);
-  h.set_map_fill("smi_slot_v1", slots, c.slot);
-  h.set_map_fill("smi_pol_v1", s.policy.size(), c.pol);
-  h.set_map_fill("smi_pol_dst_v1", s.policy_dst.size(), c.pol_dst);
+// Every desired-state family but pod_identity (its map holds cgroups, not pods).
+void publish_map_fill(metrics::AgentHealth& h, const compiler::DesiredState& s, const maps::Capacities& c) {
+  for (const auto& m : maps::kMaps)
+    if (m.family && *m.family != compiler::Family::pod_identity)
+      h.set_map_fill(m.pin, compiler::entry_count(s, *m.family), c[m.id]);
 }
 
 }  // namespace
@@ -70,7 +67,7 @@ int run_agent(AgentConfig c) {
 
   auto caps = parse_capacities(c.capacity);  // validated above
   DatapathOptions dopts{
-      .bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .capacities = caps->maps, .accelerate = c.accelerate};
+      .bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .capacities = *caps, .accelerate = c.accelerate};
   auto dp = Datapath::open(dopts);
   if (!dp) return refuse("load the datapath", dp.error());
   L()->info("datapath loaded under {} ({}); revocation by {}", c.bpffs,
@@ -82,7 +79,7 @@ int run_agent(AgentConfig c) {
                                  .trust_domain = c.trust_domain,
                                  .mode = *compiler::parse_mode(c.mode),  // validated above
                                  .unmeshed_namespaces = c.unmeshed_namespaces,
-                                 .capacities = caps->compiler};
+                                 .capacities = *caps};
   Reconciler rec(copts, **dp);
   if (action == LayoutAction::adopt) {
     auto kernel = (*dp)->read_back();

@@ -18,7 +18,7 @@
 #include "e2e/pinned_maps.h"
 #include "fixture/cluster.h"
 #include "maps/address.h"
-#include "maps/pod_src.h"
+#include "fixture/map_writers.h"
 
 namespace smi::test {
 namespace {
@@ -157,13 +157,8 @@ TEST_F(AntiSpoofTest, SpoofedSourceIsDroppedAndCountedOwnTrafficPasses) {
 
   auto tc = PodTc::load(pins_->path());
   ASSERT_TRUE(tc.ok()) << tc.error().message();
-  auto pod_src = PodSrcMap::open_pinned(pins_->path());
-  ASSERT_TRUE(pod_src.ok()) << pod_src.error().message();
-  for (const auto& addr : {a.ipv4, a.ipv6}) {
-    auto ip = maps::parse_address(addr);
-    ASSERT_TRUE(ip.ok());
-    ASSERT_TRUE(pod_src->allow(static_cast<uint32_t>(a.host_ifindex), *ip, 0x1234).ok());
-  }
+  for (const auto& addr : {a.ipv4, a.ipv6})
+    ASSERT_TRUE(allow_pod_source(pins_->path(), static_cast<uint32_t>(a.host_ifindex), addr, 0x1234).ok()) << addr;
   auto link = tc->attach_pod(a.host_ifindex, "/run/netns/" + n1.netns);
   ASSERT_TRUE(link.ok()) << link.error().message();
   EXPECT_GT(link->prog_id(), 0u);

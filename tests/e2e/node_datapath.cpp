@@ -22,7 +22,6 @@
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "identity/numeric_identity.h"
-#include "maps/address.h"
 #include "maps/identity.h"
 #include "fixture/map_writers.h"
 #include "maps/policy.h"

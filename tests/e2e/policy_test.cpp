@@ -16,7 +16,7 @@
 
 #include "abi/events.h"
 #include "fixture/cluster.h"
-#include "maps/address.h"
+#include "maps/codec.h"
 #include "maps/pinning.h"
 #include "shared_env.h"
 #include "sock_env.h"
@@ -140,7 +140,7 @@ TEST_F(PolicyTest, ClientSideAllowsTheEdgeAndRefusesOthersWithEperm) {
     EXPECT_EQ(ev[0].dst_port, kTcpPort2);
     EXPECT_EQ(ev[0].protocol, IPPROTO_TCP);
     EXPECT_EQ(ev[0].family, addr == b1.ipv4 ? SMI_AF_INET : SMI_AF_INET6);
-    EXPECT_EQ(maps::format_address(ev[0].family, ev[0].dst_addr), addr);
+    EXPECT_EQ(codec::get_addr(ev[0].family, ev[0].dst_addr).to_string(), addr);
   }
 }
 
@@ -156,9 +156,9 @@ TEST_F(PolicyTest, ClientSideChecksTheChosenBackendOfAService) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].svc_id, 21u);
   EXPECT_EQ(ev[0].svc_port, 80);
-  EXPECT_EQ(maps::format_address(SMI_AF_INET, ev[0].svc_addr), "10.96.0.20");
+  EXPECT_EQ(codec::get_addr(SMI_AF_INET, ev[0].svc_addr).to_string(), "10.96.0.20");
   EXPECT_EQ(ev[0].dst_port, kTcpPort2);
-  EXPECT_EQ(maps::format_address(SMI_AF_INET, ev[0].dst_addr), b1.ipv4);
+  EXPECT_EQ(codec::get_addr(SMI_AF_INET, ev[0].dst_addr).to_string(), b1.ipv4);
 }
 
 // u's cgroup is outside every node root: no client-side check runs, the
@@ -181,7 +181,7 @@ TEST_F(PolicyTest, ServerSideRefusesAnUnmeshedClientWithEconnrefused) {
     EXPECT_EQ(ev[0].src_identity, SMI_IDENTITY_UNKNOWN);
     EXPECT_EQ(ev[0].dst_identity, kIdB1);
     EXPECT_EQ(ev[0].dst_port, kTcpPort);
-    EXPECT_EQ(maps::format_address(ev[0].family, ev[0].src_addr), addr == b1.ipv4 ? u.ipv4 : u.ipv6);
+    EXPECT_EQ(codec::get_addr(ev[0].family, ev[0].src_addr).to_string(), addr == b1.ipv4 ? u.ipv4 : u.ipv6);
   }
   // Once the ipcache knows u and a TrafficTarget allows it on 8080, it
   // connects there and only there.

@@ -5,45 +5,6 @@
 namespace smi::metrics {
 namespace {
 
-FailReason fail_reason(uint8_t r) {
-  switch (r) {
-    case SMI_EVREASON_REFUSED:
-      return FailReason::refused;
-    case SMI_EVREASON_RESET:
-      return FailReason::reset;
-    case SMI_EVREASON_TIMEOUT:
-      return FailReason::timeout;
-    case SMI_EVREASON_NO_BACKEND:
-      return FailReason::no_backend;
-    default:
-      return FailReason::other;
-  }
-}
-
-DenyReason deny_reason(uint8_t r) {
-  switch (r) {
-    case SMI_EVREASON_POLICY_CLIENT:
-      return DenyReason::client_policy;
-    case SMI_EVREASON_POLICY_SERVER:
-      return DenyReason::server_policy;
-    case SMI_EVREASON_REVOKED:
-      return DenyReason::revoked;
-    default:
-      return DenyReason::other;
-  }
-}
-
-DenyReason audit_reason(uint8_t r) {
-  switch (r) {
-    case SMI_EVREASON_AUDIT_CLIENT:
-      return DenyReason::client_policy;
-    case SMI_EVREASON_AUDIT_SERVER:
-      return DenyReason::server_policy;
-    default:
-      return DenyReason::other;
-  }
-}
-
 // Byte counts, duration and RTT travel on CLOSE, and on a FAIL for a reset
 // after establishment (the connection carried traffic before it died).
 void add_close_figures(EdgeStats& s, const smi_event& e) {
@@ -125,15 +86,15 @@ void Aggregator::add_locked(const smi_event& e) {
       if (e.reason == SMI_EVREASON_REVOKED) {
         ++s.denied[static_cast<size_t>(DenyReason::revoked)];
       } else {
-        ++s.failed[static_cast<size_t>(fail_reason(e.reason))];
+        ++s.failed[static_cast<size_t>(fail_reason_of(e.reason))];
       }
       if (e.reason == SMI_EVREASON_RESET || e.reason == SMI_EVREASON_REVOKED) add_close_figures(s, e);
       break;
     case SMI_EVENT_DENY:
-      s.denied[static_cast<size_t>(deny_reason(e.reason))] += std::max<uint64_t>(e.denials, 1);
+      s.denied[static_cast<size_t>(deny_reason_of(e.reason))] += std::max<uint64_t>(e.denials, 1);
       break;
     case SMI_EVENT_AUDIT:
-      s.audited[static_cast<size_t>(audit_reason(e.reason))] += std::max<uint64_t>(e.denials, 1);
+      s.audited[static_cast<size_t>(audit_reason_of(e.reason))] += std::max<uint64_t>(e.denials, 1);
       break;
   }
 }

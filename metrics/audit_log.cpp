@@ -8,6 +8,7 @@
 #include "abi/identity.h"
 #include "base/log.h"
 #include "metrics/aggregator.h"
+#include "metrics/resolved_edge.h"
 
 namespace smi::metrics {
 namespace {
@@ -38,12 +39,6 @@ std::string identity_name(uint64_t id, const Resolver& r) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "identity:%016llx", static_cast<unsigned long long>(id));
   return buf;
-}
-
-std::string protocol_name(uint8_t p) {
-  if (p == IPPROTO_TCP) return "tcp";
-  if (p == IPPROTO_UDP) return "udp";
-  return std::to_string(p);
 }
 
 }  // namespace

@@ -1,35 +1,65 @@
 #include "metrics/edge.h"
 
 #include <algorithm>
+#include <iterator>
+
+#include "abi/events.h"
 
 namespace smi::metrics {
+namespace {
 
-const char* reason_name(FailReason r) {
-  switch (r) {
-    case FailReason::refused:
-      return "refused";
-    case FailReason::reset:
-      return "reset";
-    case FailReason::timeout:
-      return "timeout";
-    case FailReason::no_backend:
-      return "no_backend";
-    default:
-      return "other";
-  }
+constexpr int kNone = -1;  // no event reason code maps to this label
+
+// Each label once: its name and the event reason codes counted under it.
+struct FailRow {
+  FailReason reason;
+  const char* name;
+  int code;
+};
+constexpr FailRow kFailRows[] = {
+    {FailReason::refused, "refused", SMI_EVREASON_REFUSED},
+    {FailReason::reset, "reset", SMI_EVREASON_RESET},
+    {FailReason::timeout, "timeout", SMI_EVREASON_TIMEOUT},
+    {FailReason::no_backend, "no_backend", SMI_EVREASON_NO_BACKEND},
+    {FailReason::other, "other", kNone},
+};
+static_assert(std::size(kFailRows) == kFailReasons);
+
+struct DenyRow {
+  DenyReason reason;
+  const char* name;
+  int deny_code;   // of a DENY event (and REVOKED, of a FAIL)
+  int audit_code;  // of an AUDIT event
+};
+constexpr DenyRow kDenyRows[] = {
+    {DenyReason::client_policy, "client_policy", SMI_EVREASON_POLICY_CLIENT, SMI_EVREASON_AUDIT_CLIENT},
+    {DenyReason::server_policy, "server_policy", SMI_EVREASON_POLICY_SERVER, SMI_EVREASON_AUDIT_SERVER},
+    {DenyReason::revoked, "revoked", SMI_EVREASON_REVOKED, kNone},
+    {DenyReason::other, "other", kNone, kNone},
+};
+static_assert(std::size(kDenyRows) == kDenyReasons);
+
+}  // namespace
+
+const char* reason_name(FailReason r) { return kFailRows[std::min(static_cast<size_t>(r), kFailReasons - 1)].name; }
+const char* reason_name(DenyReason r) { return kDenyRows[std::min(static_cast<size_t>(r), kDenyReasons - 1)].name; }
+
+FailReason fail_reason_of(uint8_t code) {
+  for (const auto& row : kFailRows)
+    if (row.code == code) return row.reason;
+  return FailReason::other;
 }
 
-const char* reason_name(DenyReason r) {
-  switch (r) {
-    case DenyReason::client_policy:
-      return "client_policy";
-    case DenyReason::server_policy:
-      return "server_policy";
-    case DenyReason::revoked:
-      return "revoked";
-    default:
-      return "other";
-  }
+DenyReason deny_reason_of(uint8_t code) {
+  for (const auto& row : kDenyRows)
+    if (row.deny_code == code) return row.reason;
+  return DenyReason::other;
+}
+
+DenyReason audit_reason_of(uint8_t code) {
+  for (const auto& row : kDenyRows)
+    if (row.audit_code == code) return row.reason;
+  return DenyReason::other;
 }
 
 uint64_t EdgeStats::failed_total() const {

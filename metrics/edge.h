@@ -69,6 +69,11 @@ inline constexpr size_t kFailReasons = static_cast<size_t>(FailReason::count_);
 inline constexpr size_t kDenyReasons = static_cast<size_t>(DenyReason::count_);
 const char* reason_name(FailReason r);
 const char* reason_name(DenyReason r);
+// The label an event's reason code (bpf/abi/events.h SMI_EVREASON_*) counts
+// under: of a FAIL, a DENY, an AUDIT event. An unknown code is `other`.
+FailReason fail_reason_of(uint8_t code);
+DenyReason deny_reason_of(uint8_t code);
+DenyReason audit_reason_of(uint8_t code);
 
 struct EdgeStats {
   uint64_t opened = 0;  // OPEN events: established

@@ -27,13 +27,13 @@ Endpoint endpoint(uint64_t identity, const Address& addr, const Resolver& r) {
   return ep;
 }
 
+}  // namespace
+
 std::string protocol_name(uint8_t p) {
   if (p == IPPROTO_TCP) return "tcp";
   if (p == IPPROTO_UDP) return "udp";
   return std::to_string(p);
 }
-
-}  // namespace
 
 const char* side_name(uint8_t side) {
   return side == SMI_SIDE_SERVER ? "server" : "client";

@@ -35,5 +35,6 @@ ResolvedEdge resolve(const Edge& edge, const Resolver& resolver);
 std::vector<ResolvedEdge> resolve(const std::vector<Edge>& edges, const Resolver& resolver);
 
 const char* side_name(uint8_t side);  // "client" / "server"
+std::string protocol_name(uint8_t protocol);  // "tcp" / "udp" / the number
 
 }  // namespace smi::metrics

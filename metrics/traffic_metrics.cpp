@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "abi/events.h"
+#include "base/strings.h"
 #include "metrics/resolved_edge.h"
 
 namespace smi::metrics {
@@ -22,26 +23,26 @@ constexpr const char* kApiVersion = "metrics.smi-spec.io/v1alpha1";
 
 enum class Kind { pods, deployments, services, trafficsplits };
 
+// The kinds the API serves: resource (path segment) and object kind.
+struct KindRow {
+  Kind kind;
+  const char* resource;
+  const char* name;
+};
+constexpr KindRow kKinds[] = {
+    {Kind::pods, "pods", "Pod"},
+    {Kind::deployments, "deployments", "Deployment"},
+    {Kind::services, "services", "Service"},
+    {Kind::trafficsplits, "trafficsplits", "TrafficSplit"},
+};
+
 std::optional<Kind> parse_kind(std::string_view s) {
-  if (s == "pods") return Kind::pods;
-  if (s == "deployments") return Kind::deployments;
-  if (s == "services") return Kind::services;
-  if (s == "trafficsplits") return Kind::trafficsplits;
+  for (const auto& row : kKinds)
+    if (s == row.resource) return row.kind;
   return std::nullopt;
 }
 
-const char* kind_name(Kind k) {
-  switch (k) {
-    case Kind::pods:
-      return "Pod";
-    case Kind::deployments:
-      return "Deployment";
-    case Kind::services:
-      return "Service";
-    default:
-      return "TrafficSplit";
-  }
-}
+const char* kind_name(Kind k) { return kKinds[static_cast<size_t>(k)].name; }
 
 struct Ref {
   std::string kind, ns, name;
@@ -233,8 +234,8 @@ class Builder {
 
 json resource_list() {
   json resources = json::array();
-  for (const char* name : {"pods", "deployments", "services", "trafficsplits"}) {
-    resources.push_back({{"name", name}, {"namespaced", true}, {"kind", "TrafficMetrics"}, {"verbs", {"get", "list"}}});
+  for (const auto& row : kKinds) {
+    resources.push_back({{"name", row.resource}, {"namespaced", true}, {"kind", "TrafficMetrics"}, {"verbs", {"get", "list"}}});
   }
   return json{{"kind", "APIResourceList"},
               {"apiVersion", "v1"},
@@ -244,13 +245,7 @@ json resource_list() {
 
 std::vector<std::string> split_path(std::string_view p) {
   std::vector<std::string> out;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    if (j > i) out.emplace_back(p.substr(i, j - i));
-    i = j + 1;
-  }
+  for (std::string_view part : split_nonempty(p, '/')) out.emplace_back(part);
   return out;
 }
 

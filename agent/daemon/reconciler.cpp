@@ -123,6 +123,84 @@ class Refuser {
   std::optional<std::string> whole_;
 };
 
+// Compiles `m`, refusing each object an error names (its last good version
+// stays, or it leaves the model) until what is left compiles. nullopt: the
+// whole update is refused (r.error says why). Sets r.refusals.
+std::optional<compiler::CompileResult> compile_refusing(model::Model& m, const model::Model& last_good,
+                                                        const compiler::CompileOptions& options,
+                                                        ReconcileResult& r) {
+  Refuser refuser(last_good, m);
+  refuser.read_errors(r.diagnostics);
+  compiler::CompileResult compiled;
+  // Each round keeps or drops at least one object, so this ends; the bound
+  // only guards against a compiler error that names an object it keeps.
+  for (size_t round = 0; !refuser.whole(); ++round) {
+    compiled = compiler::compile(m, options);
+    if (round == 0) {
+      r.diagnostics.append(compiled.diagnostics);  // the input as given
+    } else {
+      for (const auto& d : compiled.diagnostics.items())  // what the last good versions ran into
+        if (d.severity == model::Severity::error) r.diagnostics.add(d);
+    }
+    if (!compiled.diagnostics.has_errors()) break;
+    if (!refuser.compile_errors(compiled.diagnostics) && !refuser.whole()) {
+      r.error = "an error remained after every object it names was refused; the last applied state keeps running";
+      return std::nullopt;
+    }
+    if (round > 2 * (m.pods.size() + m.traffic_targets.size() + m.traffic_splits.size()) + 16) break;
+  }
+  const std::optional<std::string> whole = refuser.whole();
+  r.refusals = std::move(refuser).refusals();
+  if (whole) {
+    r.error = fmt::format("an error that names no object refuses the whole update ({}); the last applied state "
+                          "keeps running",
+                          *whole);
+    return std::nullopt;
+  }
+  if (compiled.diagnostics.has_errors()) {
+    r.error = "errors remained after refusing the objects they name; the last applied state keeps running";
+    return std::nullopt;
+  }
+  return compiled;
+}
+
+// Applies `ops` (from `applied` to `target`); on a failure undoes the part
+// already applied. Returns why it failed, or nullopt; `undo_failed` when the
+// undo failed too (the kernel then holds something between the two states).
+std::optional<std::string> apply_all_or_nothing(compiler::StateSink& sink,
+                                                const compiler::DesiredState& applied,
+                                                const std::vector<compiler::MapOp>& ops,
+                                                const compiler::DesiredState& target, bool& undo_failed) {
+  size_t done = 0;
+  Status st = sink.apply(ops, target, done);
+  if (st) return std::nullopt;
+  std::string error = st.error().message();
+  std::vector<compiler::MapOp> applied_part(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(done));
+  size_t undone = 0;
+  auto undo = undo_ops(applied, applied_part);
+  if (Status u = sink.apply(undo, applied, undone); !u) {
+    undo_failed = true;
+    return error + "; undo failed too (" + u.error().message() + "): the next update starts from what the " +
+           "kernel holds";
+  }
+  return error + fmt::format("; the {} operation(s) already applied were undone", done);
+}
+
+// Whether applying `ops` may have withdrawn an edge: an allow or an identity
+// removed, a destination newly enforced.
+bool may_revoke(const std::vector<compiler::MapOp>& ops) {
+  using compiler::Family;
+  bool may = false;
+  for (const auto& op : ops) {
+    const bool removal = op.kind == compiler::OpKind::remove;
+    may = may || (removal && (op.family == Family::policy || op.family == Family::ip_identity ||
+                              op.family == Family::pod_identity)) ||
+          (!removal && op.family == Family::policy_dst &&
+           std::get<compiler::DstMode>(op.value) == compiler::DstMode::enforce);
+  }
+  return may;
+}
+
 }  // namespace
 
 ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model::Diagnostics load_diags) {
@@ -137,39 +215,8 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
   };
 
   model::Model m = model::build_model(std::move(objects), r.diagnostics);
-  Refuser refuser(model_, m);
-  refuser.read_errors(r.diagnostics);
-  compiler::CompileResult compiled;
-  // Each round keeps or drops at least one object, so this ends; the bound
-  // only guards against a compiler error that names an object it keeps.
-  for (size_t round = 0; !refuser.whole(); ++round) {
-    compiled = compiler::compile(m, options_);
-    if (round == 0) {
-      r.diagnostics.append(compiled.diagnostics);  // the input as given
-    } else {
-      for (const auto& d : compiled.diagnostics.items())  // what the last good versions ran into
-        if (d.severity == model::Severity::error) r.diagnostics.add(d);
-    }
-    if (!compiled.diagnostics.has_errors()) break;
-    if (!refuser.compile_errors(compiled.diagnostics) && !refuser.whole()) {
-      r.error = "an error remained after every object it names was refused; the last applied state keeps running";
-      return finish(ReconcileResult::Outcome::refused);
-    }
-    if (round > 2 * (m.pods.size() + m.traffic_targets.size() + m.traffic_splits.size()) + 16) break;
-  }
-  const std::optional<std::string> whole = refuser.whole();
-  r.refusals = std::move(refuser).refusals();
-  if (whole) {
-    r.error = fmt::format("an error that names no object refuses the whole update ({}); the last applied state "
-                          "keeps running",
-                          *whole);
-    return finish(ReconcileResult::Outcome::refused);
-  }
-  if (compiled.diagnostics.has_errors()) {
-    r.error = "errors remained after refusing the objects they name; the last applied state keeps running";
-    return finish(ReconcileResult::Outcome::refused);
-  }
-
+  auto compiled = compile_refusing(m, model_, options_, r);
+  if (!compiled) return finish(ReconcileResult::Outcome::refused);
   if (resync_) {
     if (Status st = take_kernel_state(); !st) {
       r.error = "the kernel's state is unknown after a failed undo, and reading it back failed: " +
@@ -177,45 +224,27 @@ ReconcileResult Reconciler::reconcile(std::vector<model::Object> objects, model:
       return finish(ReconcileResult::Outcome::failed);
     }
   }
-  std::vector<compiler::MapOp> ops = compiler::diff(applied_, compiled.state);
+  std::vector<compiler::MapOp> ops = compiler::diff(applied_, compiled->state);
   r.ops = ops.size();
   if (ops.empty()) {
-    applied_ = std::move(compiled.state);  // descriptions may differ even when the maps do not
+    applied_ = std::move(compiled->state);  // descriptions may differ even when the maps do not
     model_ = std::move(m);
     return finish(ReconcileResult::Outcome::unchanged);
   }
-
-  size_t done = 0;
-  Status st = sink_.apply(ops, compiled.state, done);
-  if (!st) {
-    r.error = st.error().message();
-    std::vector<compiler::MapOp> applied_part(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(done));
-    size_t undone = 0;
-    auto undo = undo_ops(applied_, applied_part);
-    if (Status u = sink_.apply(undo, applied_, undone); !u) {
-      // The kernel holds something between the two states. Never start over
-      // from nothing (that would delete every pod's cgroup identity while
-      // its tc filter stays, and no later diff would remove a stale entry):
-      // take what the kernel holds as the applied state.
-      r.undo_failed = true;
+  if (auto error = apply_all_or_nothing(sink_, applied_, ops, compiled->state, r.undo_failed)) {
+    r.error = std::move(*error);
+    // Never start over from nothing after a failed undo (that would delete
+    // every pod's cgroup identity while its tc filter stays, and no later
+    // diff would remove a stale entry): take what the kernel holds as the
+    // applied state; failing, it is tried again before the next diff.
+    if (r.undo_failed) {
       resync_ = true;
-      (void)take_kernel_state();  // failing, it is tried again before the next diff
-      r.error += "; undo failed too (" + u.error().message() + "): the next update starts from what the " +
-                 "kernel holds";
-    } else {
-      r.error += fmt::format("; the {} operation(s) already applied were undone", done);
+      (void)take_kernel_state();
     }
     return finish(ReconcileResult::Outcome::failed);
   }
-  for (const auto& op : ops) {
-    using compiler::Family;
-    const bool removal = op.kind == compiler::OpKind::remove;
-    r.may_revoke = r.may_revoke || (removal && (op.family == Family::policy || op.family == Family::ip_identity ||
-                                                op.family == Family::pod_identity)) ||
-                   (!removal && op.family == Family::policy_dst &&
-                    std::get<compiler::DstMode>(op.value) == compiler::DstMode::enforce);
-  }
-  applied_ = std::move(compiled.state);
+  r.may_revoke = may_revoke(ops);
+  applied_ = std::move(compiled->state);
   model_ = std::move(m);
   ++generation_;
   return finish(ReconcileResult::Outcome::applied);

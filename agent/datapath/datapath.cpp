@@ -7,11 +7,11 @@
 
 #include "base/log.h"
 #include "datapath/pinned_links.h"
-#include "datapath/pod_net.h"
 #include "maps/codec.h"
 #include "maps/families.h"
 #include "maps/typed_map.h"
-#include "sources/pod_cgroups.h"
+#include "node/pod_cgroups.h"
+#include "node/pod_net.h"
 
 namespace smi {
 namespace {
@@ -35,9 +35,12 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
   auto server = ServerCheck::load(cfg);
   if (!server) return std::move(server).error();
   d->server_.emplace(std::move(*server));
-  auto conn = ConnPrograms::load({.pin_dir = o.bpffs, .capacities = o.capacities, .accelerate = o.accelerate});
+  auto conn = ConnEvents::load({.pin_dir = o.bpffs, .capacities = o.capacities, .accelerate = o.accelerate});
   if (!conn) return std::move(conn).error();
   d->conn_.emplace(std::move(*conn));
+  auto accel = Acceleration::load({.pin_dir = o.bpffs, .capacities = o.capacities});
+  if (!accel) return std::move(accel).error();
+  d->accel_.emplace(std::move(*accel));
   auto tc = PodTc::load(o.bpffs, o.capacities);
   if (!tc) return std::move(tc).error();
   d->tc_.emplace(std::move(*tc));
@@ -57,11 +60,19 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
   return d;
 }
 
+// The agent exiting must leave every attachment in the kernel: all kept.
 Status Datapath::attach_node() {
-  // The agent exiting must leave every attachment in the kernel.
-  SMI_TRY(sock_->attach_cgroup(options_.cgroup_root));
-  SMI_TRY(conn_->attach(options_.cgroup_root));
-  conn_->release();
+  SMI_TRY(kept(sock_->attach_cgroup(options_.cgroup_root)));
+  // sk_msg before sock_ops, so every socket inserted into the sockhash gets
+  // it; if sock_ops fails, the sk_msg attachment goes with its handle.
+  Attachment redirect;
+  if (options_.accelerate) {
+    auto a = accel_->attach();
+    if (!a) return std::move(a).error();
+    redirect = std::move(*a);
+  }
+  SMI_TRY(kept(conn_->attach(options_.cgroup_root)));
+  redirect.keep();
   return ok();
 }
 
@@ -190,7 +201,7 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
   for (const auto& p : pods) identities.insert(p.pod.identity);
   server_->retain(identities);
   SMI_TRY(sync_pod_sources(pods));
-  SMI_TRY(prune_netns_links());
+  SMI_TRY(PinnedLinks::prune_gone_netns(options_.bpffs));
   return pods;
 }
 
@@ -198,7 +209,7 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
 // the first time is marked: connections it accepted before are checked once
 // now (the gap between its start and this moment).
 bool Datapath::attach_server_check(LocalPod& p) {
-  if (auto st = server_->attach_netns(p.netns, p.pod.identity); !st) {
+  if (auto st = kept(server_->attach_netns(p.netns, p.pod.identity)); !st) {
     log(Log::datapath)->warn("pod {}/{}: {}", p.pod.ns, p.pod.name, st.error().message());
     return false;
   }
@@ -226,13 +237,11 @@ bool Datapath::attach_tc(LocalPod& p, const NodeVeths& node_veths, std::map<int,
   for (int ifindex : *veths) {
     auto done = tc_attached_.find(ifindex);
     if (done == tc_attached_.end() || done->second != p.uid) {
-      auto tc = tc_->attach_pod(ifindex);
-      if (!tc) {
+      if (auto st = kept(tc_->attach_pod(ifindex)); !st) {  // stays attached when the agent exits
         log(Log::datapath)->warn("pod {}/{}: tc on ifindex {}: {}", p.pod.ns, p.pod.name, ifindex,
-                                 tc.error().message());
+                                 st.error().message());
         continue;
       }
-      tc->release();  // stays attached when the agent exits
     }
     tc_now[ifindex] = p.uid;
     p.host_ifindexes.push_back(ifindex);
@@ -296,19 +305,6 @@ Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
   }));
   for (const auto& [k, id] : want) SMI_TRY(m->put(codec::pod_src_key(k.first, k.second), smi_pod_src_value{.identity = id}));
   for (const auto& k : stale) SMI_TRY(m->erase(k));
-  return ok();
-}
-
-Status Datapath::prune_netns_links() {
-  // Only links whose namespace is gone: a pod whose namespace could not be
-  // found this round (no process visible, an ambiguous address) keeps its
-  // server-side check, never a moment without it.
-  PinnedLinks root(options_.bpffs + "/links");
-  for (const auto& dir : root.list()) {
-    if (dir.rfind("netns-", 0) != 0) continue;
-    PinnedLinks links(root.dir() + "/" + dir);
-    if (links.target("sk_lookup") == 0) SMI_TRY(links.remove_all());
-  }
   return ok();
 }
 

@@ -20,15 +20,16 @@
 #include "base/result.h"
 #include "compiler/state.h"
 #include "compiler/state_sink.h"
+#include "datapath/acceleration.h"
 #include "datapath/capacities.h"
-#include "datapath/conn_programs.h"
-#include "datapath/pod_net.h"
+#include "datapath/conn_events.h"
 #include "datapath/pod_tc.h"
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"
 #include "maps/identity.h"
 #include "maps/policy.h"
 #include "maps/service.h"
+#include "node/pod_net.h"
 
 namespace smi {
 
@@ -89,12 +90,12 @@ class Datapath : public compiler::StateSink {
   bool attach_server_check(LocalPod& p);
   bool attach_tc(LocalPod& p, const NodeVeths& node_veths, std::map<int, std::string>& tc_now);
   void keep_tc(LocalPod& p, std::map<int, std::string>& tc_now) const;
-  Status prune_netns_links();
 
   DatapathOptions options_;
   std::optional<SockAddrPrograms> sock_;
   std::optional<ServerCheck> server_;
-  std::optional<ConnPrograms> conn_;
+  std::optional<ConnEvents> conn_;
+  std::optional<Acceleration> accel_;
   std::optional<PodTc> tc_;
   std::optional<Revoker> revoker_;
   std::optional<maps::IdentityMaps> ids_;

@@ -58,12 +58,34 @@ Result<PinnedLinks::Outcome> PinnedLinks::ensure(const std::string& name, uint64
   return Outcome::attached;
 }
 
-Status PinnedLinks::remove(const std::string& name) {
+Attachment PinnedLinks::attachment(std::vector<std::string> names, std::string what, uint32_t prog_id) const {
+  return Attachment(
+      std::move(what),
+      [links = *this, names = std::move(names)]() -> Status {
+        for (const auto& n : names) SMI_TRY(links.remove(n));
+        if (::rmdir(links.dir().c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+          return Error::from_errno("remove " + links.dir());
+        return ok();
+      },
+      prog_id);
+}
+
+Status PinnedLinks::prune_gone_netns(const std::string& bpffs) {
+  PinnedLinks root(bpffs + "/links");
+  for (const auto& dir : root.list()) {
+    if (dir.rfind("netns-", 0) != 0) continue;
+    PinnedLinks links(root.dir() + "/" + dir);
+    if (links.target("sk_lookup") == 0) SMI_TRY(links.remove_all());
+  }
+  return ok();
+}
+
+Status PinnedLinks::remove(const std::string& name) const {
   if (::unlink(path(name).c_str()) != 0 && errno != ENOENT) return Error::from_errno("unpin " + path(name));
   return ok();
 }
 
-Status PinnedLinks::remove_all() {
+Status PinnedLinks::remove_all() const {
   for (const auto& n : list()) SMI_TRY(remove(n));
   if (::rmdir(dir_.c_str()) != 0 && errno != ENOENT) return Error::from_errno("remove " + dir_);
   return ok();

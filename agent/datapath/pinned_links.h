@@ -8,6 +8,9 @@
 // made again under the same name) is unpinned and attached afresh: the kernel
 // releases a removed cgroup's links lazily, so until then an update on them
 // still "succeeds" while acting on nothing.
+//
+// Whoever attaches through ensure() hands the caller an Attachment over its
+// pins (attachment()): destroyed without keep(), it unpins them.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "datapath/attachment.h"
 
 namespace smi {
 
@@ -42,10 +46,20 @@ class PinnedLinks {
   Result<Outcome> ensure(const std::string& name, uint64_t target, bpf_program* prog,
                          const std::function<bpf_link*()>& attach);
 
+  // A handle over the links pinned as `names`: detaching it unpins them (and
+  // removes the directory once empty).
+  Attachment attachment(std::vector<std::string> names, std::string what, uint32_t prog_id = 0) const;
+
+  // Unpins the server-check links of network namespaces that are gone.
+  // Only those: a pod whose namespace could not be found this round (no
+  // process visible, an ambiguous address) keeps its server-side check,
+  // never a moment without it.
+  static Status prune_gone_netns(const std::string& bpffs);
+
   // Unpins one link; the kernel detaches it once nothing else holds it.
-  Status remove(const std::string& name);
+  Status remove(const std::string& name) const;
   // Unpins every link of this target and removes its directory.
-  Status remove_all();
+  Status remove_all() const;
 
   // Names of the links pinned now, sorted.
   std::vector<std::string> list() const;

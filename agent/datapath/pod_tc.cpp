@@ -24,7 +24,7 @@ Result<PodTc> PodTc::load(const std::string& pin_dir, const MapCapacities& capac
   return p;
 }
 
-Result<TcAttachment> PodTc::attach_pod(int host_ifindex, const std::string& netns_path) const {
+Result<Attachment> PodTc::attach_pod(int host_ifindex, const std::string& netns_path) const {
   return TcAttachment::attach(prog_fd(), host_ifindex, TcDirection::ingress, netns_path);
 }
 

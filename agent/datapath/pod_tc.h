@@ -3,7 +3,8 @@
 // attached to the host side of every local pod's veth.
 //
 //   auto tc = PodTc::load("/sys/fs/bpf/smi");
-//   auto link = tc->attach_pod(pod_host_ifindex);   // host netns
+//   auto filter = tc->attach_pod(pod_host_ifindex);   // host netns
+//   filter->keep();                                  // stays when the agent exits
 //   // then smi_pod_src_v1 gets {ifindex, pod address} -> identity (Datapath::sync_pod_sources)
 #pragma once
 
@@ -29,7 +30,7 @@ class PodTc {
   // Attaches the egress check to a pod's host-side interface. Packets leaving
   // the pod arrive on that interface's *ingress* hook. netns_path is the node
   // namespace holding the interface ("" = the caller's).
-  Result<TcAttachment> attach_pod(int host_ifindex, const std::string& netns_path = "") const;
+  Result<Attachment> attach_pod(int host_ifindex, const std::string& netns_path = "") const;
 
   int prog_fd() const;
   tc_pod* skel() const;

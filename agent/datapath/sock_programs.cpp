@@ -11,25 +11,11 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/system.h"
+#include "datapath/object_load.h"
 #include "datapath/pinned_links.h"
 
 namespace smi {
 namespace {
-
-// `configure` sets the object's tunables between open and load.
-template <typename T>
-Result<Skeleton<T>> open_and_load(const DatapathConfig& config, const char* what,
-                                  const std::function<void(T*)>& configure = {}) {
-  SMI_TRY(prepare_pins(config));
-  // Without pin_root_path libbpf would pin under /sys/fs/bpf itself.
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = config.pin_dir.c_str());
-  auto skel = Skeleton<T>::open(&opts);
-  if (!skel) return std::move(skel).error().context(std::string("open ") + what);
-  SMI_TRY(apply_capacities((*skel)->obj, config.capacities).context(std::string("configure ") + what));
-  if (configure) configure(skel->get());
-  SMI_TRY(skel->load().context(std::string("load ") + what));
-  return skel;
-}
 
 Result<uint64_t> inode_of(const std::string& path) {
   struct stat st {};
@@ -43,12 +29,12 @@ constexpr std::initializer_list<const char*> kSockAddrProgs = {
 }  // namespace
 
 Result<SockAddrPrograms> SockAddrPrograms::load(const DatapathConfig& config) {
-  auto skel = open_and_load<sock_addr>(config, "sock_addr programs");
+  auto skel = load_object<sock_addr>(config, "sock_addr programs");
   if (!skel) return std::move(skel).error();
   return SockAddrPrograms(std::move(*skel), config.pin_dir);
 }
 
-Status SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
+Result<Attachment> SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
   auto id = inode_of(cgroup_path);
   if (!id) return std::move(id).error();
   Fd cg(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -68,17 +54,11 @@ Status SockAddrPrograms::attach_cgroup(const std::string& cgroup_path) {
     if (!r) return std::move(r).error().context(fmt::format("{} on {}", name, cgroup_path));
   }
   log(Log::datapath)->info("sock_addr programs on {} (links in {})", cgroup_path, links.dir());
-  return ok();
-}
-
-Status SockAddrPrograms::detach_cgroup(const DatapathConfig& config, const std::string& cgroup_path) {
-  auto id = inode_of(cgroup_path);
-  if (!id) return std::move(id).error();
-  return PinnedLinks::for_cgroup(config.pin_dir, *id).remove_all();
+  return links.attachment({kSockAddrProgs.begin(), kSockAddrProgs.end()}, "sock_addr programs on " + cgroup_path);
 }
 
 Result<ServerCheck> ServerCheck::load(const DatapathConfig& config) {
-  auto skel = open_and_load<sk_lookup>(config, "sk_lookup program");
+  auto skel = load_object<sk_lookup>(config, "sk_lookup program");
   if (!skel) return std::move(skel).error();
   return ServerCheck(std::move(*skel), config);
 }
@@ -87,7 +67,7 @@ Result<bpf_program*> ServerCheck::program_for(uint64_t pod_identity) {
   if (pod_identity == 0) return generic_->progs.smi_sk_lookup;
   auto it = by_identity_.find(pod_identity);
   if (it == by_identity_.end()) {
-    auto skel = open_and_load<sk_lookup>(config_, "sk_lookup program",
+    auto skel = load_object<sk_lookup>(config_, "sk_lookup program",
                                          [&](sk_lookup* s) { s->rodata->smi_netns_identity = pod_identity; });
     if (!skel) return std::move(skel).error();
     it = by_identity_.emplace(pod_identity, std::move(*skel)).first;
@@ -99,7 +79,7 @@ void ServerCheck::retain(const std::set<uint64_t>& identities) {
   std::erase_if(by_identity_, [&](const auto& kv) { return !identities.count(kv.first); });
 }
 
-Status ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_identity) {
+Result<Attachment> ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_identity) {
   auto id = inode_of(netns_path);
   if (!id) return std::move(id).error();
   auto own = inode_of("/proc/thread-self/ns/net");
@@ -115,13 +95,7 @@ Status ServerCheck::attach_netns(const std::string& netns_path, uint64_t pod_ide
   auto r = links.ensure("sk_lookup", *id, *prog, [&] { return bpf_program__attach_netns(*prog, ns.get()); });
   if (!r) return std::move(r).error().context("sk_lookup on " + netns_path);
   log(Log::datapath)->debug("sk_lookup for identity {:#x} on {} (link in {})", pod_identity, netns_path, links.dir());
-  return ok();
-}
-
-Status ServerCheck::detach_netns(const DatapathConfig& config, const std::string& netns_path) {
-  auto id = inode_of(netns_path);
-  if (!id) return std::move(id).error();
-  return PinnedLinks::for_netns(config.pin_dir, *id).remove_all();
+  return links.attachment({"sk_lookup"}, "sk_lookup on " + netns_path);
 }
 
 }  // namespace smi

@@ -4,7 +4,7 @@
 // - ServerCheck: sk_lookup, attached to each meshed pod's network namespace.
 // Maps are pinned by name under config.pin_dir (shared with every other
 // object), links under <pin_dir>/links/..., so the datapath keeps working
-// when the agent exits; detach_* removes those link pins.
+// when the agent exits unless their Attachment is dropped without keep().
 #pragma once
 
 #include <map>
@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "base/skeleton.h"
+#include "datapath/attachment.h"
 #include "datapath/capacities.h"
 #include "sk_lookup.skel.h"
 #include "sock_addr.skel.h"
@@ -24,10 +25,9 @@ class SockAddrPrograms {
   static Result<SockAddrPrograms> load(const DatapathConfig& config);
 
   // Attaches the eight programs to a cgroup (never the machine's root cgroup)
-  // and pins the links under <pin_dir>/links/cg-<cgroup id>/.
-  Status attach_cgroup(const std::string& cgroup_path);
-  // Unpins those links: the programs detach once nothing else holds them.
-  static Status detach_cgroup(const DatapathConfig& config, const std::string& cgroup_path);
+  // and pins the links under <pin_dir>/links/cg-<cgroup id>/; detaching the
+  // result unpins them.
+  Result<Attachment> attach_cgroup(const std::string& cgroup_path);
 
   sock_addr* skeleton() const { return skel_.get(); }
 
@@ -50,9 +50,9 @@ class ServerCheck {
   // Attaches the instance for `pod_identity` to the network namespace at
   // netns_path (/run/netns/<name> or /proc/<pid>/ns/net); the link is pinned
   // under <pin_dir>/links/netns-<inode>/ and updated in place when pinned
-  // already. Refuses the caller's own namespace (the node's: hostNetwork).
-  Status attach_netns(const std::string& netns_path, uint64_t pod_identity);
-  static Status detach_netns(const DatapathConfig& config, const std::string& netns_path);
+  // already; detaching the result unpins it. Refuses the caller's own
+  // namespace (the node's: hostNetwork).
+  Result<Attachment> attach_netns(const std::string& netns_path, uint64_t pod_identity);
 
   sk_lookup* skeleton() const { return generic_.get(); }
   // The instance for pod_identity (0: the identity-less one), loaded on first use.

@@ -4,115 +4,71 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include "base/system.h"
+#include "daemon/state_file.h"
 #include "model/net.h"
 
 namespace smi::inspect {
 namespace {
 
-using nlohmann::json;
-
-// The compiler writes 64-bit numbers as hex strings (JSON readers lose
-// precision past 2^53); the daemon may write plain numbers for small ones.
-uint64_t number(const json& j, const std::string& what) {
-  if (j.is_number_unsigned()) return j.get<uint64_t>();
-  if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    size_t used = 0;
-    uint64_t v = std::stoull(s, &used, 0);
-    if (used != s.size()) throw std::invalid_argument(what + ": not a number: " + s);
-    return v;
-  }
-  throw std::invalid_argument(what + ": expected a number or a hex string");
-}
-
-uint8_t protocol(const std::string& name) {
-  if (name == "TCP" || name == "tcp") return IPPROTO_TCP;
-  if (name == "UDP" || name == "udp") return IPPROTO_UDP;
-  throw std::invalid_argument("unknown protocol " + name);
-}
-
-std::string canonical_ip(const std::string& text) {
-  auto a = model::IpAddr::parse(text);
-  if (!a) throw std::invalid_argument("not an address: " + text);
-  return a->to_string();
-}
+uint8_t ipproto(model::Protocol p) { return p == model::Protocol::udp ? IPPROTO_UDP : IPPROTO_TCP; }
 
 std::string strip_slash(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   return p;
 }
 
-const json& field(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) throw std::invalid_argument(std::string("missing field ") + name);
-  return *it;
+std::string key_text(const model::Key& k) { return k.first + "/" + k.second; }
+
+// One refused object, described on one line.
+std::string refusal_line(const daemon::StateRefusal& r) {
+  std::string what = r.kind == "file" ? "file " + r.name : r.kind + " " + (r.ns.empty() ? "" : r.ns + "/") + r.name;
+  std::string where = r.file.empty() || r.kind == "file" ? ""
+                      : r.line > 0                        ? fmt::format(" ({}:{})", r.file, r.line)
+                                                          : " (" + r.file + ")";
+  return fmt::format("{}{}: {}{}{}", what, where, r.field.empty() ? "" : r.field + ": ", r.reason,
+                     r.kept_last_good ? " (last good version in force)" : " (left out)");
+}
+
+void reduce_state(const compiler::DesiredState& s, StateFile& out) {
+  out.identities = s.identities;
+  for (const auto& [k, v] : s.services) {
+    out.services.emplace(k.vip.to_string(), k.port, ipproto(k.protocol), v.frontend_id, v.slot_count);
+    if (auto f = s.frontends.find(v.frontend_id); f != s.frontends.end())
+      out.frontends[v.frontend_id] = {f->second.ns + "/" + f->second.name, f->second.split};
+  }
+  for (const auto& [id, k] : s.backend_services) out.backend_services[id] = key_text(k);
+  for (const auto& k : s.policy) out.policy.emplace(k.dst, k.src, k.port, ipproto(k.protocol));
+  for (const auto& [id, mode] : s.policy_dst) (mode == compiler::DstMode::enforce ? out.policy_dst : out.policy_audit).insert(id);
+  for (const auto& [ip, id] : s.ip_identity) out.ip_identity[ip.to_string()] = id;
 }
 
 }  // namespace
 
-Result<StateFile> parse_state_file(const std::string& text) {
+StateFile names_of(const daemon::StateFile& f) {
   StateFile out;
-  try {
-    json j = json::parse(text);
-    out.generation = number(field(j, "generation"), "generation");
-    if (j.contains("applied_unix")) out.applied_unix = number(j["applied_unix"], "applied_unix");
-    out.node = j.value("node", "");
-    out.bpffs = j.value("bpffs", "");
-    out.mode = j.value("mode", "");
-    for (const auto& r : j.value("refused", json::array())) {
-      std::string kind = r.value("kind", ""), ns = r.value("namespace", ""), name = r.value("name", "");
-      std::string what = kind == "file" ? "file " + name : kind + " " + (ns.empty() ? "" : ns + "/") + name;
-      std::string file = r.value("file", "");
-      int line = r.value("line", 0);
-      std::string where = file.empty() || kind == "file" ? "" : line > 0 ? fmt::format(" ({}:{})", file, line)
-                                                                          : " (" + file + ")";
-      std::string field = r.value("field", "");
-      out.refused.push_back(fmt::format("{}{}: {}{}{}", what, where, field.empty() ? "" : field + ": ",
-                                        r.value("reason", ""),
-                                        r.value("kept_last_good", false) ? " (last good version in force)"
-                                                                         : " (left out)"));
-    }
-    const json& s = field(j, "state");
-
-    for (const auto& e : s.value("identities", json::array()))
-      out.identities[number(field(e, "identity"), "identities.identity")] = field(e, "spiffe_id").get<std::string>();
-    for (const auto& e : s.value("services", json::array())) {
-      uint32_t id = static_cast<uint32_t>(number(field(e, "frontend_id"), "services.frontend_id"));
-      out.services.emplace(canonical_ip(field(e, "vip").get<std::string>()), field(e, "port").get<uint16_t>(),
-                           protocol(field(e, "protocol").get<std::string>()), id,
-                           static_cast<uint32_t>(number(field(e, "slot_count"), "services.slot_count")));
-      if (e.contains("service")) out.frontends[id] = {e["service"].get<std::string>(), e.value("traffic_split", "")};
-    }
-    for (const auto& e : s.value("backend_services", json::array()))
-      out.backend_services[static_cast<uint32_t>(number(field(e, "id"), "backend_services.id"))] =
-          field(e, "service").get<std::string>();
-    for (const auto& e : s.value("policy", json::array()))
-      out.policy.emplace(number(field(e, "dst"), "policy.dst"), number(field(e, "src"), "policy.src"),
-                         field(e, "port").get<uint16_t>(), protocol(field(e, "protocol").get<std::string>()));
-    for (const auto& e : s.value("policy_dst", json::array())) out.policy_dst.insert(number(e, "policy_dst"));
-    for (const auto& e : s.value("policy_audit", json::array())) out.policy_audit.insert(number(e, "policy_audit"));
-    for (const auto& e : s.value("ip_identity", json::array()))
-      out.ip_identity[canonical_ip(field(e, "ip").get<std::string>())] = number(field(e, "identity"), "ip_identity");
-
-    if (j.contains("local_pods")) {
-      out.has_local_pods = true;
-      for (const auto& p : j["local_pods"]) {
-        std::string who = field(p, "namespace").get<std::string>() + "/" + field(p, "name").get<std::string>();
-        uint64_t id = number(field(p, "identity"), "local_pods.identity");
-        for (const auto& cg : p.value("cgroup_ids", json::array())) {
-          uint64_t c = number(cg, "local_pods.cgroup_ids");
-          out.pods_by_cgroup[c] = who;
-          out.cgroup_identity[c] = id;
-        }
+  out.generation = f.generation;
+  out.applied_unix = f.applied_unix;
+  out.node = f.node;
+  out.bpffs = f.bpffs;
+  out.mode = f.mode;
+  for (const auto& r : f.refused) out.refused.push_back(refusal_line(r));
+  reduce_state(f.state, out);
+  if (f.local_pods) {
+    out.has_local_pods = true;
+    for (const auto& p : *f.local_pods)
+      for (auto c : p.cgroup_ids) {
+        out.pods_by_cgroup[c] = p.ns + "/" + p.name;
+        out.cgroup_identity[c] = p.identity;
       }
-    }
-  } catch (const std::exception& e) {
-    return Error(std::string("state file: ") + e.what(), EINVAL);
   }
   return out;
+}
+
+Result<StateFile> parse_state_file(const std::string& text) {
+  auto f = daemon::parse_state_file(text);
+  if (!f) return std::move(f).error();
+  return names_of(*f);
 }
 
 std::vector<std::string> compare(const NodeView& v, const StateFile& s, size_t limit) {
@@ -200,13 +156,12 @@ void join(NodeView& v, const StateFile* s, const std::string& path, const std::s
 }
 
 void join_state_dir(NodeView& v, const std::string& state_dir) {
-  const std::string path = state_dir + "/state.json";
-  if (::access(path.c_str(), F_OK) != 0) return join(v, nullptr, path);
-  auto text = read_file(path);
-  if (!text) return join(v, nullptr, path, text.error().message());
-  auto state = parse_state_file(*text);
-  if (!state) return join(v, nullptr, path, state.error().message());
-  join(v, &*state, path);
+  const std::string path = daemon::state_file_path(state_dir);
+  auto f = daemon::read_state_file(state_dir);
+  if (!f) return join(v, nullptr, path, f.error().message());
+  if (!*f) return join(v, nullptr, path);
+  StateFile names = names_of(**f);
+  join(v, &names, path);
 }
 
 }  // namespace smi::inspect

@@ -14,6 +14,10 @@
 #include "base/result.h"
 #include "inspect/node_view.h"
 
+namespace smi::daemon {
+struct StateFile;
+}
+
 namespace smi::inspect {
 
 // What a state file says, reduced to what status needs.
@@ -44,8 +48,9 @@ struct StateFile {
   std::vector<std::string> refused;
 };
 
-// Parses the state file's JSON. An error names the first field that is
-// missing or malformed.
+// What status needs from a state file (daemon/state_file.h reads it).
+StateFile names_of(const daemon::StateFile& file);
+// daemon::parse_state_file, reduced by names_of.
 Result<StateFile> parse_state_file(const std::string& json_text);
 
 // Differences between the file and the maps (empty: they agree). At most

@@ -6,17 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "model/kinds.h"
+
 namespace smi::manifests {
 namespace {
 
 using model::Object;
 
-struct KindVersions {
-  std::string_view group;
-  std::string_view kind;
-  std::vector<std::string_view> versions;
-  std::optional<Object> (*decode)(const Node&, ObjectHeader&, Fields&);
-};
+using Decoder = std::optional<Object> (*)(const Node&, ObjectHeader&, Fields&);
 
 std::optional<Object> decode_service_account(const Node&, ObjectHeader& h, Fields&) {
   return model::ServiceAccount{std::move(h.meta)};
@@ -44,20 +41,23 @@ std::optional<Object> decode_namespace(const Node& n, ObjectHeader& h, Fields& f
   return model::Namespace{std::move(h.meta)};
 }
 
-const std::vector<KindVersions>& kinds() {
-  static const std::vector<KindVersions> k = {
-      {"", "Service", {"v1"}, decode_service},
-      {"", "Pod", {"v1"}, decode_pod},
-      {"", "ServiceAccount", {"v1"}, decode_service_account},
-      {"", "Namespace", {"v1"}, decode_namespace},
-      {"discovery.k8s.io", "EndpointSlice", {"v1"}, decode_endpoint_slice},
-      {"access.smi-spec.io", "TrafficTarget", {"v1alpha2", "v1alpha3"}, decode_traffic_target},
-      {"specs.smi-spec.io", "HTTPRouteGroup", {"v1alpha3", "v1alpha4"}, decode_http_route_group},
-      {"specs.smi-spec.io", "TCPRoute", {"v1alpha3", "v1alpha4"}, decode_port_route},
-      {"specs.smi-spec.io", "UDPRoute", {"v1alpha4"}, decode_port_route},
-      {"split.smi-spec.io", "TrafficSplit", {"v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4"}, decode_traffic_split},
-  };
-  return k;
+// The decoder of each kind in model::known_kinds().
+Decoder decoder_of(std::string_view kind) {
+  static constexpr std::array<std::pair<std::string_view, Decoder>, 10> kDecoders = {{
+      {model::Service::kKind, decode_service},
+      {model::Pod::kKind, decode_pod},
+      {model::ServiceAccount::kKind, decode_service_account},
+      {model::Namespace::kKind, decode_namespace},
+      {model::EndpointSlice::kKind, decode_endpoint_slice},
+      {model::TrafficTarget::kKind, decode_traffic_target},
+      {model::HTTPRouteGroup::kKind, decode_http_route_group},
+      {model::TCPRoute::kKind, decode_port_route},
+      {model::UDPRoute::kKind, decode_port_route},
+      {model::TrafficSplit::kKind, decode_traffic_split},
+  }};
+  for (const auto& [k, d] : kDecoders)
+    if (k == kind) return d;
+  return nullptr;
 }
 
 // Built-in Kubernetes groups whose other kinds may sit in the same manifests
@@ -134,9 +134,9 @@ void decode_object(const Node& n, const std::string& file, model::Diagnostics& d
       if (v.is_scalar()) h.meta.labels[k] = v.text;
   }
 
-  const KindVersions* known = nullptr;
+  const model::KindInfo* known = nullptr;
   bool group_known = false;
-  for (const auto& kv : kinds()) {
+  for (const auto& kv : model::known_kinds()) {
     if (kv.group != h.group) continue;
     group_known = true;
     if (kv.kind == h.kind) known = &kv;
@@ -153,14 +153,17 @@ void decode_object(const Node& n, const std::string& file, model::Diagnostics& d
     return;
   }
   if (std::find(known->versions.begin(), known->versions.end(), h.version) == known->versions.end()) {
-    std::string versions;
-    for (auto v : known->versions) versions += (versions.empty() ? "" : ", ") + std::string(v);
+    std::string versions;  // oldest first
+    for (auto v = known->versions.rbegin(); v != known->versions.rend(); ++v)
+      versions += (versions.empty() ? "" : ", ") + std::string(*v);
     f.error(*n.get("apiVersion"), "apiVersion",
             fmt::format("unknown version {} of {} (known: {})", *api_version, h.kind, versions));
     return;
   }
   size_t before = f.errors();
-  std::optional<Object> obj = known->decode(n, h, f);
+  Decoder decode = decoder_of(known->kind);
+  if (decode == nullptr) return;  // every known kind has one (manifests_test checks)
+  std::optional<Object> obj = decode(n, h, f);
   if (obj && f.errors() == before) out.push_back(std::move(*obj));
 }
 

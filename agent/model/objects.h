@@ -46,11 +46,14 @@ struct Service {
   std::vector<ServicePort> ports;
 };
 
-struct EndpointPort {
+// A port by name, as an EndpointSlice and a container list them.
+struct NamedPort {
   std::string name;
   std::uint16_t port = 0;
   Protocol protocol = Protocol::tcp;
 };
+using EndpointPort = NamedPort;
+using ContainerPort = NamedPort;
 
 struct Endpoint {
   std::vector<IpAddr> addresses;
@@ -65,12 +68,6 @@ struct EndpointSlice {
   AddrFamily family = AddrFamily::v4;
   std::vector<Endpoint> endpoints;
   std::vector<EndpointPort> ports;
-};
-
-struct ContainerPort {
-  std::string name;
-  std::uint16_t port = 0;
-  Protocol protocol = Protocol::tcp;
 };
 
 struct Pod {

@@ -39,6 +39,15 @@ int decode(int status) {
 // The child must not outlive the demo (kill -9 of the demo, ctest timeout).
 void die_with_parent() { ::prctl(PR_SET_PDEATHSIG, SIGTERM); }
 
+// In a forked child: argv with stdout and stderr on `out`, ended with the demo.
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, int out) {
+  die_with_parent();
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(out, STDERR_FILENO);
+  exec_or_die(argv);
+}
+
 }  // namespace
 
 std::vector<std::string> agent_argv(const AgentConfig& c) {
@@ -59,13 +68,7 @@ Result<AgentProcess> AgentProcess::start(const AgentConfig& c) {
   auto argv = agent_argv(c);
   pid_t pid = ::fork();
   if (pid < 0) return Error::from_errno("fork for agent " + c.node);
-  if (pid == 0) {
-    die_with_parent();
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
-    ::dup2(log.get(), STDOUT_FILENO);
-    ::dup2(log.get(), STDERR_FILENO);
-    exec_or_die(argv);
-  }
+  if (pid == 0) exec_child(argv, log.get());
   return AgentProcess(pid, c);
 }
 
@@ -122,13 +125,7 @@ Result<Captured> capture(const std::vector<std::string>& argv, int timeout_ms) {
   Fd r(fds[0]), w(fds[1]);
   pid_t pid = ::fork();
   if (pid < 0) return Error::from_errno("fork for " + argv[0]);
-  if (pid == 0) {
-    die_with_parent();
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
-    ::dup2(w.get(), STDOUT_FILENO);
-    ::dup2(w.get(), STDERR_FILENO);
-    exec_or_die(argv);
-  }
+  if (pid == 0) exec_child(argv, w.get());
   w.reset();
   Captured c;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);

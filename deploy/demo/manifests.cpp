@@ -9,17 +9,11 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "base/system.h"
+
 namespace smi::demo {
 namespace fs = std::filesystem;
 namespace {
-
-Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Error::from_errno("open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Status write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -27,6 +21,14 @@ Status write_text(const std::string& path, const std::string& text) {
   out.close();
   if (!out) return Error::from_errno("write " + path);
   return ok();
+}
+
+Result<std::vector<YAML::Node>> load_yaml(const std::string& path) {
+  try {
+    return YAML::LoadAllFromFile(path);
+  } catch (const YAML::Exception& e) {
+    return Error(fmt::format("{}: {}", path, e.what()));
+  }
 }
 
 std::string scalar(const YAML::Node& n) { return n && n.IsScalar() ? n.Scalar() : std::string(); }
@@ -38,14 +40,10 @@ bool address_char(char c) { return std::isxdigit(static_cast<unsigned char>(c)) 
 
 Result<std::vector<TemplatePod>> read_template_pods(const std::string& examples_dir) {
   std::string path = examples_dir + "/pods.yaml";
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAllFromFile(path);
-  } catch (const YAML::Exception& e) {
-    return Error(fmt::format("{}: {}", path, e.what()));
-  }
+  auto docs = load_yaml(path);
+  if (!docs) return std::move(docs).error();
   std::vector<TemplatePod> pods;
-  for (const auto& d : docs) {
+  for (const auto& d : *docs) {
     if (scalar(d["kind"]) != "Pod") continue;
     TemplatePod p;
     p.name = scalar(d["metadata"]["name"]);
@@ -108,7 +106,7 @@ Status write_manifests(const std::string& examples_dir, const std::string& out_d
   size_t written = 0;
   for (const auto& e : fs::directory_iterator(examples_dir, ec)) {
     if (e.path().extension() != ".yaml") continue;
-    auto text = read_text(e.path().string());
+    auto text = read_file(e.path().string());
     if (!text) return std::move(text).error();
     SMI_TRY(write_text(out_dir + "/" + e.path().filename().string(), substitute(*text, templates, real)));
     ++written;
@@ -120,13 +118,9 @@ Status write_manifests(const std::string& examples_dir, const std::string& out_d
 
 Result<ServiceFacts> read_service(const std::string& examples_dir, const std::string& name) {
   std::string path = examples_dir + "/services.yaml";
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAllFromFile(path);
-  } catch (const YAML::Exception& e) {
-    return Error(fmt::format("{}: {}", path, e.what()));
-  }
-  for (const auto& d : docs) {
+  auto docs = load_yaml(path);
+  if (!docs) return std::move(docs).error();
+  for (const auto& d : *docs) {
     if (scalar(d["kind"]) != "Service" || scalar(d["metadata"]["name"]) != name) continue;
     ServiceFacts f;
     for (const auto& ip : d["spec"]["clusterIPs"]) f.cluster_ips.push_back(scalar(ip));

@@ -110,8 +110,8 @@ int main(int argc, char** argv) {
   if (!progs) return fail(progs.error());
   auto sc = ServerCheck::load(config);
   if (!sc) return fail(sc.error());
-  if (auto st = progs->attach_cgroup((*topo)->node("n1").cgroup_root); !st) return fail(st.error());
-  if (auto st = sc->attach_netns("/run/netns/" + b.netns, 0); !st) return fail(st.error());
+  if (auto st = kept(progs->attach_cgroup((*topo)->node("n1").cgroup_root)); !st) return fail(st.error());
+  if (auto st = kept(sc->attach_netns("/run/netns/" + b.netns, 0)); !st) return fail(st.error());
   auto ids = maps::IdentityMaps::open(config.pin_dir);
   auto pol = maps::PolicyMaps::open(config.pin_dir);
   auto svc = maps::ServiceMaps::open(config.pin_dir);

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "deploy/manifests.h"
-#include "deploy/smi_versions.h"
+#include "model/kinds.h"
 
 namespace smi::test {
 namespace {
@@ -86,13 +86,14 @@ TEST_F(Crds, ServeExactlyTheSupportedVersionsAndStoreOne) {
       served[{group, kind}].insert(name);
     }
     ASSERT_EQ(stored.size(), 1u) << d.where() << ": exactly one storage version";
-    const SmiKind* k = find_smi_kind(group, kind);
-    ASSERT_NE(k, nullptr) << d.where() << ": not a kind the agent reads";
-    EXPECT_EQ(stored[0], k->storage) << d.where();
+    const model::KindInfo* k = model::find_kind(group, kind);
+    ASSERT_TRUE(k != nullptr && k->is_smi()) << d.where() << ": not an SMI kind the agent reads";
+    EXPECT_EQ(stored[0], k->newest()) << d.where();
   }
-  for (const auto& k : kSmiKinds) {
+  for (const auto& k : model::known_kinds()) {
+    if (!k.is_smi()) continue;
     std::set<std::string> want(k.versions.begin(), k.versions.end());
-    EXPECT_EQ(served[std::make_pair(k.group, k.kind)], want) << k.group << " " << k.kind;
+    EXPECT_EQ(served[std::make_pair(std::string(k.group), std::string(k.kind))], want) << k.group << " " << k.kind;
   }
 }
 

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "deploy/manifests.h"
-#include "deploy/smi_versions.h"
 #include "fixture/cluster.h"
+#include "model/kinds.h"
 
 namespace smi::test {
 namespace {
@@ -65,9 +65,9 @@ TEST_F(Examples, SmiObjectsUseVersionsTheAgentReads) {
   for (const auto& d : docs_) {
     if (d.group().find("smi-spec.io") == std::string::npos) continue;
     ++smi;
-    const SmiKind* k = find_smi_kind(d.group(), d.kind());
+    const model::KindInfo* k = model::find_kind(d.group(), d.kind());
     ASSERT_NE(k, nullptr) << d.where();
-    EXPECT_EQ(d.version(), k->storage) << d.where() << ": examples use the newest version";
+    EXPECT_EQ(d.version(), k->newest()) << d.where() << ": examples use the newest version";
   }
   EXPECT_EQ(smi, 3);
 }

@@ -17,7 +17,8 @@
 
 #include "base/log.h"
 #include "base/system.h"
-#include "datapath/conn_programs.h"
+#include "datapath/acceleration.h"
+#include "datapath/conn_events.h"
 #include "e2e/identities.h"
 #include "fixture/cluster.h"
 
@@ -153,15 +154,26 @@ int main(int argc, char** argv) {
   for (int accel = 0; accel < 2; ++accel) {
     auto pins = BpffsDir::create(topo.tag());
     if (!pins) return 1;
-    auto conn = ConnPrograms::load({.pin_dir = pins->path(), .accelerate = accel == 1});
-    if (!conn) {
-      std::fprintf(stderr, "%s\n", conn.error().message().c_str());
+    auto conn = ConnEvents::load({.pin_dir = pins->path(), .accelerate = accel == 1});
+    auto redirect = Acceleration::load({.pin_dir = pins->path()});
+    if (!conn || !redirect) {
+      std::fprintf(stderr, "%s\n", (conn ? redirect.error() : conn.error()).message().c_str());
       return 1;
+    }
+    Attachment on;  // sk_msg first, so every socket sock_ops inserts gets it
+    if (accel == 1) {
+      auto a = redirect->attach();
+      if (!a) {
+        std::fprintf(stderr, "%s\n", a.error().message().c_str());
+        return 1;
+      }
+      on = std::move(*a);
     }
     (void)register_pod(pins->path(), a, 0xa);
     (void)register_pod(pins->path(), b, 0xb);
-    if (auto st = conn->attach(topo.node("n1").cgroup_root); !st) {
-      std::fprintf(stderr, "%s\n", st.error().message().c_str());
+    auto events = conn->attach(topo.node("n1").cgroup_root);
+    if (!events) {
+      std::fprintf(stderr, "%s\n", events.error().message().c_str());
       return 1;
     }
     uint16_t sink_port = static_cast<uint16_t>(9500 + accel), echo_port = static_cast<uint16_t>(9600 + accel);
@@ -178,8 +190,9 @@ int main(int argc, char** argv) {
     row.p50 = lat.first;
     row.p99 = lat.second;
     prog_stats(conn->sockops_fd(), &row.ops_ns, &row.ops_cnt);
-    prog_stats(conn->sk_msg_fd(), &row.msg_ns, &row.msg_cnt);
-    conn->detach();
+    prog_stats(redirect->sk_msg_fd(), &row.msg_ns, &row.msg_cnt);
+    (void)events->detach();
+    (void)on.detach();
   }
   if (old_stats) (void)write_file("/proc/sys/kernel/bpf_stats_enabled", *old_stats);
 

@@ -22,7 +22,8 @@
 #include <thread>
 
 #include "base/log.h"
-#include "datapath/conn_programs.h"
+#include "datapath/acceleration.h"
+#include "datapath/conn_events.h"
 #include "e2e/identities.h"
 #include "e2e/pinned_maps.h"
 #include "e2e/transfer.h"
@@ -119,20 +120,30 @@ class AccelTest : public ::testing::TestWithParam<bool> {
     auto dir = BpffsDir::create(topo_->tag());
     ASSERT_TRUE(dir.ok()) << dir.error().message();
     pins_.emplace(std::move(*dir));
-    auto conn = ConnPrograms::load({.pin_dir = pins_->path(), .accelerate = GetParam()});
+    auto conn = ConnEvents::load({.pin_dir = pins_->path(), .accelerate = GetParam()});
     ASSERT_TRUE(conn.ok()) << conn.error().message();
     conn_.emplace(std::move(*conn));
+    auto accel = Acceleration::load({.pin_dir = pins_->path()});
+    ASSERT_TRUE(accel.ok()) << accel.error().message();
+    accel_.emplace(std::move(*accel));
     ASSERT_TRUE(register_pod(pins_->path(), topo_->pod("a"), kIdA).ok());
     ASSERT_TRUE(register_pod(pins_->path(), topo_->pod("b"), kIdB).ok());
+    if (GetParam()) {  // sk_msg first, so every socket sock_ops inserts gets it
+      auto on = accel_->attach();
+      ASSERT_TRUE(on.ok()) << on.error().message();
+      redirect_ = std::move(*on);
+    }
     auto st = conn_->attach(topo_->node("n1").cgroup_root);
     ASSERT_TRUE(st.ok()) << st.error().message();
+    events_ = std::move(*st);
     auto r = EventReader::open(pins_->path());
     ASSERT_TRUE(r.ok());
     reader_.emplace(std::move(*r));
   }
   void TearDown() override {
     servers_.clear();
-    if (conn_) conn_->detach();
+    (void)events_.detach();
+    (void)redirect_.detach();
   }
 
   size_t sockhash_entries(std::vector<smi_sock_key>* keys = nullptr) {
@@ -152,7 +163,9 @@ class AccelTest : public ::testing::TestWithParam<bool> {
 
   std::unique_ptr<Topology> topo_;
   std::optional<BpffsDir> pins_;
-  std::optional<ConnPrograms> conn_;
+  std::optional<ConnEvents> conn_;
+  std::optional<Acceleration> accel_;
+  Attachment events_, redirect_;
   std::optional<EventReader> reader_;
   std::vector<Process> servers_;
 };

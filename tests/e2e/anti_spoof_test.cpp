@@ -179,7 +179,7 @@ TEST_F(AntiSpoofTest, AttachIsIdempotentAcrossAgentRestarts) {
   ASSERT_TRUE(tc1.ok()) << tc1.error().message();
   auto l1 = tc1->attach_pod(a.host_ifindex, "/run/netns/" + n1.netns);
   ASSERT_TRUE(l1.ok()) << l1.error().message();
-  l1->release();  // the first "agent" exits, its filter stays
+  l1->keep();  // the first "agent" exits, its filter stays
   auto tc2 = PodTc::load(pins_->path());
   ASSERT_TRUE(tc2.ok());
   auto l2 = tc2->attach_pod(a.host_ifindex, "/run/netns/" + n1.netns);

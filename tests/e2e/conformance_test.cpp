@@ -445,7 +445,7 @@ TEST_F(ConformanceTrafficSplit, NoSplitThenWeightsAreMeasuredPerConnection) {
     bool exact;            // 0 or 100%: not one connection elsewhere
   };
   // Without a TrafficSplit the store service's own EndpointSlice decides
-  // (compile_services.cpp): one slot per ready endpoint, one slot drawn at
+  // (compiler/passes/services.cpp): one slot per ready endpoint, one slot drawn at
   // random per connection. Its slice lists store-v1 and store-v2: half each.
   const std::vector<Step> steps = {{"no TrafficSplit", -1, -1, 0.5, false},
                                    {"100/0", 100, 0, 1.0, true},

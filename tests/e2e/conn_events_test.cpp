@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "base/log.h"
-#include "datapath/conn_programs.h"
+#include "datapath/conn_events.h"
 #include "e2e/identities.h"
 #include "e2e/pinned_maps.h"
 #include "fixture/cluster.h"
@@ -72,13 +72,14 @@ class ConnEventsTest : public ::testing::Test {
     auto dir = BpffsDir::create(topo_->tag());
     ASSERT_TRUE(dir.ok()) << dir.error().message();
     pins_.emplace(std::move(*dir));
-    auto conn = ConnPrograms::load({.pin_dir = pins_->path(), .accelerate = false});
+    auto conn = ConnEvents::load({.pin_dir = pins_->path(), .accelerate = false});
     ASSERT_TRUE(conn.ok()) << conn.error().message();
     conn_.emplace(std::move(*conn));
     ASSERT_TRUE(register_pod(pins_->path(), topo_->pod("a"), kIdA).ok());
     ASSERT_TRUE(register_pod(pins_->path(), topo_->pod("b"), kIdB).ok());
     auto st = conn_->attach(topo_->node("n1").cgroup_root);
     ASSERT_TRUE(st.ok()) << st.error().message();
+    link_ = std::move(*st);
     auto r = EventReader::open(pins_->path());
     ASSERT_TRUE(r.ok()) << r.error().message();
     reader_.emplace(std::move(*r));
@@ -92,12 +93,13 @@ class ConnEventsTest : public ::testing::Test {
   }
   void TearDown() override {
     servers_.clear();
-    if (conn_) conn_->detach();
+    (void)link_.detach();
   }
 
   std::unique_ptr<Topology> topo_;
   std::optional<BpffsDir> pins_;
-  std::optional<ConnPrograms> conn_;
+  std::optional<ConnEvents> conn_;
+  Attachment link_;
   std::optional<EventReader> reader_;
   std::vector<Process> servers_;
 };

@@ -10,13 +10,12 @@
 #include <array>
 #include <cstdlib>
 
-#include <nlohmann/json.hpp>
-
 #include "abi/common.h"
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/system.h"
-#include "datapath/conn_programs.h"
+#include "datapath/acceleration.h"
+#include "datapath/conn_events.h"
 #include "datapath/layout_version.h"
 #include "datapath/pod_tc.h"
 #include "datapath/sock_programs.h"
@@ -41,8 +40,6 @@ int serve(char id) {
   }
 }
 
-std::string hex64(uint64_t v) { return fmt::format("{:#018x}", v); }
-
 // Loads and attaches everything, then lets the loaders go (agent stopped).
 Status attach_all(NodeDatapath& dp) {
   const Node& n1 = dp.topo->node("n1");
@@ -50,19 +47,20 @@ Status attach_all(NodeDatapath& dp) {
   config.pin_dir = dp.bpffs;
   auto sa = SockAddrPrograms::load(config);
   if (!sa) return std::move(sa).error();
-  SMI_TRY(sa->attach_cgroup(n1.cgroup_root));
+  SMI_TRY(kept(sa->attach_cgroup(n1.cgroup_root)));
   auto sc = ServerCheck::load(config);
   if (!sc) return std::move(sc).error();
-  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(sc->attach_netns("/run/netns/" + dp.pod(p).netns, 0));
-  auto conn = ConnPrograms::load({.pin_dir = dp.bpffs, .accelerate = true});
+  for (const char* p : {"store-v1", "store-v2"}) SMI_TRY(kept(sc->attach_netns("/run/netns/" + dp.pod(p).netns, 0)));
+  auto accel = Acceleration::load({.pin_dir = dp.bpffs});
+  if (!accel) return std::move(accel).error();
+  SMI_TRY(kept(accel->attach()));
+  auto conn = ConnEvents::load({.pin_dir = dp.bpffs, .accelerate = true});
   if (!conn) return std::move(conn).error();
-  SMI_TRY(conn->attach(n1.cgroup_root));
-  conn->release();
+  SMI_TRY(kept(conn->attach(n1.cgroup_root)));
   auto tc = PodTc::load(dp.bpffs);
   if (!tc) return std::move(tc).error();
-  auto filter = tc->attach_pod(dp.pod("store-v1").host_ifindex, dp.node_netns);
-  if (!filter) return std::move(filter).error();
-  filter->release();  // the filter goes with the pod's veth at teardown, or with uninstall
+  // The filter goes with the pod's veth at teardown, or with uninstall.
+  SMI_TRY(kept(tc->attach_pod(dp.pod("store-v1").host_ifindex, dp.node_netns)));
   return write_layout_marker(dp.bpffs, SMI_ABI_VERSION);
 }
 
@@ -119,7 +117,7 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::create() {
 
   SMI_TRY(attach_all(*dp));
   SMI_TRY(fill_maps(*dp));
-  SMI_TRY(dp->write_state(dp->state_json()));
+  SMI_TRY(dp->write_state(dp->state_file()));
 
   for (const auto& [name, id] : {std::pair{"store-v1", '1'}, std::pair{"store-v2", '2'}}) {
     char c = id;
@@ -143,56 +141,43 @@ NodeDatapath::~NodeDatapath() {
   }
 }
 
-std::string NodeDatapath::state_json() const {
-  using nlohmann::json;
-  json ids = json::array({{{"identity", hex64(buyer_id)}, {"spiffe_id", kSpiffeBuyer}},
-                          {{"identity", hex64(store_id)}, {"spiffe_id", kSpiffeStore}},
-                          {{"identity", hex64(thief_id)}, {"spiffe_id", kSpiffeThief}}});
-  json ips = json::array(), local = json::array();
+daemon::StateFile NodeDatapath::state_file(uint32_t slot_count) const {
+  using compiler::IpAddr;
+  using model::Protocol;
+  daemon::StateFile f{.generation = 3, .applied_unix = 1700000000, .node = "n1", .bpffs = bpffs, .mode = "enforce"};
+  auto& s = f.state;
+  s.identities = {{buyer_id, kSpiffeBuyer}, {store_id, kSpiffeStore}, {thief_id, kSpiffeThief}};
+  std::map<IpAddr, compiler::IdentityNum> ips;
+  f.local_pods.emplace();
   const std::tuple<const char*, uint64_t, const char*> pods[] = {{"buyer", buyer_id, "buyer"},
                                                                  {"thief", thief_id, "thief"},
                                                                  {"store-v1", store_id, "store"},
                                                                  {"store-v2", store_id, "store"}};
   for (const auto& [name, id, sa] : pods) {
     const Pod& p = pod(name);
-    ips.push_back({{"ip", p.ipv4}, {"identity", hex64(id)}});
-    ips.push_back({{"ip", p.ipv6}, {"identity", hex64(id)}});
-    local.push_back({{"uid", p.uid}, {"namespace", "default"}, {"name", name}, {"service_account", sa},
-                     {"identity", hex64(id)}, {"ips", {p.ipv4, p.ipv6}}, {"cgroup_ids", {p.cgroup_id}},
-                     {"netns", "/run/netns/" + p.netns}, {"host_ifindexes", {p.host_ifindex}}});
+    ips[*IpAddr::parse(p.ipv4)] = id;
+    ips[*IpAddr::parse(p.ipv6)] = id;
+    f.local_pods->push_back({.uid = p.uid, .ns = "default", .name = name, .service_account = sa, .identity = id,
+                             .ips = {p.ipv4, p.ipv6}, .cgroup_ids = {p.cgroup_id}, .netns = "/run/netns/" + p.netns,
+                             .host_ifindexes = {p.host_ifindex}});
   }
-  json state = {
-      {"identities", ids},
-      {"ip_identity", ips},
-      {"services",
-       {{{"vip", kVip}, {"family", "IPv4"}, {"port", kSvcPort}, {"protocol", "TCP"},
-         {"frontend_id", fmt::format("{:#010x}", kFrontend)}, {"slot_count", kSlotsV1 + kSlotsV2},
-         {"service", "default/store"}, {"traffic_split", "store-split"}}}},
-      {"backend_services",
-       {{{"id", fmt::format("{:#010x}", kBackendV1)}, {"service", "default/store-v1"}},
-        {{"id", fmt::format("{:#010x}", kBackendV2)}, {"service", "default/store-v2"}}}},
-      {"policy",
-       {{{"dst", hex64(store_id)}, {"src", hex64(buyer_id)}, {"port", kSvcPort}, {"protocol", "TCP"}},
-        {{"dst", hex64(store_id)}, {"src", hex64(buyer_id)}, {"port", 0}, {"protocol", "UDP"}}}},
-      {"policy_dst", {hex64(store_id)}}};
-  json file = {{"generation", 3}, {"applied_unix", 1700000000}, {"node", "n1"}, {"bpffs", bpffs},
-               {"mode", "enforce"}, {"state", state}, {"local_pods", local},
-               {"refused",
-                {{{"kind", "TrafficTarget"}, {"namespace", "default"}, {"name", "thieves"}, {"file", "/m/tt.yaml"},
-                  {"line", 4}, {"field", "spec.rules[0].name"}, {"reason", "TCPRoute default/nope does not exist"},
-                  {"kept_last_good", true}}}}};
-  return file.dump(2);
+  s.ip_identity = compiler::FlatMap<IpAddr, compiler::IdentityNum>::from_sorted(ips);
+  compiler::ServiceKey vip{*IpAddr::parse(kVip), kSvcPort, Protocol::tcp};
+  s.services = compiler::FlatMap<compiler::ServiceKey, compiler::ServiceValue>::from_sorted(
+      std::map<compiler::ServiceKey, compiler::ServiceValue>{{vip, {kFrontend, slot_count}}});
+  s.frontends[kFrontend] = {"default", "store", model::AddrFamily::v4, kSvcPort, Protocol::tcp, "store-split"};
+  s.backend_services = {{kBackendV1, {"default", "store-v1"}}, {kBackendV2, {"default", "store-v2"}}};
+  s.policy = compiler::FlatSet<compiler::PolicyKey>::from_sorted(std::set<compiler::PolicyKey>{
+      {store_id, buyer_id, kSvcPort, Protocol::tcp}, {store_id, buyer_id, 0, Protocol::udp}});
+  s.policy_dst = compiler::FlatMap<compiler::IdentityNum, compiler::DstMode>::from_sorted(
+      std::map<compiler::IdentityNum, compiler::DstMode>{{store_id, compiler::DstMode::enforce}});
+  f.refused = {{.kind = "TrafficTarget", .ns = "default", .name = "thieves", .file = "/m/tt.yaml", .line = 4,
+                .field = "spec.rules[0].name", .reason = "TCPRoute default/nope does not exist",
+                .kept_last_good = true}};
+  return f;
 }
 
-Status NodeDatapath::write_state(const std::string& json) const {
-  // As the agent does: a temporary file renamed over the old one.
-  const std::string tmp = state_dir + "/state.json.tmp";
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd || ::write(fd.get(), json.data(), json.size()) != static_cast<ssize_t>(json.size()))
-    return Error::from_errno("write " + tmp);
-  if (::rename(tmp.c_str(), (state_dir + "/state.json").c_str()) != 0) return Error::from_errno("rename " + tmp);
-  return ok();
-}
+Status NodeDatapath::write_state(const daemon::StateFile& f) const { return daemon::write_state_file(state_dir, f); }
 
 CommandResult run_agent(const NodeDatapath& dp, const std::vector<std::string>& args) {
   CommandResult r;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "daemon/state_file.h"
 #include "fixture/cluster.h"
 
 namespace smi::test {
@@ -46,9 +47,10 @@ struct NodeDatapath {
   ~NodeDatapath();
 
   const Pod& pod(const std::string& n) const { return topo->pod(n); }
-  // The state file the agent would have written for this datapath.
-  std::string state_json() const;
-  Status write_state(const std::string& json) const;
+  // The state file the agent would have written for this datapath (with
+  // another slot count: one that disagrees with the maps).
+  daemon::StateFile state_file(uint32_t slot_count = kSlotsV1 + kSlotsV2) const;
+  Status write_state(const daemon::StateFile& file) const;
 };
 
 struct CommandResult {

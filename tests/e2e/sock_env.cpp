@@ -81,9 +81,9 @@ Result<std::unique_ptr<SockEnv>> SockEnv::create() {
   auto sc = ServerCheck::load(env->config);
   if (!sc) return std::move(sc).error();
   env->server_check.emplace(std::move(*sc));
-  for (const auto& n : env->topo->nodes()) SMI_TRY(env->sock_addr->attach_cgroup(n.cgroup_root));
+  for (const auto& n : env->topo->nodes()) SMI_TRY(kept(env->sock_addr->attach_cgroup(n.cgroup_root)));
   for (const char* p : {"a", "c", "b1", "b2"})
-    SMI_TRY(env->server_check->attach_netns("/run/netns/" + env->topo->pod(p).netns, 0));
+    SMI_TRY(kept(env->server_check->attach_netns("/run/netns/" + env->topo->pod(p).netns, 0)));
 
   auto ids = maps::IdentityMaps::open(env->config.pin_dir);
   if (!ids) return std::move(ids).error();

@@ -25,7 +25,7 @@ namespace {
 class StatusTest : public SharedEnvTest<NodeDatapath, StatusTest> {
  protected:
   void set_up_test() override {
-    ASSERT_TRUE(env_->write_state(env_->state_json()).ok());
+    ASSERT_TRUE(env_->write_state(env_->state_file()).ok());
   }
 
   static CommandResult status(const std::vector<std::string>& extra = {}) {
@@ -114,11 +114,7 @@ TEST_F(StatusTest, WithoutStateFileNumbersOnly) {
 
 TEST_F(StatusTest, StaleStateFileIsNotBelieved) {
   // The file claims 128 slots; the pinned service has 256.
-  std::string json = env_->state_json();
-  auto pos = json.find("\"slot_count\": 256");
-  ASSERT_NE(pos, std::string::npos);
-  json.replace(pos, 17, "\"slot_count\": 128");
-  ASSERT_TRUE(env_->write_state(json).ok());
+  ASSERT_TRUE(env_->write_state(env_->state_file(128)).ok());
   auto r = status();
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(has(r.output, "names: NOT SHOWN: " + env_->state_dir +

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "identity/cgroup_path.h"
+#include "node/cgroup_path.h"
 
-namespace smi::identity {
+namespace smi {
 namespace {
 
 constexpr const char* kUid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -44,4 +44,4 @@ TEST(CgroupPath, NonPodPaths) {
 }
 
 }  // namespace
-}  // namespace smi::identity
+}  // namespace smi

@@ -79,6 +79,24 @@ TEST(Determinism, AnyFileAndDocumentOrderGivesIdenticalBytes) {
   }
 }
 
+// The JSON form is read back to the same state (render.h, state_from_json).
+TEST(Determinism, JsonFormReadsBackToTheSameState) {
+  model::Diagnostics d;
+  std::vector<model::Object> objs;
+  for (const char* f : {"cluster.yaml", "smi.yaml", "pods.yaml"}) {
+    std::ifstream in(std::string(SMI_TESTDATA) + "/demo/" + f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto o = manifests::parse_text(ss.str(), f, manifests::Format::yaml, d);
+    std::move(o.begin(), o.end(), std::back_inserter(objs));
+  }
+  compiler::CompileOptions opts;
+  opts.node = "node-a";
+  auto r = compiler::compile(model::build_model(std::move(objs), d), opts);
+  ASSERT_FALSE(r.state.targets.empty());
+  EXPECT_EQ(compiler::state_from_json(compiler::to_json(r.state)), r.state);
+}
+
 TEST(Determinism, BackendOrderInASplitDoesNotMatter) {
   auto cluster = service("web", "10.96.0.1") + service("a", "10.96.0.2") + service("b", "10.96.0.3") +
                  slice("a", {"10.1.0.1"}) + slice("b", {"10.1.0.2"});

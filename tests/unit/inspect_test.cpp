@@ -8,6 +8,7 @@
 
 #include "abi/common.h"
 #include "abi/counters.h"
+#include "daemon/state_file.h"
 #include "inspect/names.h"
 #include "inspect/render.h"
 
@@ -39,36 +40,38 @@ NodeView sample_view() {
   return v;
 }
 
+// The state file the agent would write for sample_view(), through the one
+// writer (daemon/state_file.h).
 std::string sample_state(uint32_t slot_count = 256) {
-  nlohmann::json j = {
-      {"generation", 7},
-      {"applied_unix", 1700000100},
-      {"node", "n1"},
-      {"bpffs", "/sys/fs/bpf/smi/"},
-      {"mode", "enforce"},
-      {"state",
-       {{"identities",
-         {{{"identity", "0x54e10527724798e5"}, {"spiffe_id", "spiffe://cluster.local/ns/default/sa/buyer"}},
-          {{"identity", "0xd301289b09a9a35a"}, {"spiffe_id", "spiffe://cluster.local/ns/default/sa/store"}},
-          {{"identity", "0xd6a5e9150d36f31f"}, {"spiffe_id", "spiffe://cluster.local/ns/default/sa/thief"}}}},
-        {"services",
-         {{{"vip", "10.96.100.10"}, {"family", "IPv4"}, {"port", 8080}, {"protocol", "TCP"},
-           {"frontend_id", "0x00001234"}, {"slot_count", slot_count}, {"service", "default/store"},
-           {"traffic_split", "store-canary"}}}},
-        {"backend_services",
-         {{{"id", "0x00000011"}, {"service", "default/store-v1"}}, {{"id", "0x00000022"}, {"service", "default/store-v2"}}}},
-        {"policy",
-         {{{"dst", "0xd301289b09a9a35a"}, {"src", "0x54e10527724798e5"}, {"port", 8080}, {"protocol", "TCP"}},
-          {{"dst", "0xd301289b09a9a35a"}, {"src", "0xd6a5e9150d36f31f"}, {"port", 0}, {"protocol", "UDP"}}}},
-        {"policy_dst", {"0xd301289b09a9a35a"}},
-        {"ip_identity",
-         {{{"ip", "10.244.1.2"}, {"identity", "0xd301289b09a9a35a"}},
-          {{"ip", "10.244.1.3"}, {"identity", "0x54e10527724798e5"}}}}}},
-      {"local_pods",
-       {{{"uid", "u1"}, {"namespace", "default"}, {"name", "buyer-1"}, {"service_account", "buyer"},
-         {"identity", "0x54e10527724798e5"}, {"ips", {"10.244.1.3"}}, {"cgroup_ids", {4242}}, {"netns", ""},
-         {"host_ifindexes", {5}}}}}};
-  return j.dump();
+  using compiler::IpAddr;
+  const uint64_t buyer = 0x54e10527724798e5, store = 0xd301289b09a9a35a, thief = 0xd6a5e9150d36f31f;
+  daemon::StateFile f{.generation = 7, .applied_unix = 1700000100, .node = "n1", .bpffs = "/sys/fs/bpf/smi/",
+                      .mode = "enforce"};
+  auto& s = f.state;
+  s.identities = {{buyer, "spiffe://cluster.local/ns/default/sa/buyer"},
+                  {store, "spiffe://cluster.local/ns/default/sa/store"},
+                  {thief, "spiffe://cluster.local/ns/default/sa/thief"}};
+  compiler::ServiceKey vip{*IpAddr::parse("10.96.100.10"), 8080, model::Protocol::tcp};
+  s.services = compiler::FlatMap<compiler::ServiceKey, compiler::ServiceValue>::from_sorted(
+      std::map<compiler::ServiceKey, compiler::ServiceValue>{{vip, {0x1234, slot_count}}});
+  s.frontends[0x1234] = {"default", "store", model::AddrFamily::v4, 8080, model::Protocol::tcp, "store-canary"};
+  s.backend_services = {{0x11, {"default", "store-v1"}}, {0x22, {"default", "store-v2"}}};
+  s.policy = compiler::FlatSet<compiler::PolicyKey>::from_sorted(std::set<compiler::PolicyKey>{
+      {store, buyer, 8080, model::Protocol::tcp}, {store, thief, 0, model::Protocol::udp}});
+  s.policy_dst = compiler::FlatMap<compiler::IdentityNum, compiler::DstMode>::from_sorted(
+      std::map<compiler::IdentityNum, compiler::DstMode>{{store, compiler::DstMode::enforce}});
+  s.ip_identity = compiler::FlatMap<IpAddr, compiler::IdentityNum>::from_sorted(
+      std::map<IpAddr, compiler::IdentityNum>{{*IpAddr::parse("10.244.1.2"), store}, {*IpAddr::parse("10.244.1.3"), buyer}});
+  f.local_pods = {{.uid = "u1", .ns = "default", .name = "buyer-1", .service_account = "buyer", .identity = buyer,
+                   .ips = {"10.244.1.3"}, .cgroup_ids = {4242}, .host_ifindexes = {5}}};
+  return daemon::to_json_text(f);
+}
+
+TEST(StateFile, TheReaderReadsWhatTheWriterWrote) {
+  auto f = daemon::parse_state_file(sample_state());
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  EXPECT_EQ(daemon::to_json_text(*f), sample_state());
+  EXPECT_EQ(f->local_pods->at(0).host_ifindexes, std::vector<int>{5});
 }
 
 TEST(InspectRender, SharesHaveOneDecimal) {

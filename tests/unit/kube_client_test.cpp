@@ -11,25 +11,24 @@
 
 #include "kube_fake_api.h"
 #include "sources/kube/kube_source.h"
+#include "kube_test_util.h"
 
 namespace smi::kube {
 namespace {
+
+using testing::eventually;
+using testing::resource;
 
 using nlohmann::json;
 using testing::Fault;
 using testing::FakeApi;
 using namespace std::chrono_literals;
 
-const ResourceType& find(std::string_view plural, std::string_view version) {
-  for (const auto& t : all_resources())
-    if (t.plural == plural && t.version == version) return t;
-  throw std::runtime_error("no such resource");
-}
-const ResourceType& kPods = find("pods", "v1");
-const ResourceType& kServices = find("services", "v1");
-const ResourceType& kSplits = find("trafficsplits", "v1alpha4");
-const ResourceType& kTargets3 = find("traffictargets", "v1alpha3");
-const ResourceType& kTargets2 = find("traffictargets", "v1alpha2");
+const ResourceType& kPods = resource("pods", "v1");
+const ResourceType& kServices = resource("services", "v1");
+const ResourceType& kSplits = resource("trafficsplits", "v1alpha4");
+const ResourceType& kTargets3 = resource("traffictargets", "v1alpha3");
+const ResourceType& kTargets2 = resource("traffictargets", "v1alpha2");
 
 // Short timeouts so every recovery path runs within a second or two.
 ReflectorOptions fast() {
@@ -42,16 +41,6 @@ ReflectorOptions fast() {
   o.not_served_retry = 60s;
   o.backoff = {50ms, 400ms};
   return o;
-}
-
-template <typename P>
-bool eventually(P pred, std::chrono::milliseconds timeout = 5s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 json pod(const std::string& name, const std::string& ip, const std::string& sa = "web") {

@@ -11,20 +11,17 @@
 #include "sources/kube/objects.h"
 #include "sources/kube/store.h"
 #include "sources/kube/watch_stream.h"
+#include "kube_test_util.h"
 
 namespace smi::kube {
 namespace {
+
+using testing::resource;
 
 using nlohmann::json;
 using testing::fixture_path;
 using testing::load_fixture;
 using namespace std::chrono_literals;
-
-const ResourceType& find(std::string_view plural, std::string_view version) {
-  for (const auto& t : all_resources())
-    if (t.plural == plural && t.version == version) return t;
-  throw std::runtime_error("no such resource");
-}
 
 std::string read(const std::string& name) {
   std::ifstream in(fixture_path(name));
@@ -35,18 +32,18 @@ std::string read(const std::string& name) {
 
 TEST(KubeResources, PathsAndNames) {
   EXPECT_EQ(all_resources().size(), 16u);
-  EXPECT_EQ(find("pods", "v1").path(), "/api/v1/pods");
-  EXPECT_EQ(find("pods", "v1").api_version(), "v1");
-  EXPECT_EQ(find("trafficsplits", "v1alpha2").path(), "/apis/split.smi-spec.io/v1alpha2/trafficsplits");
-  EXPECT_EQ(find("endpointslices", "v1").api_version(), "discovery.k8s.io/v1");
-  EXPECT_EQ(find("udproutes", "v1alpha4").name(), "udproutes.v1alpha4.specs.smi-spec.io");
+  EXPECT_EQ(resource("pods", "v1").path(), "/api/v1/pods");
+  EXPECT_EQ(resource("pods", "v1").api_version(), "v1");
+  EXPECT_EQ(resource("trafficsplits", "v1alpha2").path(), "/apis/split.smi-spec.io/v1alpha2/trafficsplits");
+  EXPECT_EQ(resource("endpointslices", "v1").api_version(), "discovery.k8s.io/v1");
+  EXPECT_EQ(resource("udproutes", "v1alpha4").name(), "udproutes.v1alpha4.specs.smi-spec.io");
   std::set<std::string> paths;
   for (const auto& t : all_resources()) paths.insert(t.path());
   EXPECT_EQ(paths.size(), all_resources().size());
 }
 
 TEST(KubeObjects, ListPageFillsKindAndDropsNoise) {
-  auto page = decode_list_page(read("services.json"), find("services", "v1"));
+  auto page = decode_list_page(read("services.json"), resource("services", "v1"));
   ASSERT_TRUE(page.ok()) << page.error().message();
   EXPECT_EQ(page->resource_version, "1042");
   EXPECT_EQ(page->continue_token, "");
@@ -61,7 +58,7 @@ TEST(KubeObjects, ListPageFillsKindAndDropsNoise) {
 }
 
 TEST(KubeObjects, PodsAreProjectedToIdentityAndAddresses) {
-  auto page = decode_list_page(read("pods.json"), find("pods", "v1"));
+  auto page = decode_list_page(read("pods.json"), resource("pods", "v1"));
   ASSERT_TRUE(page.ok()) << page.error().message();
   ASSERT_EQ(page->items.size(), 5u);
   const json& pod = page->items[0];
@@ -77,7 +74,7 @@ TEST(KubeObjects, PodsAreProjectedToIdentityAndAddresses) {
 }
 
 TEST(KubeObjects, UnusableItemsAreSkippedWithAReason) {
-  const auto& sa = find("serviceaccounts", "v1");
+  const auto& sa = resource("serviceaccounts", "v1");
   const std::string body = R"({"kind":"ServiceAccountList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[
     {"metadata":{"name":"ok","namespace":"a"}},
     {"metadata":{"namespace":"a"}},
@@ -104,7 +101,7 @@ TEST(KubeObjects, UnusableItemsAreSkippedWithAReason) {
 }
 
 TEST(KubeObjects, GarbageListsAreErrors) {
-  const auto& svc = find("services", "v1");
+  const auto& svc = resource("services", "v1");
   auto expect_error = [&](std::string_view body, std::string_view msg) {
     auto r = decode_list_page(body, svc);
     ASSERT_FALSE(r.ok()) << body;
@@ -152,7 +149,7 @@ TEST(KubeWatch, EndlessLineIsRefused) {
 }
 
 TEST(KubeWatch, DecodesEveryEventType) {
-  const auto& pods = find("pods", "v1");
+  const auto& pods = resource("pods", "v1");
   std::vector<DecodedEvent> evs;
   LineBuffer lb;
   lb.feed(read("watch-pods.jsonl"), [&](std::string_view l) {
@@ -176,7 +173,7 @@ TEST(KubeWatch, DecodesEveryEventType) {
 }
 
 TEST(KubeWatch, GarbageAndInvalidAreTold) {
-  const auto& svc = find("services", "v1");
+  const auto& svc = resource("services", "v1");
   auto d = decode_watch_event("<html>proxy error</html>", svc);
   EXPECT_EQ(d.outcome, DecodedEvent::Outcome::garbage);
   EXPECT_EQ(d.problem, "not JSON: <html>proxy error</html>");
@@ -212,7 +209,7 @@ TEST(KubeBackoff, GrowsWithJitterWithinFloorAndCap) {
 
 class KubeStore : public ::testing::Test {
  protected:
-  KubeStore() : store_({find("trafficsplits", "v1alpha4"), find("trafficsplits", "v1alpha2"), find("services", "v1")}) {}
+  KubeStore() : store_({resource("trafficsplits", "v1alpha4"), resource("trafficsplits", "v1alpha2"), resource("services", "v1")}) {}
   static json obj(std::string ns, std::string name, std::string rv, int weight = 1) {
     return json{{"kind", "TrafficSplit"},
                 {"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", rv}}},

@@ -8,23 +8,16 @@
 
 #include "kube_fake_api.h"
 #include "sources/kube/events.h"
+#include "kube_test_util.h"
 
 namespace smi::kube {
 namespace {
 
+using testing::eventually;
+
 using nlohmann::json;
 using testing::FakeApi;
 using namespace std::chrono_literals;
-
-template <typename P>
-bool eventually(P pred, std::chrono::milliseconds timeout = 5s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 RefusedObject bad_target(std::string reason = "TCPRoute default/nope does not exist") {
   return RefusedObject{.api_version = "access.smi-spec.io/v1alpha3",

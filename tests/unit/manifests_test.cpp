@@ -3,10 +3,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "model/kinds.h"
 #include "test_util.h"
 
 namespace smi::test {
@@ -20,6 +22,19 @@ std::string errors_of(const Parsed& p) {
   for (const auto& d : p.diags.items())
     if (d.severity == model::Severity::error) s += model::format(d) + "\n";
   return s;
+}
+
+// Every kind and version of the kinds table is read: an object of it either
+// decodes or is refused for its content, never dropped unread.
+TEST(Kinds, EveryKnownKindAndVersionIsDecoded) {
+  for (const auto& k : model::known_kinds()) {
+    for (auto v : k.versions) {
+      std::string api_version = k.group.empty() ? std::string(v) : fmt::format("{}/{}", k.group, v);
+      auto p = parse(fmt::format("apiVersion: {}\nkind: {}\nmetadata: {{name: x}}\n", api_version, k.kind));
+      EXPECT_THAT(errors_of(p), ::testing::Not(HasSubstr("unknown"))) << api_version << " " << k.kind;
+      EXPECT_TRUE(p.diags.has_errors() || !model::objects_from_file(p.model, "test.yaml").empty()) << api_version << " " << k.kind;
+    }
+  }
 }
 
 TEST(Service, ClusterIPsPortsAndTargetPorts) {

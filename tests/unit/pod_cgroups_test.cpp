@@ -1,6 +1,6 @@
 // The scan over a directory tree shaped like kubelet's (a plain directory
 // tree works: the scan reads names and inodes, nothing cgroup-specific).
-#include "sources/pod_cgroups.h"
+#include "node/pod_cgroups.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

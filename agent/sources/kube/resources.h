@@ -26,9 +26,9 @@ struct ResourceType {
   std::string name() const;
 };
 
-// All resources, SMI versions of one kind ordered newest first: when a CRD
-// serves several versions, the snapshot keeps each object once, in the first
-// (newest) version listed here that has it.
+// All resources, one per kind and version of model::known_kinds(), versions
+// of one kind newest first: when a CRD serves several versions, the snapshot
+// keeps each object once, in the first (newest) version listed here that has it.
 std::span<const ResourceType> all_resources();
 
 }  // namespace smi::kube

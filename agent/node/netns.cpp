@@ -1,4 +1,4 @@
-#include "datapath/netns.h"
+#include "node/netns.h"
 
 #include <fcntl.h>
 #include <sched.h>

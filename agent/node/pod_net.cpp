@@ -1,4 +1,4 @@
-#include "datapath/pod_net.h"
+#include "node/pod_net.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "datapath/netns.h"
+#include "node/netns.h"
 
 namespace smi {
 namespace {

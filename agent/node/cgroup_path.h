@@ -9,11 +9,11 @@
 #include <string>
 #include <string_view>
 
-namespace smi::identity {
+namespace smi {
 
 // The pod UID (lowercase, with dashes as Kubernetes prints it) of the pod
 // that owns the cgroup at `path`, or nullopt when the path is not inside a
 // pod's cgroup.
 std::optional<std::string> pod_uid_from_cgroup_path(std::string_view path);
 
-}  // namespace smi::identity
+}  // namespace smi

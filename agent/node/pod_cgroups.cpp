@@ -1,11 +1,11 @@
-#include "sources/pod_cgroups.h"
+#include "node/pod_cgroups.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 
-#include "identity/cgroup_path.h"
+#include "node/cgroup_path.h"
 
 namespace smi {
 namespace {
@@ -13,7 +13,7 @@ namespace {
 // Depth-first walk; `uid` is the pod this directory belongs to, if any.
 void walk(const std::string& dir, int depth, std::vector<PodCgroup>& out) {
   if (depth > 16) return;  // kubelet trees are shallow; a loop guard, not a limit in practice
-  if (auto uid = identity::pod_uid_from_cgroup_path(dir)) {
+  if (auto uid = pod_uid_from_cgroup_path(dir)) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) == 0) out.push_back({static_cast<uint64_t>(st.st_ino), *uid, dir});
   }

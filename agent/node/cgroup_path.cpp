@@ -1,8 +1,8 @@
-#include "identity/cgroup_path.h"
+#include "node/cgroup_path.h"
 
 #include <vector>
 
-namespace smi::identity {
+namespace smi {
 namespace {
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -75,4 +75,4 @@ std::optional<std::string> pod_uid_from_cgroup_path(std::string_view path) {
   return std::nullopt;
 }
 
-}  // namespace smi::identity
+}  // namespace smi

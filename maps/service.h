@@ -1,35 +1,20 @@
-// Service family: {VIP, port, protocol} -> {service id, slot count} and
-// {service id, slot} -> backend. The compiler lays TrafficSplit weights out
-// over the slots (weight w of W total -> w of the slot_count slots); the
-// kernel picks a slot uniformly.
+// Service family: {VIP, port, protocol} -> {service id, slot count}
+// (smi_svc_v1), {service id, slot} -> backend (smi_slot_v1), and the UDP
+// reverse translations (smi_revnat_v1). The compiler lays TrafficSplit weights
+// out over the slots; the kernel picks a slot uniformly. Entries are built by
+// maps/codec.h.
 #pragma once
 
-#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "abi/service.h"
 #include "maps/typed_map.h"
 
 namespace smi::maps {
 
-struct Backend {
-  std::string addr;            // pod address, same family as the service
-  uint16_t port = 0;
-  uint32_t backend_svc_id = 0; // TrafficSplit backend service (0: the service itself)
-};
-
 class ServiceMaps {
  public:
   static Result<ServiceMaps> open(const std::string& pin_dir);
-
-  // Installs or replaces a service's slots. Order keeps every reader
-  // consistent: new slots are written before the count that exposes them;
-  // slots beyond a smaller new count are removed after the count shrinks.
-  // An empty `slots` leaves the service with no ready backend (refused).
-  Status set_service(const std::string& vip, uint16_t port, uint8_t protocol, uint32_t svc_id,
-                     const std::vector<Backend>& slots);
-  Status remove_service(const std::string& vip, uint16_t port, uint8_t protocol);
 
   TypedMap<smi_svc_key, smi_svc_value>& services() { return svc_; }
   TypedMap<smi_slot_key, smi_slot_value>& slots() { return slot_; }

@@ -11,19 +11,21 @@
 #include "abi/counters.h"
 #include "abi/deny.h"
 #include "base/log.h"
+#include "maps/counters.h"
+#include "maps/families.h"
 
 namespace smi::metrics {
 
 Result<std::unique_ptr<EventReader>> EventReader::open(const EventReaderOptions& options, Aggregator& aggregator) {
   std::unique_ptr<EventReader> r(new EventReader(options, aggregator));
-  const std::string events = options.pin_dir + "/smi_events_v1";
-  const std::string counters = options.pin_dir + "/smi_counters_v1";
+  const std::string events = options.pin_dir + "/" + maps::pin_name(maps::MapId::events);
+  const std::string counters = options.pin_dir + "/" + maps::pin_name(maps::MapId::counters);
   r->events_fd_.reset(bpf_obj_get(events.c_str()));
   if (!r->events_fd_) return Error::from_errno("open pinned ring buffer " + events);
   r->counters_fd_.reset(bpf_obj_get(counters.c_str()));
   if (!r->counters_fd_) return Error::from_errno("open pinned counters " + counters);
   // Absent under datapaths that predate the rate limit: nothing is folded there.
-  r->deny_rl_fd_.reset(bpf_obj_get((options.pin_dir + "/smi_deny_rl_v1").c_str()));
+  r->deny_rl_fd_.reset(bpf_obj_get((options.pin_dir + "/" + maps::pin_name(maps::MapId::deny_rl)).c_str()));
   r->rb_ = ring_buffer__new(r->events_fd_.get(), &EventReader::on_sample, r.get(), nullptr);
   if (r->rb_ == nullptr) return Error::from_errno("ring_buffer__new on " + events);
   r->batch_.reserve(options.batch);
@@ -70,17 +72,9 @@ size_t EventReader::drain() {
 
 // The packets of one counter key, summed over CPUs; 0 when never counted.
 Result<uint64_t> EventReader::read_counter(uint32_t reason, uint8_t direction) {
-  const smi_counter_key key{.reason = reason, .direction = direction, .pad = {}};
-  const int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return Error("count possible CPUs", -ncpu);
-  std::vector<smi_counter_value> values(static_cast<size_t>(ncpu));
-  if (bpf_map_lookup_elem(counters_fd_.get(), &key, values.data()) != 0) {
-    if (errno == ENOENT) return 0;
-    return Error::from_errno("read counter");
-  }
-  uint64_t sum = 0;
-  for (const auto& v : values) sum += v.packets;
-  return sum;
+  auto sum = maps::read_counter(counters_fd_.get(), {.reason = reason, .direction = direction, .pad = {}});
+  if (!sum) return std::move(sum).error();
+  return sum->packets;
 }
 
 Result<uint64_t> EventReader::read_lost() {

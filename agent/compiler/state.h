@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "compiler/flat.h"
+#include "maps/families.h"
 #include "identity/numeric_identity.h"
 #include "model/model.h"
 #include "model/net.h"
@@ -24,8 +25,9 @@ using model::IpAddr;
 using model::Protocol;
 using IdentityNum = identity::Number;
 
-// The kernel map families the state is expressed in.
-enum class Family : std::uint8_t { pod_identity, ip_identity, service, backend_slot, policy, policy_dst };
+// The kernel map families the state is expressed in (maps/families.h says
+// which map holds each).
+using maps::Family;
 std::string_view family_name(Family f);
 
 // pod_identity: a pod on this node, by UID (the shell resolves its cgroup id).
@@ -139,14 +141,26 @@ struct DesiredState {
   bool operator==(const DesiredState&) const = default;
 };
 
-// Map sizes; exceeding one is a compile error naming the family.
-struct Capacities {
-  std::size_t pod_identity = 65536;
-  std::size_t ip_identity = 262144;
-  std::size_t service = 65536;
-  std::size_t backend_slot = 1u << 20;
-  std::size_t policy = 262144;
-  std::size_t policy_dst = 65536;
-};
+// Map sizes (member names are the families'); exceeding one is a compile
+// error naming the family.
+using Capacities = maps::Capacities;
+
+// The entries a family's map holds for state `s`; pod_identity counts pods
+// (its map holds one entry per cgroup of each, known only on the node).
+inline std::size_t entry_count(const DesiredState& s, Family f) {
+  switch (f) {
+    case Family::pod_identity: return s.pod_identity.size();
+    case Family::ip_identity: return s.ip_identity.size();
+    case Family::service: return s.services.size();
+    case Family::backend_slot: {
+      std::size_t n = 0;
+      for (const auto& [id, slots] : s.slots) n += slots.size();
+      return n;
+    }
+    case Family::policy: return s.policy.size();
+    case Family::policy_dst: return s.policy_dst.size();
+  }
+  return 0;
+}
 
 }  // namespace smi::compiler

@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <map>
-
 #include "base/system.h"
 #include "compiler/compile.h"
 
@@ -62,32 +60,22 @@ Result<ListenAddr> parse_listen(const std::string& text) {
   return a;
 }
 
-Result<Capacities> parse_capacities(const std::vector<std::string>& flags) {
-  Capacities c;
-  struct Entry {
-    uint32_t* map;
-    size_t* limit;
-  };
-  std::map<std::string, Entry> by_name = {
-      {"cg_id", {&c.maps.cg_id, nullptr}},     {"ip_id", {&c.maps.ip_id, &c.compiler.ip_identity}},
-      {"svc", {&c.maps.svc, &c.compiler.service}}, {"slot", {&c.maps.slot, &c.compiler.backend_slot}},
-      {"revnat", {&c.maps.revnat, nullptr}},   {"pol", {&c.maps.pol, &c.compiler.policy}},
-      {"pol_dst", {&c.maps.pol_dst, &c.compiler.policy_dst}}};
+Result<maps::Capacities> parse_capacities(const std::vector<std::string>& flags) {
+  maps::Capacities c;
   for (const auto& f : flags) {
     auto eq = f.find('=');
-    std::string name = f.substr(0, eq);
-    auto it = by_name.find(name);
-    if (eq == std::string::npos || it == by_name.end()) {
+    const maps::MapRow* m = eq == std::string::npos ? nullptr : maps::find_capacity_key(f.substr(0, eq));
+    if (m == nullptr) {
       std::string names;
-      for (const auto& [n, e] : by_name) names += (names.empty() ? "" : ", ") + n;
+      for (const auto& r : maps::kMaps)
+        if (r.resizable) names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", r.key, r.pin);
       return Error("--capacity " + f + ": expected MAP=N with MAP one of " + names, EINVAL);
     }
     std::string num = f.substr(eq + 1);
     if (num.empty() || num.size() > 9 || num.find_first_not_of("0123456789") != std::string::npos ||
         std::stoul(num) == 0 || std::stoul(num) > (1u << 24))
       return Error("--capacity " + f + ": N must be a number from 1 to 16777216", EINVAL);
-    *it->second.map = static_cast<uint32_t>(std::stoul(num));
-    if (it->second.limit) *it->second.limit = *it->second.map;
+    c[m->id] = static_cast<uint32_t>(std::stoul(num));
   }
   return c;
 }

@@ -8,8 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "compiler/state.h"
-#include "datapath/capacities.h"
+#include "maps/families.h"
 
 namespace smi::daemon {
 
@@ -33,19 +32,16 @@ struct AgentConfig {
   std::string trust_domain = "cluster.local";
   std::string state_dir = "/run/smi-agent";  // --state-dir: state.json for status and operators
   bool accelerate = false;       // --accelerate (same-node sk_msg redirect; off: see docs/datapath.md)
-  std::vector<std::string> capacity;  // --capacity MAP=N, e.g. svc=131072
+  std::vector<std::string> capacity;  // --capacity MAP=N, e.g. service=131072
   // --sync-grace: /readyz turns false once the source has been unable to
   // sync for longer than this (see daemon/readiness.h).
   unsigned sync_grace_s = 30;
 };
 
-// Map capacities after --capacity: the kernel maps' sizes and the compiler's
-// limits agree, so an over-full state is refused at compile time, naming the map.
-struct Capacities {
-  MapCapacities maps;
-  compiler::Capacities compiler;
-};
-Result<Capacities> parse_capacities(const std::vector<std::string>& flags);
+// Map capacities after --capacity MAP=N (MAP a key of maps/families.h, or its
+// older short name): the kernel maps are made with these sizes and the
+// compiler refuses a state that exceeds them, naming the family.
+Result<maps::Capacities> parse_capacities(const std::vector<std::string>& flags);
 
 // Checks a configuration as given, without touching the host: flag values,
 // their combinations. Every problem is listed, one per line.

@@ -15,14 +15,11 @@ spdlog::logger* L() {
   return log(Log::agent);
 }
 
-void publish_map_fill(metrics::AgentHealth& h, const compiler::DesiredState& s, const MapCapacities& c) {
-  size_t slots = 0;
-  for (const auto& [id, v] : s.slots) slots += v.size();
-  h.set_map_fill("smi_ip_id_v1", s.ip_identity.size(), c.ip_id);
-  h.set_map_fill("smi_svc_v1", s.services.size(), c.svc);
-  h.set_map_fill("smi_slot_v1", slots, c.slot);
-  h.set_map_fill("smi_pol_v1", s.policy.size(), c.pol);
-  h.set_map_fill("smi_pol_dst_v1", s.policy_dst.size(), c.pol_dst);
+// Every desired-state family but pod_identity (its map holds cgroups, not pods).
+void publish_map_fill(metrics::AgentHealth& h, const compiler::DesiredState& s, const maps::Capacities& c) {
+  for (const auto& m : maps::kMaps)
+    if (m.family && *m.family != compiler::Family::pod_identity)
+      h.set_map_fill(m.pin, compiler::entry_count(s, *m.family), c[m.id]);
 }
 
 bool accepted(const ReconcileResult& r) {

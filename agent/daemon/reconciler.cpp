@@ -167,7 +167,8 @@ std::optional<compiler::CompileResult> compile_refusing(model::Model& m, const m
 // Applies `ops` (from `applied` to `target`); on a failure undoes the part
 // already applied. Returns why it failed, or nullopt; `undo_failed` when the
 // undo failed too (the kernel then holds something between the two states).
-std::optional<std::string> apply_all_or_nothing(StateSink& sink, const compiler::DesiredState& applied,
+std::optional<std::string> apply_all_or_nothing(compiler::StateSink& sink,
+                                                const compiler::DesiredState& applied,
                                                 const std::vector<compiler::MapOp>& ops,
                                                 const compiler::DesiredState& target, bool& undo_failed) {
   size_t done = 0;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "compiler/compile.h"
-#include "daemon/state_sink.h"
+#include "compiler/state_sink.h"
 #include "daemon/undo.h"
 #include "model/diagnostic.h"
 #include "model/model.h"
@@ -65,7 +65,7 @@ struct ReconcileResult {
 
 class Reconciler {
  public:
-  Reconciler(compiler::CompileOptions options, StateSink& sink) : options_(std::move(options)), sink_(sink) {}
+  Reconciler(compiler::CompileOptions options, compiler::StateSink& sink) : options_(std::move(options)), sink_(sink) {}
 
   // `load_diags` are the source's own diagnostics (files that did not parse).
   ReconcileResult reconcile(std::vector<model::Object> objects, model::Diagnostics load_diags);
@@ -88,7 +88,7 @@ class Reconciler {
 
  private:
   compiler::CompileOptions options_;
-  StateSink& sink_;
+  compiler::StateSink& sink_;
   compiler::DesiredState applied_;
   model::Model model_;
   uint64_t generation_ = 0;

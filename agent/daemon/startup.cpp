@@ -10,10 +10,10 @@ spdlog::logger* L() {
   return log(Log::agent);
 }
 
-Result<std::unique_ptr<Datapath>> open_datapath(const AgentConfig& c, const Capacities& caps,
+Result<std::unique_ptr<Datapath>> open_datapath(const AgentConfig& c, const maps::Capacities& caps,
                                                 const RestartPlan& restart) {
   DatapathOptions options{
-      .bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .capacities = caps.maps, .accelerate = c.accelerate};
+      .bpffs = c.bpffs, .cgroup_root = c.cgroup_root, .capacities = caps, .accelerate = c.accelerate};
   auto dp = Datapath::open(options);
   if (!dp) return std::move(dp).error();
   L()->info("datapath loaded under {} ({}); revocation by {}", c.bpffs, restart.describe(),
@@ -21,12 +21,12 @@ Result<std::unique_ptr<Datapath>> open_datapath(const AgentConfig& c, const Capa
   return dp;
 }
 
-std::unique_ptr<Reconciler> make_reconciler(const AgentConfig& c, const Capacities& caps, Datapath& dp) {
+std::unique_ptr<Reconciler> make_reconciler(const AgentConfig& c, const maps::Capacities& caps, Datapath& dp) {
   compiler::CompileOptions options{.node = c.node,
                                    .trust_domain = c.trust_domain,
                                    .mode = *compiler::parse_mode(c.mode),  // validated before
                                    .unmeshed_namespaces = c.unmeshed_namespaces,
-                                   .capacities = caps.compiler};
+                                   .capacities = caps};
   return std::make_unique<Reconciler>(options, dp);
 }
 

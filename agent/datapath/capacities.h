@@ -1,36 +1,27 @@
 // Map capacities, configurable per deployment. Every object that shares a
 // pinned map must declare it with the same size (libbpf refuses to reuse a pin
-// whose max_entries differs), so all loaders apply the same MapCapacities.
+// whose max_entries differs), so all loaders apply the same capacities.
 #pragma once
 
 #include <bpf/libbpf.h>
 
-#include <cstdint>
 #include <string>
 
-#include "abi/identity.h"
-#include "abi/policy.h"
-#include "abi/service.h"
 #include "base/result.h"
+#include "maps/families.h"
+#include "maps/pinning.h"
 
 namespace smi {
 
-struct MapCapacities {
-  uint32_t cg_id = SMI_CG_ID_MAP_MAX;
-  uint32_t ip_id = SMI_IP_ID_MAP_MAX;
-  uint32_t svc = SMI_SVC_MAP_MAX;
-  uint32_t slot = SMI_SLOT_MAP_MAX;
-  uint32_t revnat = SMI_REVNAT_MAP_MAX;
-  uint32_t pol = SMI_POL_MAP_MAX;
-  uint32_t pol_dst = SMI_POL_DST_MAP_MAX;
-};
+// The loaders' name for the one capacity type (maps/families.h).
+using MapCapacities = maps::Capacities;
 
 struct DatapathConfig {
-  std::string pin_dir = "/sys/fs/bpf/smi";  // maps and links are pinned here
+  std::string pin_dir = maps::kDefaultPinDir;  // maps and links are pinned here
   MapCapacities capacities;
 };
 
-// Sets max_entries of each of these maps the (opened, not loaded) object declares.
+// Sets max_entries of each resizable map the (opened, not loaded) object declares.
 Status apply_capacities(bpf_object* obj, const MapCapacities& caps);
 
 // bpf_object_open_opts' pin_root_path must outlive the open call only; this

@@ -7,8 +7,8 @@
 
 #include "base/log.h"
 #include "datapath/pinned_links.h"
-#include "datapath/state_codec.h"
-#include "maps/pod_src.h"
+#include "maps/codec.h"
+#include "maps/families.h"
 #include "maps/typed_map.h"
 #include "node/pod_cgroups.h"
 #include "node/pod_net.h"
@@ -19,10 +19,6 @@ namespace {
 using compiler::Family;
 using compiler::MapOp;
 using compiler::OpKind;
-
-uint32_t cgroup_flags(const compiler::PodIdentity& p) {
-  return SMI_ID_F_LOCAL | (p.host_network ? static_cast<uint32_t>(SMI_ID_F_HOST_NETWORK) : 0u);
-}
 
 }  // namespace
 
@@ -100,10 +96,10 @@ Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local
       if (it == cgroups_by_uid_.end()) return ok();  // no cgroup yet: sync_pods() adds it when it appears
       for (uint64_t cg : it->second) {
         if (put)
-          SMI_TRY(ids_->set_cgroup(cg, std::get<compiler::PodIdentity>(op.value).identity,
-                                   cgroup_flags(std::get<compiler::PodIdentity>(op.value))));
+          SMI_TRY(ids_->cgroups().put(codec::cgroup_key(cg),
+                                      codec::cgroup_value(std::get<compiler::PodIdentity>(op.value))));
         else
-          SMI_TRY(ids_->remove_cgroup(cg));
+          SMI_TRY(ids_->cgroups().erase(codec::cgroup_key(cg)));
       }
       return ok();
     }
@@ -111,9 +107,7 @@ Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local
       const auto& ip = std::get<model::IpAddr>(op.key);
       auto key = codec::ip_key(ip);
       if (!put) return ids_->ips().erase(key);
-      smi_identity_value v{.identity = std::get<compiler::IdentityNum>(op.value),
-                           .flags = local_ips.count(ip) ? static_cast<__u32>(SMI_ID_F_LOCAL) : 0u};
-      return ids_->ips().put(key, v);
+      return ids_->ips().put(key, codec::ip_value(std::get<compiler::IdentityNum>(op.value), local_ips.count(ip)));
     }
     case Family::service: {
       auto key = codec::to_abi(std::get<compiler::ServiceKey>(op.key));
@@ -131,11 +125,9 @@ Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local
       return pols_->edges().put(key, smi_pol_value{});
     }
     case Family::policy_dst: {
-      smi_pol_dst_key key{.identity = std::get<compiler::PolicyDstKey>(op.key).dst};
+      auto key = codec::to_abi(std::get<compiler::PolicyDstKey>(op.key));
       if (!put) return pols_->destinations().erase(key);
-      const bool audit = std::get<compiler::DstMode>(op.value) == compiler::DstMode::audit;
-      return pols_->destinations().put(
-          key, smi_pol_dst_value{.flags = static_cast<__u32>(audit ? SMI_POL_DST_F_AUDIT : SMI_POL_DST_F_ENFORCED)});
+      return pols_->destinations().put(key, codec::to_abi(std::get<compiler::DstMode>(op.value)));
     }
   }
   return Error("unknown map family", EINVAL);
@@ -162,10 +154,7 @@ Result<compiler::DesiredState> Datapath::read_back() {
   SMI_TRY(pols_->edges().for_each(
       [&](const smi_pol_key& k, const smi_pol_value&) { s.policy.insert(codec::from_abi(k)); }));
   SMI_TRY(pols_->destinations().for_each(
-      [&](const smi_pol_dst_key& k, const smi_pol_dst_value& v) {
-        s.policy_dst[k.identity] = v.flags & SMI_POL_DST_F_ENFORCED ? compiler::DstMode::enforce
-                                                                     : compiler::DstMode::audit;
-      }));
+      [&](const smi_pol_dst_key& k, const smi_pol_dst_value& v) { s.policy_dst[k.identity] = codec::from_abi(v); }));
   return s;
 }
 
@@ -285,28 +274,26 @@ Status Datapath::rescan_cgroups() {
 
 Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods) {
   SMI_TRY(rescan_cgroups());
-  std::map<uint64_t, std::pair<uint64_t, uint32_t>> want;  // cgroup id -> identity, flags
+  std::map<uint64_t, smi_identity_value> want;  // cgroup id ->
   for (const auto& [uid, p] : applied.pod_identity) {
     LocalPod lp{.uid = uid, .pod = p};
     if (auto it = cgroups_by_uid_.find(uid); it != cgroups_by_uid_.end()) lp.cgroup_ids = it->second;
-    for (uint64_t cg : lp.cgroup_ids) want[cg] = {p.identity, cgroup_flags(p)};
+    for (uint64_t cg : lp.cgroup_ids) want[cg] = codec::cgroup_value(p);
     pods.push_back(std::move(lp));
   }
   std::vector<uint64_t> stale;
   SMI_TRY(ids_->cgroups().for_each([&](const smi_cg_id_key& k, const smi_identity_value& v) {
     auto it = want.find(k.cgroup_id);
     if (it == want.end()) stale.push_back(k.cgroup_id);
-    else if (it->second == std::pair<uint64_t, uint32_t>{v.identity, v.flags}) want.erase(it);  // already right
+    else if (it->second.identity == v.identity && it->second.flags == v.flags) want.erase(it);  // already right
   }));
-  for (const auto& [cg, idf] : want) SMI_TRY(ids_->set_cgroup(cg, idf.first, idf.second));
-  for (uint64_t cg : stale) SMI_TRY(ids_->remove_cgroup(cg));
+  for (const auto& [cg, v] : want) SMI_TRY(ids_->cgroups().put(codec::cgroup_key(cg), v));
+  for (uint64_t cg : stale) SMI_TRY(ids_->cgroups().erase(codec::cgroup_key(cg)));
   return ok();
 }
 
 Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
-  auto fd = maps::open_pinned(options_.bpffs, "smi_pod_src_v1");
-  if (!fd) return std::move(fd).error();
-  auto m = maps::TypedMap<smi_pod_src_key, smi_pod_src_value>::from_fd(std::move(*fd), "smi_pod_src_v1");
+  auto m = maps::TypedMap<smi_pod_src_key, smi_pod_src_value>::open(options_.bpffs, maps::pin_name(maps::MapId::pod_src));
   if (!m) return std::move(m).error();
   std::map<std::pair<uint32_t, model::IpAddr>, uint64_t> want;
   for (const auto& p : pods)
@@ -314,14 +301,9 @@ Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
       for (const auto& ip : p.pod.ips) want[{static_cast<uint32_t>(ifindex), ip}] = p.pod.identity;
   std::vector<smi_pod_src_key> stale;
   SMI_TRY(m->for_each([&](const smi_pod_src_key& k, const smi_pod_src_value&) {
-    auto ip = codec::from_abi(smi_ip_id_key{.family = k.family, .addr = k.addr});
-    if (!want.count({k.ifindex, ip})) stale.push_back(k);
+    if (!want.count({k.ifindex, codec::from_abi(k)})) stale.push_back(k);
   }));
-  for (const auto& [k, id] : want) {
-    smi_pod_src_key key{.ifindex = k.first, .family = static_cast<__u8>(k.second.family)};
-    std::memcpy(key.addr.b, k.second.bytes.data(), sizeof(key.addr.b));
-    SMI_TRY(m->put(key, smi_pod_src_value{.identity = id}));
-  }
+  for (const auto& [k, id] : want) SMI_TRY(m->put(codec::pod_src_key(k.first, k.second), smi_pod_src_value{.identity = id}));
   for (const auto& k : stale) SMI_TRY(m->erase(k));
   return ok();
 }

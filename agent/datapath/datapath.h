@@ -19,7 +19,7 @@
 
 #include "base/result.h"
 #include "compiler/state.h"
-#include "daemon/state_sink.h"
+#include "compiler/state_sink.h"
 #include "datapath/acceleration.h"
 #include "datapath/capacities.h"
 #include "datapath/conn_events.h"
@@ -58,7 +58,7 @@ struct RevokeReport {
   std::vector<std::string> failed;
 };
 
-class Datapath : public daemon::StateSink {
+class Datapath : public compiler::StateSink {
  public:
   static Result<std::unique_ptr<Datapath>> open(const DatapathOptions& options);
 

@@ -5,7 +5,7 @@
 //   auto tc = PodTc::load("/sys/fs/bpf/smi");
 //   auto filter = tc->attach_pod(pod_host_ifindex);   // host netns
 //   filter->keep();                                  // stays when the agent exits
-//   PodSrcMap(...).allow(pod_host_ifindex, pod_ip, identity);
+//   // then smi_pod_src_v1 gets {ifindex, pod address} -> identity (Datapath::sync_pod_sources)
 #pragma once
 
 #include <memory>

@@ -25,7 +25,9 @@
 #include "base/system.h"
 #include "inspect/bpf_objects.h"
 #include "inspect/tc_filters.h"
-#include "maps/address.h"
+#include "maps/codec.h"
+#include "maps/counters.h"
+#include "maps/families.h"
 #include "maps/typed_map.h"
 
 namespace smi::inspect {
@@ -58,12 +60,14 @@ void read_maps(const std::string& bpffs, NodeView& v) {
     v.maps.push_back({name, or_number(libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type)), info.type),
                       info.max_entries, count_entries(fd.get(), info.type, info.key_size)});
   }
-  for (const char* e : kExpectedPins)
-    if (!pinned(bpffs, e)) v.maps_missing.push_back(e);
+  for (const auto& m : maps::kMaps)
+    if (!pinned(bpffs, m.pin)) v.maps_missing.push_back(m.pin);
+  if (!pinned(bpffs, kLayoutMarkerName)) v.maps_missing.push_back(kLayoutMarkerName);
 }
 
 template <typename K, typename V, typename Fn>
-void walk(const std::string& bpffs, const char* name, NodeView& v, Fn&& fn) {
+void walk(const std::string& bpffs, maps::MapId id, NodeView& v, Fn&& fn) {
+  const char* name = maps::pin_name(id);
   if (!pinned(bpffs, name)) return;
   auto m = maps::TypedMap<K, V>::open(bpffs, name);
   if (!m) {
@@ -72,6 +76,8 @@ void walk(const std::string& bpffs, const char* name, NodeView& v, Fn&& fn) {
   }
   if (auto st = m->for_each(fn); !st) v.errors.push_back(st.error().message());
 }
+
+std::string addr_text(uint8_t family, const smi_addr& a) { return codec::get_addr(family, a).to_string(); }
 
 // Addresses sort by family then bytes (as the kernel stores them), not as text.
 using AddrKey = std::pair<uint8_t, std::array<uint8_t, 16>>;
@@ -83,18 +89,18 @@ AddrKey addr_key(uint8_t family, const smi_addr& a) {
 
 void read_services(const std::string& bpffs, NodeView& v) {
   std::map<std::tuple<AddrKey, uint16_t, uint8_t>, std::pair<smi_svc_key, smi_svc_value>> svcs;
-  walk<smi_svc_key, smi_svc_value>(bpffs, "smi_svc_v1", v, [&](const smi_svc_key& k, const smi_svc_value& val) {
+  walk<smi_svc_key, smi_svc_value>(bpffs, maps::MapId::service, v, [&](const smi_svc_key& k, const smi_svc_value& val) {
     svcs[{addr_key(k.family, k.addr), k.port, k.protocol}] = {k, val};
   });
   std::map<uint32_t, std::map<uint32_t, smi_slot_value>> slots;
-  walk<smi_slot_key, smi_slot_value>(bpffs, "smi_slot_v1", v,
+  walk<smi_slot_key, smi_slot_value>(bpffs, maps::MapId::backend_slot, v,
                                      [&](const smi_slot_key& k, const smi_slot_value& s) { slots[k.svc_id][k.slot] = s; });
 
   std::set<uint32_t> used;
   for (const auto& [_, kv] : svcs) {
     const auto& [k, val] = kv;
     Service s;
-    s.vip = maps::format_address(k.family, k.addr);
+    s.vip = addr_text(k.family, k.addr);
     s.port = k.port;
     s.family = k.family;
     s.protocol = k.protocol;
@@ -112,7 +118,7 @@ void read_services(const std::string& bpffs, NodeView& v) {
       const smi_slot_value& sl = it->second;
       auto key = std::make_tuple(addr_key(sl.family, sl.addr), sl.port, sl.backend_svc_id);
       auto [pos, fresh] = index.try_emplace(key, s.backends.size());
-      if (fresh) s.backends.push_back({maps::format_address(sl.family, sl.addr), sl.port, sl.backend_svc_id, 0, ""});
+      if (fresh) s.backends.push_back({addr_text(sl.family, sl.addr), sl.port, sl.backend_svc_id, 0, ""});
       ++s.backends[pos->second].slots;
     }
     v.services.push_back(std::move(s));
@@ -122,7 +128,7 @@ void read_services(const std::string& bpffs, NodeView& v) {
 }
 
 void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
-  walk<smi_cg_id_key, smi_identity_value>(bpffs, "smi_cg_id_v1", v,
+  walk<smi_cg_id_key, smi_identity_value>(bpffs, maps::MapId::pod_identity, v,
                                           [&](const smi_cg_id_key& k, const smi_identity_value& val) {
                                             v.local_cgroups.push_back({k.cgroup_id, val.identity, val.flags, ""});
                                           });
@@ -130,21 +136,21 @@ void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
             [](const auto& a, const auto& b) { return a.cgroup_id < b.cgroup_id; });
 
   std::map<AddrKey, IpIdentity> ips;
-  walk<smi_ip_id_key, smi_identity_value>(bpffs, "smi_ip_id_v1", v,
+  walk<smi_ip_id_key, smi_identity_value>(bpffs, maps::MapId::ip_identity, v,
                                           [&](const smi_ip_id_key& k, const smi_identity_value& val) {
-                                            ips[addr_key(k.family, k.addr)] = {maps::format_address(k.family, k.addr),
+                                            ips[addr_key(k.family, k.addr)] = {addr_text(k.family, k.addr),
                                                                                val.identity, val.flags};
                                           });
   for (auto& [_, e] : ips) v.ip_identities.push_back(std::move(e));
 
-  walk<smi_pol_dst_key, smi_pol_dst_value>(bpffs, "smi_pol_dst_v1", v,
+  walk<smi_pol_dst_key, smi_pol_dst_value>(bpffs, maps::MapId::policy_dst, v,
                                            [&](const smi_pol_dst_key& k, const smi_pol_dst_value& val) {
                                              if (val.flags & SMI_POL_DST_F_ENFORCED) v.enforced.push_back(k.identity);
                                              else if (val.flags & SMI_POL_DST_F_AUDIT) v.audited.push_back(k.identity);
                                            });
   std::sort(v.enforced.begin(), v.enforced.end());
   std::sort(v.audited.begin(), v.audited.end());
-  walk<smi_pol_key, smi_pol_value>(bpffs, "smi_pol_v1", v, [&](const smi_pol_key& k, const smi_pol_value&) {
+  walk<smi_pol_key, smi_pol_value>(bpffs, maps::MapId::policy, v, [&](const smi_pol_key& k, const smi_pol_value&) {
     v.policy.push_back({k.dst_identity, k.src_identity, k.port, k.protocol});
   });
   std::sort(v.policy.begin(), v.policy.end(), [](const PolicyEdge& a, const PolicyEdge& b) {
@@ -160,37 +166,17 @@ void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
   for (auto n : numbers) v.identities.push_back({n, ""});
 }
 
-// Per-CPU values: the kernel hands back one value per possible CPU.
 void read_counters(const std::string& bpffs, NodeView& v) {
-  if (!pinned(bpffs, "smi_counters_v1")) return;
-  Fd fd(bpf_obj_get((bpffs + "/smi_counters_v1").c_str()));
-  int ncpu = libbpf_num_possible_cpus();
-  if (!fd || ncpu <= 0) {
-    v.errors.push_back("smi_counters_v1: cannot be read");
+  if (!pinned(bpffs, maps::pin_name(maps::MapId::counters))) return;
+  auto counters = maps::CounterMap::open(bpffs);
+  if (!counters) {
+    v.errors.push_back(counters.error().message());
     return;
   }
-  bpf_map_info info{};
-  uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0 || info.key_size != sizeof(smi_counter_key) ||
-      info.value_size != sizeof(smi_counter_value)) {
-    v.errors.push_back("smi_counters_v1: unexpected layout (ABI drift)");
-    return;
-  }
-  std::vector<smi_counter_value> per_cpu(static_cast<size_t>(ncpu));
-  smi_counter_key key{}, next{};
-  const smi_counter_key* prev = nullptr;
-  while (bpf_map_get_next_key(fd.get(), prev, &next) == 0) {
-    if (bpf_map_lookup_elem(fd.get(), &next, per_cpu.data()) == 0) {
-      Counter c{next.reason, next.direction, 0, 0};
-      for (const auto& x : per_cpu) {
-        c.packets += x.packets;
-        c.bytes += x.bytes;
-      }
-      v.counters.push_back(c);
-    }
-    key = next;
-    prev = &key;
-  }
+  auto st = counters->for_each([&](const smi_counter_key& k, const smi_counter_value& sum) {
+    v.counters.push_back({k.reason, k.direction, sum.packets, sum.bytes});
+  });
+  if (!st) v.errors.push_back(st.error().message());
   std::sort(v.counters.begin(), v.counters.end(), [](const Counter& a, const Counter& b) {
     return std::tie(a.reason, a.direction) < std::tie(b.reason, b.direction);
   });
@@ -230,11 +216,12 @@ void read_links(const std::string& bpffs, NodeView& v) {
 }
 
 void read_sk_msg(const std::string& bpffs, NodeView& v) {
-  if (!pinned(bpffs, "smi_sockhash_v1")) return;
-  Fd map(bpf_obj_get((bpffs + "/smi_sockhash_v1").c_str()));
+  const char* name = maps::pin_name(maps::MapId::sockhash);
+  if (!pinned(bpffs, name)) return;
+  Fd map(bpf_obj_get((bpffs + "/" + name).c_str()));
   uint32_t ids[8] = {}, count = 8, flags = 0;
   if (!map || bpf_prog_query(map.get(), BPF_SK_MSG_VERDICT, 0, &flags, ids, &count) != 0) {
-    v.errors.push_back(fmt::format("smi_sockhash_v1: query sk_msg attachment: {}", std::strerror(errno)));
+    v.errors.push_back(fmt::format("{}: query sk_msg attachment: {}", name, std::strerror(errno)));
     return;
   }
   v.sk_msg_attached = count > 0;

@@ -23,6 +23,7 @@
 #include "base/system.h"
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
+#include "fixture/map_writers.h"
 #include "maps/identity.h"
 #include "maps/policy.h"
 #include "maps/service.h"
@@ -115,17 +116,17 @@ int main(int argc, char** argv) {
   auto pol = maps::PolicyMaps::open(config.pin_dir);
   auto svc = maps::ServiceMaps::open(config.pin_dir);
   if (!ids || !pol || !svc) return fail(Error("open maps"));
-  (void)ids->set_cgroup(a.cgroup_id, 0xa);
-  (void)ids->set_ip(a.ipv4, 0xa);
-  (void)ids->set_ip(b.ipv4, 0xb);
+  (void)test::set_cgroup(*ids, a.cgroup_id, 0xa);
+  (void)test::set_ip(*ids, a.ipv4, 0xa);
+  (void)test::set_ip(*ids, b.ipv4, 0xb);
 
   print3("with programs, no policy, direct address", b.ipv4, 8081);
-  (void)pol->allow(0xb, 0xa, 0, IPPROTO_TCP);
-  (void)pol->enforce(0xb);
+  (void)test::allow(*pol, 0xb, 0xa, 0, IPPROTO_TCP);
+  (void)test::enforce(*pol, 0xb);
   print3("with programs, enforced+allowed, direct", b.ipv4, 8082);
-  (void)svc->set_service("10.96.0.10", 80, IPPROTO_TCP, 1, {{b.ipv4, 8083, 0}});
+  (void)test::set_service(*svc, "10.96.0.10", 80, IPPROTO_TCP, 1, {{b.ipv4, 8083, 0}});
   print3("with programs, enforced+allowed, via service", "10.96.0.10", 80);
-  (void)svc->set_service("10.96.0.10", 80, IPPROTO_TCP, 1, {{b.ipv4, 8084, 0}});
+  (void)test::set_service(*svc, "10.96.0.10", 80, IPPROTO_TCP, 1, {{b.ipv4, 8084, 0}});
 
   // Per-call cost as the kernel measures it. The sysctl is global: restored.
   auto old = read_file("/proc/sys/kernel/bpf_stats_enabled");

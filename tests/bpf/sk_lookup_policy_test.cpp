@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
+#include "fixture/map_writers.h"
 #include "maps/counters.h"
 #include "maps/identity.h"
 #include "maps/policy.h"
@@ -68,12 +69,12 @@ class SkLookupPolicyTest : public ::testing::Test {
     ASSERT_TRUE(ids.ok()) << ids.error().message();
     for (auto [ip, id] : {std::pair{"10.244.1.2", kA}, {"fd00:244:1::2", kA}, {"10.244.2.2", kB},
                           {"fd00:244:2::2", kB}, {"10.244.2.3", kC}})
-      ASSERT_TRUE(ids->set_ip(ip, id).ok());
+      ASSERT_TRUE(test::set_ip(*ids, ip, id).ok());
     auto pol = maps::PolicyMaps::open(config_.pin_dir);
     ASSERT_TRUE(pol.ok());
-    ASSERT_TRUE(pol->allow(kB, kA, 8080, IPPROTO_TCP).ok());
-    ASSERT_TRUE(pol->allow(kB, kC, 0, IPPROTO_TCP).ok());
-    ASSERT_TRUE(pol->enforce(kB).ok());
+    ASSERT_TRUE(test::allow(*pol, kB, kA, 8080, IPPROTO_TCP).ok());
+    ASSERT_TRUE(test::allow(*pol, kB, kC, 0, IPPROTO_TCP).ok());
+    ASSERT_TRUE(test::enforce(*pol, kB).ok());
   }
 
   int run(const Fixture& f, int repeat = 1, uint32_t* duration_ns = nullptr, uint64_t netns_identity = 0) {
@@ -126,7 +127,7 @@ TEST_F(SkLookupPolicyTest, VerdictPerFixture) {
 TEST_F(SkLookupPolicyTest, TheLocalNodeReachesEnforcedPods) {
   auto ids = maps::IdentityMaps::open(config_.pin_dir);
   ASSERT_TRUE(ids.ok());
-  ASSERT_TRUE(ids->set_ip("10.243.0.1", SMI_IDENTITY_HOST).ok());
+  ASSERT_TRUE(test::set_ip(*ids, "10.243.0.1", SMI_IDENTITY_HOST).ok());
   EXPECT_EQ(run({"probe from the node", "10.243.0.1", "10.244.2.2", 8081, IPPROTO_TCP, kPass}), kPass);
   EXPECT_EQ(run({"another node's address", "10.243.0.2", "10.244.2.2", 8081, IPPROTO_TCP, kDrop}), kDrop);
 }
@@ -177,7 +178,7 @@ TEST_F(SkLookupPolicyTest, AUdpReplyToWhatThePodSentPasses) {
 TEST_F(SkLookupPolicyTest, EmptyEnforcementMapAllowsAll) {
   auto pol = maps::PolicyMaps::open(config_.pin_dir);
   ASSERT_TRUE(pol.ok());
-  ASSERT_TRUE(pol->unenforce(kB).ok());
+  ASSERT_TRUE(test::unenforce(*pol, kB).ok());
   for (const auto& f : fixtures()) EXPECT_EQ(run(f), kPass) << f.description;
   EXPECT_EQ(drops(), 0u);
 }

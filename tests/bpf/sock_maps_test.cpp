@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
+#include "fixture/map_writers.h"
 #include "maps/identity.h"
 #include "maps/policy.h"
 #include "maps/service.h"
@@ -42,28 +43,28 @@ class SockMapsTest : public ::testing::Test {
 };
 
 TEST_F(SockMapsTest, FullPolicyMapIsAnErrorNamingMapAndCapacity) {
-  config_.capacities.pol = 4;
+  config_.capacities.policy = 4;
   load();
   auto pol = maps::PolicyMaps::open(config_.pin_dir);
   ASSERT_TRUE(pol.ok()) << pol.error().message();
   EXPECT_EQ(pol->edges().capacity(), 4u);
-  for (uint16_t port = 1; port <= 4; ++port) ASSERT_TRUE(pol->allow(7, 8, port, IPPROTO_TCP).ok()) << port;
-  auto full = pol->allow(7, 8, 5, IPPROTO_TCP);
+  for (uint16_t port = 1; port <= 4; ++port) ASSERT_TRUE(test::allow(*pol, 7, 8, port, IPPROTO_TCP).ok()) << port;
+  auto full = test::allow(*pol, 7, 8, 5, IPPROTO_TCP);
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.error().code(), E2BIG);
   EXPECT_NE(full.error().message().find("smi_pol_v1"), std::string::npos) << full.error().message();
   EXPECT_NE(full.error().message().find("capacity 4"), std::string::npos) << full.error().message();
   // Replacing an existing entry still works in a full map.
-  EXPECT_TRUE(pol->allow(7, 8, 4, IPPROTO_TCP).ok());
+  EXPECT_TRUE(test::allow(*pol, 7, 8, 4, IPPROTO_TCP).ok());
 }
 
 TEST_F(SockMapsTest, FullSlotMapFailsTheServiceUpdate) {
-  config_.capacities.slot = 3;
+  config_.capacities.backend_slot = 3;
   load();
   auto svc = maps::ServiceMaps::open(config_.pin_dir);
   ASSERT_TRUE(svc.ok());
-  std::vector<maps::Backend> four(4, maps::Backend{"10.244.2.2", 8080, 0});
-  auto st = svc->set_service("10.96.0.10", 80, IPPROTO_TCP, 1, four);
+  std::vector<test::Backend> four(4, test::Backend{"10.244.2.2", 8080, 0});
+  auto st = test::set_service(*svc, "10.96.0.10", 80, IPPROTO_TCP, 1, four);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), E2BIG);
   EXPECT_NE(st.error().message().find("smi_slot_v1"), std::string::npos) << st.error().message();
@@ -79,7 +80,7 @@ TEST_F(SockMapsTest, FullSlotMapFailsTheServiceUpdate) {
 }
 
 TEST_F(SockMapsTest, CapacitiesAreAppliedAndSizesChecked) {
-  config_.capacities.svc = 10;
+  config_.capacities.service = 10;
   load();
   auto svc = maps::ServiceMaps::open(config_.pin_dir);
   ASSERT_TRUE(svc.ok());
@@ -94,7 +95,7 @@ TEST_F(SockMapsTest, BadAddressIsAnError) {
   load();
   auto ids = maps::IdentityMaps::open(config_.pin_dir);
   ASSERT_TRUE(ids.ok());
-  auto st = ids->set_ip("10.244.1.300", 5);
+  auto st = test::set_ip(*ids, "10.244.1.300", 5);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code(), EINVAL);
 }
@@ -120,11 +121,11 @@ TEST_F(SockMapsTest, BpftoolDumpShowsFieldNames) {
   load();
   auto svc = maps::ServiceMaps::open(config_.pin_dir);
   ASSERT_TRUE(svc.ok());
-  ASSERT_TRUE(svc->set_service("10.96.0.10", 80, IPPROTO_TCP, 3, {{"10.244.2.2", 8080, 0}}).ok());
+  ASSERT_TRUE(test::set_service(*svc, "10.96.0.10", 80, IPPROTO_TCP, 3, {{"10.244.2.2", 8080, 0}}).ok());
   auto pol = maps::PolicyMaps::open(config_.pin_dir);
   ASSERT_TRUE(pol.ok());
-  ASSERT_TRUE(pol->allow(11, 12, 8080, IPPROTO_TCP).ok());
-  ASSERT_TRUE(pol->enforce(11).ok());
+  ASSERT_TRUE(test::allow(*pol, 11, 12, 8080, IPPROTO_TCP).ok());
+  ASSERT_TRUE(test::enforce(*pol, 11).ok());
 
   auto svc_fields = dumped_fields(config_.pin_dir + "/smi_svc_v1");
   for (const char* f : {"addr", "port", "family", "protocol", "svc_id", "slot_count"})

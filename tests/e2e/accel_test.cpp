@@ -28,7 +28,8 @@
 #include "e2e/pinned_maps.h"
 #include "e2e/transfer.h"
 #include "fixture/cluster.h"
-#include "maps/address.h"
+#include "fixture/map_writers.h"
+#include "maps/codec.h"
 #include "abi/sockhash.h"
 
 namespace smi::test {
@@ -285,12 +286,13 @@ TEST_P(AccelTest, SockhashHoldsOnlyLocalPodPairs) {
   for (int i = 0; i < 100 && sockhash_entries() != want; ++i) usleep(10 * 1000);
   std::vector<smi_sock_key> keys;
   EXPECT_EQ(sockhash_entries(&keys), want);
-  auto a4 = maps::parse_address(a.ipv4), b4 = maps::parse_address(b.ipv4);
+  auto a4 = parse_ip(a.ipv4), b4 = parse_ip(b.ipv4);
   for (const auto& k : keys) {
     EXPECT_EQ(k.family, SMI_AF_INET);
-    bool client = std::memcmp(k.local.b, a4->addr.b, 16) == 0 && std::memcmp(k.remote.b, b4->addr.b, 16) == 0 &&
+    auto local = codec::get_addr(k.family, k.local), remote = codec::get_addr(k.family, k.remote);
+    bool client = local == *a4 && remote == *b4 &&
                   k.remote_port == 9200;
-    bool server = std::memcmp(k.local.b, b4->addr.b, 16) == 0 && std::memcmp(k.remote.b, a4->addr.b, 16) == 0 &&
+    bool server = local == *b4 && remote == *a4 &&
                   k.local_port == 9200;
     EXPECT_TRUE(client || server);
   }
@@ -339,10 +341,10 @@ TEST_P(AccelTest, HalfCloseRepeated) {
 INSTANTIATE_TEST_SUITE_P(Acceleration, AccelTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 
-smi_sock_key tcp_key(const maps::Address& local, uint16_t lport, const maps::Address& remote, uint16_t rport) {
+smi_sock_key tcp_key(const model::IpAddr& local, uint16_t lport, const model::IpAddr& remote, uint16_t rport) {
   smi_sock_key k{};
-  std::memcpy(k.local.b, local.addr.b, 16);
-  std::memcpy(k.remote.b, remote.addr.b, 16);
+  codec::put_addr(local, k.family, k.local);
+  codec::put_addr(remote, k.family, k.remote);
   k.local_port = lport;
   k.remote_port = rport;
   k.family = SMI_AF_INET;
@@ -364,7 +366,7 @@ class AccelOrderTest : public AccelTest {
 
   Outcome write_ab_cd_with_one_end_out(Out out, uint16_t port) {
     const Pod& a = topo_->pod("a");
-    auto addr = maps::parse_address(a.ipv4);
+    auto addr = parse_ip(a.ipv4);
     EXPECT_TRUE(addr.ok());
     if (!addr.ok()) return {};
     const std::string sockhash = pins_->path() + "/smi_sockhash_v1";

@@ -17,8 +17,7 @@
 #include "datapath/pod_tc.h"
 #include "e2e/pinned_maps.h"
 #include "fixture/cluster.h"
-#include "maps/address.h"
-#include "maps/pod_src.h"
+#include "fixture/map_writers.h"
 
 namespace smi::test {
 namespace {
@@ -62,25 +61,11 @@ int receive_sources(const std::string& any, uint16_t port, int out) {
 int send_from(const std::string& src, const std::string& dst, uint16_t port) {
   auto s = udp_bind(src, 0);
   if (!s) return s.error().code() ? s.error().code() : 1;
-  auto to = maps::parse_address(dst);
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (to->family == SMI_AF_INET) {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    std::memcpy(&v4->sin_addr, to->addr.b, 4);
-    len = sizeof(*v4);
-  } else {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    std::memcpy(&v6->sin6_addr, to->addr.b, 16);
-    len = sizeof(*v6);
-  }
+  auto to = sock_addr(dst, port);
+  if (!to) return EINVAL;
   char payload[kPayload] = {};
   for (int i = 0; i < kDatagrams; ++i)
-    if (::sendto(s->get(), payload, sizeof(payload), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0) return errno;
+    if (::sendto(s->get(), payload, sizeof(payload), 0, to->get(), to->len) < 0) return errno;
   return 0;
 }
 
@@ -157,13 +142,8 @@ TEST_F(AntiSpoofTest, SpoofedSourceIsDroppedAndCountedOwnTrafficPasses) {
 
   auto tc = PodTc::load(pins_->path());
   ASSERT_TRUE(tc.ok()) << tc.error().message();
-  auto pod_src = PodSrcMap::open_pinned(pins_->path());
-  ASSERT_TRUE(pod_src.ok()) << pod_src.error().message();
-  for (const auto& addr : {a.ipv4, a.ipv6}) {
-    auto ip = maps::parse_address(addr);
-    ASSERT_TRUE(ip.ok());
-    ASSERT_TRUE(pod_src->allow(static_cast<uint32_t>(a.host_ifindex), *ip, 0x1234).ok());
-  }
+  for (const auto& addr : {a.ipv4, a.ipv6})
+    ASSERT_TRUE(allow_pod_source(pins_->path(), static_cast<uint32_t>(a.host_ifindex), addr, 0x1234).ok()) << addr;
   auto link = tc->attach_pod(a.host_ifindex, "/run/netns/" + n1.netns);
   ASSERT_TRUE(link.ok()) << link.error().message();
   EXPECT_GT(link->prog_id(), 0u);

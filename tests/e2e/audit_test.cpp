@@ -140,9 +140,9 @@ class AuditTest : public SharedEnvTest<SockEnv, AuditTest> {
   // b1 enforced or audited; a may reach it on 8080/TCP only; u is unknown.
   static void policy(uint32_t flags) {
     ASSERT_TRUE(env_->reset_state().ok());
-    ASSERT_TRUE(env_->ids->remove_ip(env_->pod("u").ipv4).ok());
-    ASSERT_TRUE(env_->ids->remove_ip(env_->pod("u").ipv6).ok());
-    ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
+    ASSERT_TRUE(test::remove_ip(*env_->ids, env_->pod("u").ipv4).ok());
+    ASSERT_TRUE(test::remove_ip(*env_->ids, env_->pod("u").ipv6).ok());
+    ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
     ASSERT_TRUE(env_->policy->destinations().put({.identity = kIdB1}, {.flags = flags, .pad = 0}).ok());
   }
 
@@ -337,7 +337,7 @@ TEST_F(AuditTest, RevocationLeavesAuditedConnectionsAndCutsThemOnceEnforced) {
   ASSERT_EQ(::read(ready[0], &r, 1), 1);
   EXPECT_EQ(*echo_after_audit_walk, 1);
 
-  ASSERT_TRUE(env_->policy->enforce(kIdB1).ok());  // permissive -> enforce, live
+  ASSERT_TRUE(test::enforce(*env_->policy, kIdB1).ok());  // permissive -> enforce, live
   auto cut = revoker->run_in_netns("/run/netns/" + env_->pod("b1").netns, 0);
   ASSERT_TRUE(cut.ok()) << cut.error().message();
   EXPECT_EQ(cut->size(), 1u);

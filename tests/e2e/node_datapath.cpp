@@ -21,9 +21,8 @@
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "identity/numeric_identity.h"
-#include "maps/address.h"
 #include "maps/identity.h"
-#include "maps/pod_src.h"
+#include "fixture/map_writers.h"
 #include "maps/policy.h"
 #include "maps/service.h"
 
@@ -72,29 +71,24 @@ Status fill_maps(NodeDatapath& dp) {
       {"buyer", dp.buyer_id}, {"thief", dp.thief_id}, {"store-v1", dp.store_id}, {"store-v2", dp.store_id}};
   for (const auto& [name, id] : pods) {
     const Pod& p = dp.pod(name);
-    SMI_TRY(ids->set_cgroup(p.cgroup_id, id));
-    SMI_TRY(ids->set_ip(p.ipv4, id, SMI_ID_F_LOCAL));
-    SMI_TRY(ids->set_ip(p.ipv6, id, SMI_ID_F_LOCAL));
+    SMI_TRY(test::set_cgroup(*ids, p.cgroup_id, id));
+    SMI_TRY(test::set_ip(*ids, p.ipv4, id, SMI_ID_F_LOCAL));
+    SMI_TRY(test::set_ip(*ids, p.ipv6, id, SMI_ID_F_LOCAL));
   }
-  auto src = PodSrcMap::open_pinned(dp.bpffs);
-  if (!src) return std::move(src).error();
-  for (const auto& a : {dp.pod("store-v1").ipv4, dp.pod("store-v1").ipv6}) {
-    auto ip = maps::parse_address(a);
-    if (!ip) return std::move(ip).error();
-    SMI_TRY(src->allow(static_cast<uint32_t>(dp.pod("store-v1").host_ifindex), *ip, dp.store_id));
-  }
+  for (const auto& a : {dp.pod("store-v1").ipv4, dp.pod("store-v1").ipv6})
+    SMI_TRY(allow_pod_source(dp.bpffs, static_cast<uint32_t>(dp.pod("store-v1").host_ifindex), a, dp.store_id));
 
   auto svc = maps::ServiceMaps::open(dp.bpffs);
   if (!svc) return std::move(svc).error();
-  std::vector<maps::Backend> slots(kSlotsV1, {dp.pod("store-v1").ipv4, kSvcPort, kBackendV1});
+  std::vector<test::Backend> slots(kSlotsV1, {dp.pod("store-v1").ipv4, kSvcPort, kBackendV1});
   slots.insert(slots.end(), kSlotsV2, {dp.pod("store-v2").ipv4, kSvcPort, kBackendV2});
-  SMI_TRY(svc->set_service(kVip, kSvcPort, IPPROTO_TCP, kFrontend, slots));
+  SMI_TRY(test::set_service(*svc, kVip, kSvcPort, IPPROTO_TCP, kFrontend, slots));
 
   auto pol = maps::PolicyMaps::open(dp.bpffs);
   if (!pol) return std::move(pol).error();
-  SMI_TRY(pol->allow(dp.store_id, dp.buyer_id, kSvcPort, IPPROTO_TCP));
-  SMI_TRY(pol->allow(dp.store_id, dp.buyer_id, 0, IPPROTO_UDP));
-  return pol->enforce(dp.store_id);
+  SMI_TRY(test::allow(*pol, dp.store_id, dp.buyer_id, kSvcPort, IPPROTO_TCP));
+  SMI_TRY(test::allow(*pol, dp.store_id, dp.buyer_id, 0, IPPROTO_UDP));
+  return test::enforce(*pol, dp.store_id);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 
 #include "abi/events.h"
 #include "fixture/cluster.h"
-#include "maps/address.h"
+#include "maps/codec.h"
 #include "maps/pinning.h"
 #include "shared_env.h"
 #include "sock_env.h"
@@ -78,16 +78,16 @@ class PolicyTest : public SharedEnvTest<SockEnv, PolicyTest> {
  protected:
   void set_up_test() override {
     ASSERT_TRUE(env_->reset_state().ok());
-    ASSERT_TRUE(env_->ids->remove_ip(env_->pod("u").ipv4).ok());
-    ASSERT_TRUE(env_->ids->remove_ip(env_->pod("u").ipv6).ok());
+    ASSERT_TRUE(test::remove_ip(*env_->ids, env_->pod("u").ipv4).ok());
+    ASSERT_TRUE(test::remove_ip(*env_->ids, env_->pod("u").ipv6).ok());
     events_.emplace(env_->config.pin_dir);
     ASSERT_TRUE(events_->ok());
     events_->drain();
   }
   // TrafficTarget: a may reach b1 on 8080/TCP only.
   static void a_to_b1_on_8080() {
-    ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
-    ASSERT_TRUE(env_->policy->enforce(kIdB1).ok());
+    ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
+    ASSERT_TRUE(test::enforce(*env_->policy, kIdB1).ok());
   }
 
   std::optional<Events> events_;
@@ -140,7 +140,7 @@ TEST_F(PolicyTest, ClientSideAllowsTheEdgeAndRefusesOthersWithEperm) {
     EXPECT_EQ(ev[0].dst_port, kTcpPort2);
     EXPECT_EQ(ev[0].protocol, IPPROTO_TCP);
     EXPECT_EQ(ev[0].family, addr == b1.ipv4 ? SMI_AF_INET : SMI_AF_INET6);
-    EXPECT_EQ(maps::format_address(ev[0].family, ev[0].dst_addr), addr);
+    EXPECT_EQ(codec::get_addr(ev[0].family, ev[0].dst_addr).to_string(), addr);
   }
 }
 
@@ -148,17 +148,17 @@ TEST_F(PolicyTest, ClientSideChecksTheChosenBackendOfAService) {
   a_to_b1_on_8080();
   const Pod& b1 = env_->pod("b1");
   // Service port 80 -> b1:8081, which the policy does not allow.
-  ASSERT_TRUE(env_->services->set_service("10.96.0.20", 80, IPPROTO_TCP, 21, {{b1.ipv4, kTcpPort2, 0}}).ok());
-  ASSERT_TRUE(env_->services->set_service("10.96.0.21", 80, IPPROTO_TCP, 22, {{b1.ipv4, kTcpPort, 0}}).ok());
+  ASSERT_TRUE(test::set_service(*env_->services, "10.96.0.20", 80, IPPROTO_TCP, 21, {{b1.ipv4, kTcpPort2, 0}}).ok());
+  ASSERT_TRUE(test::set_service(*env_->services, "10.96.0.21", 80, IPPROTO_TCP, 22, {{b1.ipv4, kTcpPort, 0}}).ok());
   EXPECT_EQ(attempt(env_->pod("a"), "10.96.0.20", 80).err, EPERM);
   EXPECT_EQ(attempt(env_->pod("a"), "10.96.0.21", 80).err, 0);
   auto ev = events_->drain();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].svc_id, 21u);
   EXPECT_EQ(ev[0].svc_port, 80);
-  EXPECT_EQ(maps::format_address(SMI_AF_INET, ev[0].svc_addr), "10.96.0.20");
+  EXPECT_EQ(codec::get_addr(SMI_AF_INET, ev[0].svc_addr).to_string(), "10.96.0.20");
   EXPECT_EQ(ev[0].dst_port, kTcpPort2);
-  EXPECT_EQ(maps::format_address(SMI_AF_INET, ev[0].dst_addr), b1.ipv4);
+  EXPECT_EQ(codec::get_addr(SMI_AF_INET, ev[0].dst_addr).to_string(), b1.ipv4);
 }
 
 // u's cgroup is outside every node root: no client-side check runs, the
@@ -181,13 +181,13 @@ TEST_F(PolicyTest, ServerSideRefusesAnUnmeshedClientWithEconnrefused) {
     EXPECT_EQ(ev[0].src_identity, SMI_IDENTITY_UNKNOWN);
     EXPECT_EQ(ev[0].dst_identity, kIdB1);
     EXPECT_EQ(ev[0].dst_port, kTcpPort);
-    EXPECT_EQ(maps::format_address(ev[0].family, ev[0].src_addr), addr == b1.ipv4 ? u.ipv4 : u.ipv6);
+    EXPECT_EQ(codec::get_addr(ev[0].family, ev[0].src_addr).to_string(), addr == b1.ipv4 ? u.ipv4 : u.ipv6);
   }
   // Once the ipcache knows u and a TrafficTarget allows it on 8080, it
   // connects there and only there.
-  ASSERT_TRUE(env_->ids->set_ip(u.ipv4, kIdU).ok());
-  ASSERT_TRUE(env_->ids->set_ip(u.ipv6, kIdU).ok());
-  ASSERT_TRUE(env_->policy->allow(kIdB1, kIdU, kTcpPort, IPPROTO_TCP).ok());
+  ASSERT_TRUE(test::set_ip(*env_->ids, u.ipv4, kIdU).ok());
+  ASSERT_TRUE(test::set_ip(*env_->ids, u.ipv6, kIdU).ok());
+  ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdU, kTcpPort, IPPROTO_TCP).ok());
   for (const auto& addr : {b1.ipv4, b1.ipv6}) {
     EXPECT_EQ(attempt(u, addr, kTcpPort).err, 0) << addr;
     EXPECT_EQ(attempt(u, addr, kTcpPort2).err, ECONNREFUSED) << addr;
@@ -195,8 +195,8 @@ TEST_F(PolicyTest, ServerSideRefusesAnUnmeshedClientWithEconnrefused) {
 }
 
 TEST_F(PolicyTest, PortZeroAllowsEveryPort) {
-  ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, 0, IPPROTO_TCP).ok());
-  ASSERT_TRUE(env_->policy->enforce(kIdB1).ok());
+  ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdA, 0, IPPROTO_TCP).ok());
+  ASSERT_TRUE(test::enforce(*env_->policy, kIdB1).ok());
   EXPECT_EQ(attempt(env_->pod("a"), env_->pod("b1").ipv4, kTcpPort).err, 0);
   EXPECT_EQ(attempt(env_->pod("a"), env_->pod("b1").ipv4, kTcpPort2).err, 0);
   EXPECT_EQ(attempt(env_->pod("u"), env_->pod("b1").ipv4, kTcpPort2).err, ECONNREFUSED);

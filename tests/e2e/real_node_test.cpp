@@ -24,7 +24,8 @@
 #include "e2e/agent_env.h"
 #include "e2e/real_node_env.h"
 #include "fixture/cluster.h"
-#include "maps/address.h"
+#include "fixture/map_writers.h"
+#include "maps/codec.h"
 #include "maps/service.h"
 
 namespace smi::test {
@@ -261,19 +262,18 @@ Result<std::map<std::string, int>> slots_of(const std::string& bpffs, const std:
                                             uint32_t& slot_count) {
   auto svcs = maps::ServiceMaps::open(bpffs);
   if (!svcs) return std::move(svcs).error();
-  auto addr = maps::parse_address(vip);
+  auto addr = parse_ip(vip);
   if (!addr) return std::move(addr).error();
   std::optional<smi_svc_value> svc;
   SMI_TRY(svcs->services().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
-    if (k.family == addr->family && k.port == port && k.protocol == 6 /* TCP */ &&
-        std::memcmp(&k.addr, &addr->addr, sizeof(k.addr)) == 0)
+    if (codec::get_addr(k.family, k.addr) == *addr && k.port == port && k.protocol == 6 /* TCP */)
       svc = v;
   }));
   if (!svc) return Error(fmt::format("{}:{} is not in smi_svc_v1", vip, port));
   slot_count = svc->slot_count;
   std::map<std::string, int> per_endpoint;
   SMI_TRY(svcs->slots().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
-    if (k.svc_id == svc->svc_id && k.slot < svc->slot_count) per_endpoint[maps::format_address(v.family, v.addr)]++;
+    if (k.svc_id == svc->svc_id && k.slot < svc->slot_count) per_endpoint[codec::get_addr(v.family, v.addr).to_string()]++;
   }));
   return per_endpoint;
 }

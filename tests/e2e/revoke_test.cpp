@@ -89,9 +89,9 @@ class RevokeTest : public SharedEnvTest<SockEnv, RevokeTest> {
   void set_up_test() override {
     ASSERT_TRUE(env_->reset_state().ok());
     // a may reach b1 on both ports; b1 is enforced.
-    ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
-    ASSERT_TRUE(env_->policy->allow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
-    ASSERT_TRUE(env_->policy->enforce(kIdB1).ok());
+    ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
+    ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
+    ASSERT_TRUE(test::enforce(*env_->policy, kIdB1).ok());
   }
 
   // Opens the two connections, revokes 8081, runs the revoker in `netns_of`'s
@@ -102,7 +102,7 @@ class RevokeTest : public SharedEnvTest<SockEnv, RevokeTest> {
     EXPECT_TRUE(held.wait_ready());
     auto revoker = Revoker::create(env_->config, mech);
     EXPECT_TRUE(revoker.ok()) << revoker.error().message();
-    EXPECT_TRUE(env_->policy->disallow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
+    EXPECT_TRUE(test::disallow(*env_->policy, kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
     if (revoker) {
       auto r = revoker->run_in_netns("/run/netns/" + env_->pod(netns_of).netns, 0);
       EXPECT_TRUE(r.ok()) << r.error().message();
@@ -190,9 +190,9 @@ TEST_F(RevokeTest, SockDiagFallbackCutsTheRevokedEdgeOnly) {
 // sockets never get state, as a connection from before the install.
 TEST_F(RevokeTest, APodsOwnConnectionWithoutStateIsJudgedAsTheClient) {
   const Pod& u = env_->pod("u");
-  ASSERT_TRUE(env_->ids->set_ip(u.ipv4, kIdU).ok());  // b1's server check knows u as kIdU
-  ASSERT_TRUE(env_->policy->allow(kIdB1, kIdU, kTcpPort, IPPROTO_TCP).ok());
-  ASSERT_TRUE(env_->policy->enforce(kIdU).ok());  // u is protected: nothing may reach it
+  ASSERT_TRUE(test::set_ip(*env_->ids, u.ipv4, kIdU).ok());  // b1's server check knows u as kIdU
+  ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdU, kTcpPort, IPPROTO_TCP).ok());
+  ASSERT_TRUE(test::enforce(*env_->policy, kIdU).ok());  // u is protected: nothing may reach it
   for (RevokeMechanism mech : {RevokeMechanism::kfunc, RevokeMechanism::sock_diag}) {
     if (mech == RevokeMechanism::kfunc && !find_feature(kernel_features(), "kfunc:bpf_sock_destroy")->available)
       continue;
@@ -223,7 +223,7 @@ TEST_F(RevokeTest, APodsOwnConnectionWithoutStateIsJudgedAsTheClient) {
     EXPECT_EQ(child->wait(), 0) << revoke_mechanism_name(mech) << ": the connection still works";
     for (int fd : {ready[0], go[0], go[1]}) ::close(fd);
   }
-  ASSERT_TRUE(env_->ids->remove_ip(u.ipv4).ok());
+  ASSERT_TRUE(test::remove_ip(*env_->ids, u.ipv4).ok());
 }
 
 // Injected fault: the first pod's namespace is gone by the time revocation
@@ -234,7 +234,7 @@ TEST_F(RevokeTest, ANamespaceThatFailsDoesNotStopTheOthers) {
   ASSERT_TRUE(dp.ok()) << dp.error().message();
   HeldConnections held(env_->pod("a"), env_->pod("b1").ipv4);
   ASSERT_TRUE(held.wait_ready());
-  ASSERT_TRUE(env_->policy->disallow(kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
+  ASSERT_TRUE(test::disallow(*env_->policy, kIdB1, kIdA, kTcpPort2, IPPROTO_TCP).ok());
   LocalPod gone{.uid = "gone", .pod = {.identity = kIdU, .ns = "default", .name = "gone"},
                 .netns = "/run/netns/" + env_->topo->tag() + "-no-such-netns"};
   LocalPod b1{.uid = "b1", .pod = {.identity = kIdB1, .ns = "default", .name = "b1"},

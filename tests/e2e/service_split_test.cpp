@@ -46,12 +46,12 @@ class ServiceSplitTest : public SharedEnvTest<SockEnv, ServiceSplitTest> {
 
   // 9 slots of b1, 1 of b2, for the service on `port` and protocol.
   static void install_split(int family, uint16_t svc_port, uint8_t protocol, uint16_t backend_port) {
-    std::vector<maps::Backend> slots;
+    std::vector<test::Backend> slots;
     for (const char* p : {"b1", "b1", "b1", "b1", "b1", "b1", "b1", "b1", "b1", "b2"}) {
       const Pod& pod = env_->pod(p);
       slots.push_back({family == AF_INET ? pod.ipv4 : pod.ipv6, backend_port, 0});
     }
-    auto st = env_->services->set_service(svc_addr(family), svc_port, protocol, 7, slots);
+    auto st = test::set_service(*env_->services, svc_addr(family), svc_port, protocol, 7, slots);
     ASSERT_TRUE(st.ok()) << st.error().message();
   }
 
@@ -218,7 +218,7 @@ TEST_F(ServiceSplitTest, ConnectedUdpShowsServiceAddress) {
 // (no packet: the address is blackholed in the pod), and it is counted.
 TEST_F(ServiceSplitTest, NoBackendIsRefusedAndCounted) {
   for (int family : {AF_INET, AF_INET6}) {
-    ASSERT_TRUE(env_->services->set_service(svc_addr(family), 81, IPPROTO_TCP, 9, {}).ok());
+    ASSERT_TRUE(test::set_service(*env_->services, svc_addr(family), 81, IPPROTO_TCP, 9, {}).ok());
     uint64_t before = env_->counter(SMI_REASON_NO_BACKEND, SMI_DIR_EGRESS);
     auto t0 = std::chrono::steady_clock::now();
     auto r = env_->pod("a").run([family] {

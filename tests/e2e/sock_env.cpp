@@ -101,9 +101,9 @@ Result<std::unique_ptr<SockEnv>> SockEnv::create() {
   const std::pair<const char*, uint64_t> meshed[] = {{"a", kIdA}, {"c", kIdC}, {"b1", kIdB1}, {"b2", kIdB2}};
   for (const auto& [name, id] : meshed) {
     const Pod& p = env->topo->pod(name);
-    SMI_TRY(env->ids->set_cgroup(p.cgroup_id, id));
-    SMI_TRY(env->ids->set_ip(p.ipv4, id));
-    SMI_TRY(env->ids->set_ip(p.ipv6, id));
+    SMI_TRY(test::set_cgroup(*env->ids, p.cgroup_id, id));
+    SMI_TRY(test::set_ip(*env->ids, p.ipv4, id));
+    SMI_TRY(test::set_ip(*env->ids, p.ipv6, id));
   }
 
   for (const char* name : {"b1", "b2", "c"}) {

@@ -21,6 +21,7 @@
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
+#include "fixture/map_writers.h"
 #include "maps/counters.h"
 #include "maps/identity.h"
 #include "maps/policy.h"

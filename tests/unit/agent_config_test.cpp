@@ -51,14 +51,17 @@ TEST(AgentConfig, NodeNamesAreKubernetesNames) {
 }
 
 TEST(Capacities, FlagsSizeTheMapsAndTheCompilersLimitsAlike) {
-  auto c = parse_capacities({"svc=131072", "pol=1000"});
+  // The compiler's limits and the kernel maps' sizes are one value per family.
+  auto c = parse_capacities({"service=131072", "pol=1000"});
   ASSERT_TRUE(c.ok()) << c.error().message();
-  EXPECT_EQ(c->maps.svc, 131072u);
-  EXPECT_EQ(c->compiler.service, 131072u);
-  EXPECT_EQ(c->maps.pol, 1000u);
-  EXPECT_EQ(c->compiler.policy, 1000u);
-  EXPECT_EQ(c->maps.slot, static_cast<uint32_t>(SMI_SLOT_MAP_MAX)) << "untouched defaults";
-  for (const char* bad : {"svc", "svc=", "svc=0", "svc=-1", "svc=99999999999", "routes=10"}) {
+  EXPECT_EQ(c->service, 131072u);
+  EXPECT_EQ(c->of(smi::maps::Family::service), 131072u);
+  EXPECT_EQ(c->policy, 1000u) << "the older short names are still accepted";
+  EXPECT_EQ((*c)[smi::maps::MapId::policy], 1000u);
+  EXPECT_EQ(c->backend_slot, static_cast<uint32_t>(SMI_SLOT_MAP_MAX)) << "untouched defaults";
+  EXPECT_EQ(parse_capacities({"svc=7"})->service, 7u);
+  EXPECT_EQ(parse_capacities({"revnat=9"})->revnat, 9u);
+  for (const char* bad : {"svc", "svc=", "svc=0", "svc=-1", "svc=99999999999", "routes=10", "counters=10"}) {
     auto r = parse_capacities({bad});
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message().find(std::string("--capacity ") + bad), std::string::npos);

@@ -16,7 +16,7 @@ using compiler::MapOp;
 // at the n-th operation, as a kernel map update can.
 // Holds what a kernel would: one entry per key, as the ops left it, and reads
 // it back as a state (pod_identity excepted, as the real datapath).
-class FakeSink : public StateSink {
+class FakeSink : public compiler::StateSink {
  public:
   Status apply(const std::vector<MapOp>& ops, const DesiredState&, size_t& done) override {
     done = 0;

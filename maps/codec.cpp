@@ -1,9 +1,8 @@
-#include "datapath/state_codec.h"
+#include "maps/codec.h"
 
 #include <cstring>
 
 namespace smi::codec {
-namespace {
 
 void put_addr(const model::IpAddr& ip, __u8& family, smi_addr& out) {
   family = static_cast<__u8>(ip.family);
@@ -16,8 +15,6 @@ model::IpAddr get_addr(__u8 family, const smi_addr& in) {
   std::memcpy(ip.bytes.data(), in.b, sizeof(in.b));
   return ip;
 }
-
-}  // namespace
 
 smi_svc_key to_abi(const compiler::ServiceKey& k) {
   smi_svc_key out{};
@@ -48,8 +45,32 @@ smi_pol_key to_abi(const compiler::PolicyKey& k) {
   return out;
 }
 
+smi_pol_dst_key to_abi(const compiler::PolicyDstKey& k) { return {.identity = k.dst}; }
+
+smi_pol_dst_value to_abi(compiler::DstMode m) {
+  return {.flags = static_cast<__u32>(m == compiler::DstMode::audit ? SMI_POL_DST_F_AUDIT : SMI_POL_DST_F_ENFORCED)};
+}
+
 smi_ip_id_key ip_key(const model::IpAddr& ip) {
   smi_ip_id_key out{};
+  put_addr(ip, out.family, out.addr);
+  return out;
+}
+
+smi_identity_value ip_value(compiler::IdentityNum identity, bool local) {
+  return {.identity = identity, .flags = local ? static_cast<__u32>(SMI_ID_F_LOCAL) : 0u};
+}
+
+smi_cg_id_key cgroup_key(std::uint64_t cgroup_id) { return {.cgroup_id = cgroup_id}; }
+
+smi_identity_value cgroup_value(const compiler::PodIdentity& p) {
+  return {.identity = p.identity,
+          .flags = SMI_ID_F_LOCAL | (p.host_network ? static_cast<__u32>(SMI_ID_F_HOST_NETWORK) : 0u)};
+}
+
+smi_pod_src_key pod_src_key(std::uint32_t ifindex, const model::IpAddr& ip) {
+  smi_pod_src_key out{};
+  out.ifindex = ifindex;
   put_addr(ip, out.family, out.addr);
   return out;
 }
@@ -69,6 +90,12 @@ compiler::PolicyKey from_abi(const smi_pol_key& k) {
           .protocol = static_cast<model::Protocol>(k.protocol)};
 }
 
+compiler::DstMode from_abi(const smi_pol_dst_value& v) {
+  return v.flags & SMI_POL_DST_F_ENFORCED ? compiler::DstMode::enforce : compiler::DstMode::audit;
+}
+
 model::IpAddr from_abi(const smi_ip_id_key& k) { return get_addr(k.family, k.addr); }
+
+model::IpAddr from_abi(const smi_pod_src_key& k) { return get_addr(k.family, k.addr); }
 
 }  // namespace smi::codec

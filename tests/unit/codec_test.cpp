@@ -1,6 +1,6 @@
 // Desired-state values survive the trip through the kernel ABI structs: what
 // the agent writes is what a restarted agent reads back.
-#include "datapath/state_codec.h"
+#include "maps/codec.h"
 
 #include <gtest/gtest.h>
 

@@ -41,7 +41,7 @@ struct CompileOptions {
   // Namespaces whose pods are not meshed, besides kube-system and those
   // labelled smi-agent.io/mesh=disabled.
   std::vector<std::string> unmeshed_namespaces;
-  Capacities capacities;
+  maps::Capacities capacities;
   // TrafficSplit tables start at split_slots and grow in steps of it until
   // every ready endpoint gets a slot, up to split_slots_max (see slots.h).
   std::uint32_t split_slots = kDefaultSplitSlots;

@@ -141,10 +141,6 @@ struct DesiredState {
   bool operator==(const DesiredState&) const = default;
 };
 
-// Map sizes (member names are the families'); exceeding one is a compile
-// error naming the family.
-using Capacities = maps::Capacities;
-
 // The entries a family's map holds for state `s`; pod_identity counts pods
 // (its map holds one entry per cgroup of each, known only on the node).
 inline std::size_t entry_count(const DesiredState& s, Family f) {

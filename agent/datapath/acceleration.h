@@ -23,7 +23,7 @@ namespace smi {
 
 struct AccelerationOptions {
   std::string pin_dir;       // bpffs directory for the LIBBPF_PIN_BY_NAME maps
-  MapCapacities capacities;  // the shared maps it declares are sized as everywhere
+  maps::Capacities capacities;  // the shared maps it declares are sized as everywhere
 };
 
 class Acceleration {

@@ -2,7 +2,7 @@
 
 namespace smi {
 
-Status apply_capacities(bpf_object* obj, const MapCapacities& caps) {
+Status apply_capacities(bpf_object* obj, const maps::Capacities& caps) {
   for (const auto& m : maps::kMaps) {
     if (!m.resizable) continue;
     bpf_map* map = bpf_object__find_map_by_name(obj, m.pin);

@@ -13,16 +13,13 @@
 
 namespace smi {
 
-// The loaders' name for the one capacity type (maps/families.h).
-using MapCapacities = maps::Capacities;
-
 struct DatapathConfig {
   std::string pin_dir = maps::kDefaultPinDir;  // maps and links are pinned here
-  MapCapacities capacities;
+  maps::Capacities capacities;
 };
 
 // Sets max_entries of each resizable map the (opened, not loaded) object declares.
-Status apply_capacities(bpf_object* obj, const MapCapacities& caps);
+Status apply_capacities(bpf_object* obj, const maps::Capacities& caps);
 
 // bpf_object_open_opts' pin_root_path must outlive the open call only; this
 // returns the prepared directory (on bpffs, created).

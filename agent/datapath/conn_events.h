@@ -20,7 +20,7 @@ namespace smi {
 
 struct ConnEventsOptions {
   std::string pin_dir;       // bpffs directory for the LIBBPF_PIN_BY_NAME maps
-  MapCapacities capacities;  // the shared maps it declares (identity) are sized as everywhere
+  maps::Capacities capacities;  // the shared maps it declares (identity) are sized as everywhere
   bool accelerate = false;   // insert local pod-to-pod sockets into smi_sockhash_v1
 };
 

@@ -36,7 +36,7 @@ namespace smi {
 struct DatapathOptions {
   std::string bpffs = "/sys/fs/bpf/smi";
   std::string cgroup_root;  // where the node-wide cgroup programs attach
-  MapCapacities capacities;
+  maps::Capacities capacities;
   bool accelerate = false;
   std::string netns_dir = "/run/netns";  // where pod network namespaces are named
 };

@@ -13,7 +13,7 @@ PodTc::PodTc(PodTc&&) noexcept = default;
 PodTc& PodTc::operator=(PodTc&&) noexcept = default;
 PodTc::~PodTc() = default;
 
-Result<PodTc> PodTc::load(const std::string& pin_dir, const MapCapacities& capacities) {
+Result<PodTc> PodTc::load(const std::string& pin_dir, const maps::Capacities& capacities) {
   LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir.c_str());
   auto skel = Skeleton<tc_pod>::open(&opts);
   if (!skel) return std::move(skel).error().context("load tc_pod");

@@ -25,7 +25,7 @@ class PodTc {
  public:
   // Opens and loads tc_pod; its maps (smi_pod_src_v1, smi_counters_v1) are
   // reused from pin_dir when pinned there already, else created and pinned.
-  static Result<PodTc> load(const std::string& pin_dir, const MapCapacities& capacities = {});
+  static Result<PodTc> load(const std::string& pin_dir, const maps::Capacities& capacities = {});
 
   // Attaches the egress check to a pod's host-side interface. Packets leaving
   // the pod arrive on that interface's *ingress* hook. netns_path is the node

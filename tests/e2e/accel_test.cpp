@@ -28,6 +28,7 @@
 #include "e2e/pinned_maps.h"
 #include "e2e/transfer.h"
 #include "fixture/cluster.h"
+#include "fixture/node_sandbox.h"
 #include "fixture/map_writers.h"
 #include "maps/codec.h"
 #include "abi/sockhash.h"
@@ -110,16 +111,10 @@ class AccelTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and BPF";
-    route_libbpf_logs();
-    auto t = Topology::create({.nodes = {"n1"},
-                               .pods = {{.name = "a", .node = "n1"},
-                                        {.name = "b", .node = "n1"},
-                                        {.name = "c", .node = "n1"}}});
-    ASSERT_TRUE(t.ok()) << t.error().message();
-    topo_ = std::move(*t);
-    auto dir = BpffsDir::create(topo_->tag());
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    pins_.emplace(std::move(*dir));
+    auto box = NodeSandbox::create({"a", "b", "c"});
+    ASSERT_TRUE(box.ok()) << box.error().message();
+    topo_ = std::move(box->topo);
+    pins_.emplace(std::move(*box->pins));
     auto conn = ConnEvents::load({.pin_dir = pins_->path(), .accelerate = GetParam()});
     ASSERT_TRUE(conn.ok()) << conn.error().message();
     conn_.emplace(std::move(*conn));

@@ -17,6 +17,7 @@
 #include "datapath/pod_tc.h"
 #include "e2e/pinned_maps.h"
 #include "fixture/cluster.h"
+#include "fixture/node_sandbox.h"
 #include "fixture/map_writers.h"
 
 namespace smi::test {
@@ -73,13 +74,10 @@ class AntiSpoofTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and tc";
-    route_libbpf_logs();
-    auto t = Topology::create({.nodes = {"n1"}, .pods = {{.name = "a", .node = "n1"}, {.name = "b", .node = "n1"}}});
-    ASSERT_TRUE(t.ok()) << t.error().message();
-    topo_ = std::move(*t);
-    auto dir = BpffsDir::create(topo_->tag());
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    pins_.emplace(std::move(*dir));
+    auto box = NodeSandbox::create({"a", "b"});
+    ASSERT_TRUE(box.ok()) << box.error().message();
+    topo_ = std::move(box->topo);
+    pins_.emplace(std::move(*box->pins));
     const Pod& a = topo_->pod("a");
     ASSERT_TRUE(topo_->ip(a.netns, {"addr", "add", "10.244.1.200/32", "dev", "eth0"}).ok());
     ASSERT_TRUE(topo_->ip(a.netns, {"addr", "add", "fd00:244:1::c8/128", "dev", "eth0", "nodad"}).ok());

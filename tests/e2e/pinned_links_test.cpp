@@ -19,6 +19,7 @@
 #include "datapath/pinned_links.h"
 #include "deny_port.skel.h"
 #include "fixture/cluster.h"
+#include "fixture/node_sandbox.h"
 
 namespace smi::test {
 namespace {
@@ -52,13 +53,10 @@ class PinnedLinksTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for BPF, namespaces and cgroups";
-    route_libbpf_logs();
-    auto t = Topology::create({.nodes = {"n1"}, .pods = {{.name = "a", .node = "n1"}, {.name = "b", .node = "n1"}}});
-    ASSERT_TRUE(t.ok()) << t.error().message();
-    topo_ = std::move(*t);
-    auto dir = BpffsDir::create(topo_->tag());
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    pins_.emplace(std::move(*dir));
+    auto box = NodeSandbox::create({"a", "b"});
+    ASSERT_TRUE(box.ok()) << box.error().message();
+    topo_ = std::move(box->topo);
+    pins_.emplace(std::move(*box->pins));
     auto srv = topo_->pod("b").spawn([this] { return accept_forever(topo_->pod("b").ipv4, kDenied); });
     ASSERT_TRUE(srv.ok());
     server_ = std::move(*srv);

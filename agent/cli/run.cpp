@@ -37,7 +37,8 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--accelerate", c->accelerate,
                 "redirect same-node pod-to-pod TCP with sk_msg (off by default: see docs/datapath.md)");
   cmd->add_option("--capacity", c->capacity,
-                  "MAP=N map size (cg_id, ip_id, svc, slot, revnat, pol, pol_dst); pinned maps keep the size "
+                  "MAP=N map size (pod_identity, ip_identity, service, backend_slot, revnat, policy, policy_dst; "
+                  "the older cg_id, ip_id, svc, slot, pol, pol_dst too); pinned maps keep the size "
                   "they were made with: changing one needs `smi-agent uninstall` first");
   cmd->callback([c, kubernetes] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;

@@ -1,5 +1,7 @@
 #include "daemon/loop.h"
 
+#include <ctime>
+
 #include "base/log.h"
 #include "daemon/names.h"
 #include "daemon/refusals.h"
@@ -167,9 +169,22 @@ void AgentLoop::sweep_revnat() {
   if (auto swept = dp_.sweep_revnat(); !swept) L()->warn("UDP reverse translations: {}", swept.error().message());
 }
 
+// state.json is rewritten only when what it holds changed: it carries the
+// whole applied state (megabytes at scale), and pods are synced every second.
 void AgentLoop::publish_state() {
-  if (auto st = write_state_file(config_, rec_.generation(), rec_.applied(), pods_, refusals_); !st)
-    L()->warn("state file: {}", st.error().message());
+  const uint64_t generation = rec_.generation();
+  if (generation != applied_generation_ || applied_unix_ == 0) {
+    applied_generation_ = generation;
+    applied_unix_ = static_cast<uint64_t>(::time(nullptr));
+  }
+  Written now{generation, pods_, refusals_};
+  for (auto& p : now.pods) p.newly_protected = false;  // of this sync only; not in the file
+  if (now != written_) {
+    if (auto st = write_state_file(config_, generation, applied_unix_, rec_.applied(), pods_, refusals_); !st)
+      L()->warn("state file: {}", st.error().message());
+    else
+      written_ = std::move(now);
+  }
   if (!ready_) L()->info("ready: {} local pod(s) on node {}", pods_.size(), config_.node);
   ready_ = true;
   readiness_.synced();

@@ -17,6 +17,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "daemon/config.h"
@@ -70,6 +72,16 @@ class AgentLoop {
   bool revoke_failing_ = false;  // logged once per streak of failed passes
   std::vector<LocalPod> pods_;
   std::vector<Refusal> refusals_;  // objects refused now
+  // What state.json holds now, so it is rewritten only when that changes.
+  struct Written {
+    uint64_t generation = 0;
+    std::vector<LocalPod> pods;
+    std::vector<Refusal> refusals;
+    bool operator==(const Written&) const = default;
+  };
+  std::optional<Written> written_;
+  uint64_t applied_generation_ = 0;
+  uint64_t applied_unix_ = 0;  // when applied_generation_ was first seen
   std::chrono::steady_clock::time_point last_sweep_ = std::chrono::steady_clock::now();
 };
 

@@ -120,9 +120,10 @@ Result<std::optional<StateFile>> read_state_file(const std::string& state_dir) {
   return std::optional<StateFile>(std::move(*f));
 }
 
-Status write_state_file(const AgentConfig& c, uint64_t generation, const compiler::DesiredState& state,
-                        const std::vector<LocalPod>& pods, const std::vector<Refusal>& refusals) {
-  StateFile f{generation, static_cast<std::uint64_t>(::time(nullptr)), c.node, c.bpffs, c.mode, state, {}, {}};
+Status write_state_file(const AgentConfig& c, uint64_t generation, uint64_t applied_unix,
+                        const compiler::DesiredState& state, const std::vector<LocalPod>& pods,
+                        const std::vector<Refusal>& refusals) {
+  StateFile f{generation, applied_unix, c.node, c.bpffs, c.mode, state, {}, {}};
   f.local_pods.emplace();
   for (const auto& p : pods) {
     std::vector<std::string> ips;

@@ -57,9 +57,10 @@ Status write_state_file(const std::string& state_dir, const StateFile& file);
 // nullopt when there is no file.
 Result<std::optional<StateFile>> read_state_file(const std::string& state_dir);
 
-// The agent's write after each applied update: the file for `config`, stamped
-// with the time now.
-Status write_state_file(const AgentConfig& config, uint64_t generation, const compiler::DesiredState& state,
-                        const std::vector<LocalPod>& pods, const std::vector<Refusal>& refusals);
+// The agent's write: the file for `config`, for `generation` applied at
+// `applied_unix` (seconds since the epoch).
+Status write_state_file(const AgentConfig& config, uint64_t generation, uint64_t applied_unix,
+                        const compiler::DesiredState& state, const std::vector<LocalPod>& pods,
+                        const std::vector<Refusal>& refusals);
 
 }  // namespace smi::daemon

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "abi/pod_src.h"
 #include "base/result.h"
 #include "compiler/state.h"
 #include "compiler/state_sink.h"
@@ -29,6 +30,7 @@
 #include "maps/identity.h"
 #include "maps/policy.h"
 #include "maps/service.h"
+#include "maps/typed_map.h"
 #include "node/pod_net.h"
 
 namespace smi {
@@ -49,6 +51,7 @@ struct LocalPod {
   std::string netns;                // "" until its namespace is found (always for hostNetwork pods)
   std::vector<int> host_ifindexes;  // this node's veths into its namespace (tc anti-spoofing)
   bool newly_protected = false;     // its server check was attached by this sync
+  bool operator==(const LocalPod&) const = default;
 };
 
 // What one revocation pass did: connections cut, and the pods whose
@@ -101,6 +104,7 @@ class Datapath : public compiler::StateSink {
   std::optional<maps::IdentityMaps> ids_;
   std::optional<maps::ServiceMaps> svcs_;
   std::optional<maps::PolicyMaps> pols_;
+  std::optional<maps::TypedMap<smi_pod_src_key, smi_pod_src_value>> pod_src_;
   Status rescan_cgroups();
   std::map<std::string, std::vector<uint64_t>> cgroups_by_uid_;     // from the latest scan
   std::map<std::string, std::vector<std::string>> cgroup_dirs_by_uid_;

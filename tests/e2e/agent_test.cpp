@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdio>
 #include <chrono>
@@ -145,7 +147,7 @@ TEST_F(AgentTest, BadObjectsAreRefusedAloneAndANewPodIsStillServed) {
   ASSERT_TRUE(env_->write("late.yaml", AgentEnv::pod_yaml(pod("late"), "buyer", "n1")).ok());
   auto served = until("late", 20, [](auto t) { return t["store-v1"] + t["store-v2"] == 20; },
                       std::chrono::milliseconds(3000));
-  ASSERT_TRUE(served) << "the new pod is refused while the bad objects stay\n" << env_->log_of("n1");
+  ASSERT_TRUE(served) << "the new pod is refused while the bad objects stay\n";
   std::printf("new pod served %lld ms after its file was written\n", static_cast<long long>(served->count()));
 
   auto buyer = tally(pod("buyer"), 200);
@@ -195,7 +197,7 @@ TEST_F(AgentTest, NamespaceModeLabelSwitchesPermissiveAndEnforceLive) {
   ASSERT_TRUE(env_->write("namespace.yaml", ns("permissive")).ok());
   auto open = until("thief", 5, [](auto t) { return t["store-v1"] + t["store-v2"] == 5; },
                     std::chrono::milliseconds(3000));
-  ASSERT_TRUE(open) << "permissive: the thief is let through\n" << env_->log_of("n1");
+  ASSERT_TRUE(open) << "permissive: the thief is let through\n";
   EXPECT_EQ(tally(pod("buyer"), 20)["errno:1"], 0);
   // The metrics reader drains the ring buffer on a timer: poll for a while.
   std::string scraped;
@@ -206,7 +208,7 @@ TEST_F(AgentTest, NamespaceModeLabelSwitchesPermissiveAndEnforceLive) {
   EXPECT_NE(scraped.find("smi_edge_connections_audited_total{"), std::string::npos) << scraped;
   for (int i = 0; i < 20 && env_->log_of("n1").find("policy audit: would deny") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_NE(env_->log_of("n1").find("policy audit: would deny client"), std::string::npos) << env_->log_of("n1");
+  EXPECT_NE(env_->log_of("n1").find("policy audit: would deny client"), std::string::npos);
 
   // A connection the thief holds open while the namespace is permissive.
   auto held = pod("thief").spawn([] {
@@ -262,7 +264,7 @@ TEST_F(AgentTest, KillNineAndRestartBreaksNothing) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   env_->kill_agent("n1");
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // no agent at all for a while
-  ASSERT_TRUE(env_->start_agent("n1").ok()) << env_->log_of("n1");
+  ASSERT_TRUE(env_->start_agent("n1").ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   done = true;
   probes.join();
@@ -315,6 +317,23 @@ TEST_F(AgentTest, ScrapeAndTrafficMetricsCountTheTrafficExactly) {
   EXPECT_EQ(series_sum(*after, "smi_events_lost_total", {}), 0) << "no event lost";
   EXPECT_EQ(split_successes(*api_after) - split_successes(*api_before), 100)
       << "TrafficMetrics for the split's backends:\n" << *api_after;
+}
+
+// state.json holds the whole applied state: the agent rewrites it when that
+// (or its local pods, or its refusals) changes, not on every once-a-second pod sync.
+TEST_F(AgentTest, StateFileIsNotRewrittenWhileNothingChanges) {
+  const std::string path = env_->work_dir() + "/state-n1/state.json";
+  struct stat before {}, after {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0) << path;
+  auto text_before = read_file(path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two or three pod syncs
+  ASSERT_EQ(::stat(path.c_str(), &after), 0) << path;
+  auto text_after = read_file(path);
+  ASSERT_TRUE(text_before.ok() && text_after.ok());
+  EXPECT_EQ(*text_after, *text_before);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "state.json was replaced although nothing changed";
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
 }
 
 // `status` over what the running agent pinned, named from its state.json.

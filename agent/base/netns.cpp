@@ -1,4 +1,4 @@
-#include "node/netns.h"
+#include "base/netns.h"
 
 #include <fcntl.h>
 #include <sched.h>

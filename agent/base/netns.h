@@ -1,7 +1,8 @@
 // ScopedNetns: moves the calling thread into another network namespace (by
 // path, e.g. /run/netns/<name>) and back on destruction. Netlink sockets (tc)
 // and socket iterators act on the namespace of the thread that opens them, so
-// the loader enters a node's namespace only around those calls. An empty path
+// the loader enters a node's namespace only around those calls (and the local
+// cluster library, deploy/cluster, to act inside a node or pod). An empty path
 // means "stay where we are" (production: the agent runs in the host netns).
 #pragma once
 

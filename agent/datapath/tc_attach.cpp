@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "node/netns.h"
+#include "base/netns.h"
 
 namespace smi {
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "node/netns.h"
+#include "base/netns.h"
 
 namespace smi {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "cluster/netns_guard.h"
+#include "base/netns.h"
 #include "cluster/sockets.h"
 
 namespace smi::demo {
@@ -48,7 +48,7 @@ Result<HttpReply> http_get(const std::string& netns, uint16_t port, const std::s
   Result<HttpReply> out = Error("not run");
   // Only this thread enters the node's namespace; the demo's own stays put.
   std::thread t([&] {
-    auto guard = cluster::NetnsGuard::enter(netns);
+    auto guard = ScopedNetns::enter("/run/netns/" + netns);
     if (!guard) {
       out = std::move(guard).error();
       return;

@@ -313,7 +313,7 @@ Result<std::string> AgentEnv::http_get(const std::string& node, const std::strin
   const std::string netns = topo_->node(node).netns;
   const uint16_t port = port_.at(node);
   std::thread t([&] {
-    auto in = NetnsGuard::enter(netns);
+    auto in = ScopedNetns::enter("/run/netns/" + netns);
     if (!in) {
       out = std::move(in).error();
       return;

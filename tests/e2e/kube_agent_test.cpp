@@ -106,7 +106,7 @@ class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
     pki_ = new kube::testing::Pki(kube::testing::make_pki("smi-e2e-ca"));
     Status made = ok();
     std::thread([&] {
-      auto in = NetnsGuard::enter(env_->topo().node("n1").netns);
+      auto in = ScopedNetns::enter("/run/netns/" + env_->topo().node("n1").netns);
       if (!in) {
         made = std::move(in).error();
         return;

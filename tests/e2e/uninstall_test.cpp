@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 
 #include "base/fd.h"
-#include "node/netns.h"
+#include "base/netns.h"
 #include "node_datapath.h"
 
 namespace smi::test {

@@ -13,21 +13,23 @@
 #include "base/log.h"
 #include "maps/counters.h"
 #include "maps/families.h"
+#include "maps/pinning.h"
 
 namespace smi::metrics {
 
 Result<std::unique_ptr<EventReader>> EventReader::open(const EventReaderOptions& options, Aggregator& aggregator) {
   std::unique_ptr<EventReader> r(new EventReader(options, aggregator));
-  const std::string events = options.pin_dir + "/" + maps::pin_name(maps::MapId::events);
-  const std::string counters = options.pin_dir + "/" + maps::pin_name(maps::MapId::counters);
-  r->events_fd_.reset(bpf_obj_get(events.c_str()));
-  if (!r->events_fd_) return Error::from_errno("open pinned ring buffer " + events);
-  r->counters_fd_.reset(bpf_obj_get(counters.c_str()));
-  if (!r->counters_fd_) return Error::from_errno("open pinned counters " + counters);
+  auto events = maps::open_pinned(options.pin_dir, maps::pin_name(maps::MapId::events));
+  if (!events) return std::move(events).error();
+  r->events_fd_ = std::move(*events);
+  auto counters = maps::open_pinned(options.pin_dir, maps::pin_name(maps::MapId::counters));
+  if (!counters) return std::move(counters).error();
+  r->counters_fd_ = std::move(*counters);
   // Absent under datapaths that predate the rate limit: nothing is folded there.
-  r->deny_rl_fd_.reset(bpf_obj_get((options.pin_dir + "/" + maps::pin_name(maps::MapId::deny_rl)).c_str()));
+  if (auto rl = maps::open_pinned(options.pin_dir, maps::pin_name(maps::MapId::deny_rl))) r->deny_rl_fd_ = std::move(*rl);
   r->rb_ = ring_buffer__new(r->events_fd_.get(), &EventReader::on_sample, r.get(), nullptr);
-  if (r->rb_ == nullptr) return Error::from_errno("ring_buffer__new on " + events);
+  if (r->rb_ == nullptr)
+    return Error::from_errno(std::string("ring_buffer__new on ") + maps::pin_name(maps::MapId::events));
   r->batch_.reserve(options.batch);
   return r;
 }

@@ -57,6 +57,9 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
   auto pols = maps::PolicyMaps::open(o.bpffs);
   if (!pols) return std::move(pols).error();
   d->pols_.emplace(std::move(*pols));
+  auto pod_src = maps::TypedMap<smi_pod_src_key, smi_pod_src_value>::open(o.bpffs, maps::pin_name(maps::MapId::pod_src));
+  if (!pod_src) return std::move(pod_src).error();
+  d->pod_src_.emplace(std::move(*pod_src));
   return d;
 }
 
@@ -293,8 +296,7 @@ Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, s
 }
 
 Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
-  auto m = maps::TypedMap<smi_pod_src_key, smi_pod_src_value>::open(options_.bpffs, maps::pin_name(maps::MapId::pod_src));
-  if (!m) return std::move(m).error();
+  auto& m = pod_src_;
   std::map<std::pair<uint32_t, model::IpAddr>, uint64_t> want;
   for (const auto& p : pods)
     for (int ifindex : p.host_ifindexes)

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
+#include <utility>
 
 #include "abi/identity.h"
 #include "abi/pod_src.h"
@@ -41,5 +43,82 @@ compiler::PolicyKey from_abi(const smi_pol_key& k);
 compiler::DstMode from_abi(const smi_pol_dst_value& v);
 model::IpAddr from_abi(const smi_ip_id_key& k);
 model::IpAddr from_abi(const smi_pod_src_key& k);
+
+// A desired-state family's operations as entries of its map (the ABI types
+// of its maps/families.h row) and back: value() encodes an upsert,
+// decode() reads an entry back. Written through by the datapath's apply and
+// read back, generically (compiler/family_state.h says what else a family has).
+using compiler::Family;
+
+// What encoding needs beyond the operation: which addresses are this node's
+// pods (ip_identity's SMI_ID_F_LOCAL).
+struct EncodeContext {
+  const std::set<model::IpAddr>& local_ips;
+};
+
+template <Family F>
+struct FamilyCodec;
+
+// Keyed by pod UID in the state, by each of the pod's cgroups in the map:
+// the datapath expands the key, and the map cannot be read back into pods.
+template <>
+struct FamilyCodec<Family::pod_identity> {
+  static smi_cg_id_key key(std::uint64_t cgroup_id) { return cgroup_key(cgroup_id); }
+  static smi_identity_value value(const compiler::PodIdentity& p) { return cgroup_value(p); }
+};
+
+template <>
+struct FamilyCodec<Family::ip_identity> {
+  static smi_ip_id_key key(const model::IpAddr& ip) { return ip_key(ip); }
+  static smi_identity_value value(const model::IpAddr& ip, compiler::IdentityNum id, const EncodeContext& c) {
+    return ip_value(id, c.local_ips.count(ip) > 0);
+  }
+  static std::pair<model::IpAddr, compiler::IdentityNum> decode(const smi_ip_id_key& k, const smi_identity_value& v) {
+    return {from_abi(k), v.identity};
+  }
+};
+
+template <>
+struct FamilyCodec<Family::service> {
+  static smi_svc_key key(const compiler::ServiceKey& k) { return to_abi(k); }
+  static smi_svc_value value(const compiler::ServiceKey&, const compiler::ServiceValue& v, const EncodeContext&) {
+    return to_abi(v);
+  }
+  static std::pair<compiler::ServiceKey, compiler::ServiceValue> decode(const smi_svc_key& k, const smi_svc_value& v) {
+    return {from_abi(k), from_abi(v)};
+  }
+};
+
+template <>
+struct FamilyCodec<Family::backend_slot> {
+  static smi_slot_key key(const compiler::SlotKey& k) { return to_abi(k); }
+  static smi_slot_value value(const compiler::SlotKey&, const compiler::SlotValue& v, const EncodeContext&) {
+    return to_abi(v);
+  }
+  static std::pair<compiler::SlotKey, compiler::SlotValue> decode(const smi_slot_key& k, const smi_slot_value& v) {
+    return {{k.svc_id, k.slot}, from_abi(v)};
+  }
+};
+
+template <>
+struct FamilyCodec<Family::policy> {
+  static smi_pol_key key(const compiler::PolicyKey& k) { return to_abi(k); }
+  static smi_pol_value value(const compiler::PolicyKey&, std::monostate, const EncodeContext&) { return {}; }
+  static std::pair<compiler::PolicyKey, std::monostate> decode(const smi_pol_key& k, const smi_pol_value&) {
+    return {from_abi(k), {}};
+  }
+};
+
+template <>
+struct FamilyCodec<Family::policy_dst> {
+  static smi_pol_dst_key key(const compiler::PolicyDstKey& k) { return to_abi(k); }
+  static smi_pol_dst_value value(const compiler::PolicyDstKey&, compiler::DstMode m, const EncodeContext&) {
+    return to_abi(m);
+  }
+  static std::pair<compiler::PolicyDstKey, compiler::DstMode> decode(const smi_pol_dst_key& k,
+                                                                     const smi_pol_dst_value& v) {
+    return {{k.identity}, from_abi(v)};
+  }
+};
 
 }  // namespace smi::codec

@@ -10,18 +10,6 @@
 
 namespace smi::compiler {
 
-std::string_view family_name(Family f) {
-  switch (f) {
-    case Family::pod_identity: return "pod_identity";
-    case Family::ip_identity: return "ip_identity";
-    case Family::service: return "service";
-    case Family::backend_slot: return "backend_slot";
-    case Family::policy: return "policy";
-    case Family::policy_dst: return "policy_dst";
-  }
-  return "?";
-}
-
 std::string_view dst_mode_name(DstMode m) { return m == DstMode::enforce ? "enforce" : "audit"; }
 
 std::string_view mode_name(Mode m) {

@@ -1,61 +1,92 @@
 #include "compiler/diff.h"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <tuple>
 
 #include <fmt/format.h>
 
 namespace smi::compiler {
 namespace {
 
-template <typename K, typename V>
-struct MapDelta {
-  std::vector<std::pair<K, V>> added, changed, removed;
-};
-
-// One lockstep walk over two sorted maps.
-template <typename K, typename V, typename Map>
-MapDelta<K, V> delta(const Map& a, const Map& b) {
-  MapDelta<K, V> d;
+// The sorted keys only `a` has (removed) and only `b` has (added).
+template <typename K>
+Delta<K, std::monostate> set_delta(const FlatSet<K>& a, const FlatSet<K>& b) {
+  Delta<K, std::monostate> d;
   auto i = a.begin(), j = b.begin();
   while (i != a.end() || j != b.end()) {
-    // One three-way compare per step: these maps hold up to ~10^5 entries.
-    auto order = i == a.end() ? std::strong_ordering::greater
-                 : j == b.end() ? std::strong_ordering::less
-                                : (i->first <=> j->first);
-    if (order < 0) {
-      d.removed.emplace_back(i->first, i->second);
-      ++i;
-    } else if (order > 0) {
-      d.added.emplace_back(j->first, j->second);
-      ++j;
-    } else {
-      if (!(i->second == j->second)) d.changed.emplace_back(j->first, j->second);
-      ++i;
-      ++j;
-    }
+    if (j == b.end() || (i != a.end() && *i < *j)) d.removed.emplace_back(*i++, std::monostate{});
+    else if (i == a.end() || *j < *i) d.added.emplace_back(*j++, std::monostate{});
+    else ++i, ++j;
   }
   return d;
 }
 
-template <typename K>
-std::pair<std::vector<K>, std::vector<K>> set_delta(const FlatSet<K>& a, const FlatSet<K>& b) {
-  std::vector<K> added, removed;
-  auto i = a.begin(), j = b.begin();
-  while (i != a.end() || j != b.end()) {
-    if (j == b.end() || (i != a.end() && *i < *j)) removed.push_back(*i++);
-    else if (i == a.end() || *j < *i) added.push_back(*j++);
-    else ++i, ++j;
-  }
-  return {added, removed};
-}
-
-struct SlotDelta {
-  std::vector<std::pair<SlotKey, SlotValue>> upserts, removes;
+// Which of a family's changes a phase writes; a remove for `removed`, an
+// upsert otherwise. `when`, if set, keeps only the changes whose value it
+// accepts (policy_dst's changed entries go early or late by their new mode).
+enum Change : std::uint8_t { added = 1, changed = 2, removed = 4 };
+struct Phase {
+  Family family;
+  std::uint8_t changes;
+  bool (*when)(const OpValue&) = nullptr;
 };
 
-// Slots per frontend: equal vectors (the common case) compare in one go.
-SlotDelta slot_delta(const DesiredState& from, const DesiredState& to) {
-  SlotDelta d;
+bool to_audit(const OpValue& v) { return std::get<DstMode>(v) == DstMode::audit; }
+bool to_enforce(const OpValue& v) { return std::get<DstMode>(v) == DstMode::enforce; }
+
+// The no-gap order of diff.h, one row per step.
+constexpr Phase kPhases[] = {
+    {Family::policy_dst, removed},  // 1: leaving enforcement (removed, or now only audited) goes first
+    {Family::policy_dst, changed, to_audit},
+    {Family::ip_identity, removed},  // 2
+    {Family::pod_identity, removed},
+    {Family::policy, added},          // 3
+    {Family::ip_identity, changed},   // 4
+    {Family::pod_identity, changed},
+    {Family::policy, removed},        // 5
+    {Family::ip_identity, added},     // 6
+    {Family::pod_identity, added},
+    {Family::policy_dst, added},      // 7: becoming enforced last, once the allows it needs exist
+    {Family::policy_dst, changed, to_enforce},
+    {Family::backend_slot, added | changed},  // 8: one pass in key order
+    {Family::service, added},         // 9
+    {Family::service, changed},
+    {Family::service, removed},       // 10
+    {Family::backend_slot, removed},  // 11
+};
+
+// One family's changes as operations, by kind of change.
+struct FamilyOps {
+  std::vector<MapOp> added, changed, removed;
+};
+
+template <Family F>
+FamilyOps family_ops(const DesiredState& from, const DesiredState& to) {
+  auto d = FamilyState<F>::delta(from, to);
+  FamilyOps out;
+  auto convert = [](auto& list, OpKind kind, std::vector<MapOp>& ops) {
+    ops.reserve(list.size());
+    for (auto& [k, v] : list) ops.push_back({F, kind, std::move(k), std::move(v)});
+  };
+  convert(d.added, OpKind::upsert, out.added);
+  convert(d.changed, OpKind::upsert, out.changed);
+  convert(d.removed, OpKind::remove, out.removed);
+  return out;
+}
+
+// Each change matches one phase, so it can be moved out.
+void emit(std::vector<MapOp>& ops, std::vector<MapOp>& from, const Phase& p) {
+  for (auto& op : from)
+    if (!p.when || p.when(op.value)) ops.push_back(std::move(op));
+}
+
+}  // namespace
+
+Delta<SlotKey, SlotValue> FamilyState<Family::backend_slot>::delta(const DesiredState& from, const DesiredState& to) {
+  // Slots per frontend: equal tables (the common case) compare in one go.
+  Delta<SlotKey, SlotValue> d;
   static const std::vector<SlotValue> kNone;
   auto i = from.slots.begin(), j = to.slots.begin();
   while (i != from.slots.end() || j != to.slots.end()) {
@@ -77,53 +108,67 @@ SlotDelta slot_delta(const DesiredState& from, const DesiredState& to) {
           (a->empty() || std::memcmp(a->data(), b->data(), a->size() * sizeof(SlotValue)) == 0))
         continue;
     }
-    for (size_t s = 0; s < b->size(); ++s)
-      if (s >= a->size() || !((*a)[s] == (*b)[s]))
-        d.upserts.push_back({SlotKey{id, static_cast<std::uint32_t>(s)}, (*b)[s]});
+    for (size_t s = 0; s < b->size(); ++s) {
+      SlotKey k{id, static_cast<std::uint32_t>(s)};
+      if (s >= a->size()) d.added.push_back({k, (*b)[s]});
+      else if (!((*a)[s] == (*b)[s])) d.changed.push_back({k, (*b)[s]});
+    }
     for (size_t s = b->size(); s < a->size(); ++s)
-      d.removes.push_back({SlotKey{id, static_cast<std::uint32_t>(s)}, (*a)[s]});
+      d.removed.push_back({SlotKey{id, static_cast<std::uint32_t>(s)}, (*a)[s]});
   }
   return d;
 }
 
-}  // namespace
+Delta<PolicyKey, std::monostate> FamilyState<Family::policy>::delta(const DesiredState& a, const DesiredState& b) {
+  return set_delta(a.policy, b.policy);
+}
+
+Delta<PolicyDstKey, DstMode> FamilyState<Family::policy_dst>::delta(const DesiredState& a, const DesiredState& b) {
+  auto by_number = map_delta<IdentityNum, DstMode>(a.policy_dst, b.policy_dst);
+  Delta<PolicyDstKey, DstMode> d;
+  auto keyed = [](const auto& from, auto& to) {
+    to.reserve(from.size());
+    for (const auto& [n, m] : from) to.push_back({PolicyDstKey{n}, m});
+  };
+  keyed(by_number.added, d.added);
+  keyed(by_number.changed, d.changed);
+  keyed(by_number.removed, d.removed);
+  return d;
+}
 
 std::vector<MapOp> diff(const DesiredState& from, const DesiredState& to) {
+  FamilyOps by_family[kFamilyCount];
+  for_each_family([&](auto tag) {
+    constexpr Family F = decltype(tag)::value;
+    by_family[static_cast<size_t>(F)] = family_ops<F>(from, to);
+  });
   std::vector<MapOp> ops;
-  auto pods = delta<std::string, PodIdentity>(from.pod_identity, to.pod_identity);
-  auto ips = delta<IpAddr, IdentityNum>(from.ip_identity, to.ip_identity);
-  auto svcs = delta<ServiceKey, ServiceValue>(from.services, to.services);
-  auto [pol_add, pol_rm] = set_delta(from.policy, to.policy);
-  auto dsts = delta<IdentityNum, DstMode>(from.policy_dst, to.policy_dst);
-  auto slots = slot_delta(from, to);
-
-  auto emit_identities = [&](const auto& pod_list, const auto& ip_list, OpKind kind) {
-    for (const auto& [k, v] : ip_list) ops.push_back({Family::ip_identity, kind, k, v});
-    for (const auto& [k, v] : pod_list) ops.push_back({Family::pod_identity, kind, k, v});
-  };
-
-  // Leaving enforcement (removed, or now only audited) goes first; becoming
-  // enforced last, once the allows it needs exist.
-  auto dst_op = [&](OpKind kind, IdentityNum d, DstMode m) {
-    ops.push_back({Family::policy_dst, kind, PolicyDstKey{d}, m});
-  };
-  for (const auto& [d, m] : dsts.removed) dst_op(OpKind::remove, d, m);  // 1
-  for (const auto& [d, m] : dsts.changed)
-    if (m == DstMode::audit) dst_op(OpKind::upsert, d, m);
-  emit_identities(pods.removed, ips.removed, OpKind::remove);                                         // 2
-  for (const auto& k : pol_add) ops.push_back({Family::policy, OpKind::upsert, k, {}});             // 3
-  emit_identities(pods.changed, ips.changed, OpKind::upsert);                                         // 4
-  for (const auto& k : pol_rm) ops.push_back({Family::policy, OpKind::remove, k, {}});              // 5
-  emit_identities(pods.added, ips.added, OpKind::upsert);                                             // 6
-  for (const auto& [d, m] : dsts.added) dst_op(OpKind::upsert, d, m);  // 7
-  for (const auto& [d, m] : dsts.changed)
-    if (m == DstMode::enforce) dst_op(OpKind::upsert, d, m);
-  for (const auto& [k, v] : slots.upserts) ops.push_back({Family::backend_slot, OpKind::upsert, k, v});  // 8
-  for (const auto& [k, v] : svcs.added) ops.push_back({Family::service, OpKind::upsert, k, v});          // 9
-  for (const auto& [k, v] : svcs.changed) ops.push_back({Family::service, OpKind::upsert, k, v});
-  for (const auto& [k, v] : svcs.removed) ops.push_back({Family::service, OpKind::remove, k, v});        // 10
-  for (const auto& [k, v] : slots.removes) ops.push_back({Family::backend_slot, OpKind::remove, k, v});  // 11
+  for (const auto& p : kPhases) {
+    auto& f = by_family[static_cast<size_t>(p.family)];
+    if (p.changes == (added | changed)) {  // merged in key order
+      std::vector<MapOp> both;
+      std::merge(f.added.begin(), f.added.end(), f.changed.begin(), f.changed.end(), std::back_inserter(both),
+                 [](const MapOp& x, const MapOp& y) { return x.key < y.key; });
+      emit(ops, both, p);
+      continue;
+    }
+    if (p.changes & removed) emit(ops, f.removed, p);
+    if (p.changes & added) emit(ops, f.added, p);
+    if (p.changes & changed) emit(ops, f.changed, p);
+  }
   return ops;
+}
+
+DesiredState state_of(std::vector<MapOp> upserts) {
+  std::sort(upserts.begin(), upserts.end(),
+            [](const MapOp& x, const MapOp& y) { return std::tie(x.family, x.key) < std::tie(y.family, y.key); });
+  DesiredState s;
+  for (const auto& op : upserts)
+    visit_family(op.family, [&](auto tag) {
+      using S = FamilyState<decltype(tag)::value>;
+      S::put(s, std::get<typename S::Key>(op.key), std::get<typename S::Value>(op.value));
+    });
+  return s;
 }
 
 std::string describe(const MapOp& op) {

@@ -38,18 +38,14 @@
 #include <variant>
 #include <vector>
 
+#include "compiler/family_state.h"
 #include "compiler/state.h"
 
 namespace smi::compiler {
 
 enum class OpKind : std::uint8_t { upsert, remove };
 
-struct PolicyDstKey {
-  IdentityNum dst = 0;
-  auto operator<=>(const PolicyDstKey&) const = default;
-};
-
-// Key and value per family:
+// Key and value per family (FamilyState<F>::Key and ::Value):
 //   pod_identity  std::string (pod UID) -> PodIdentity
 //   ip_identity   IpAddr                -> IdentityNum
 //   service       ServiceKey            -> ServiceValue
@@ -69,6 +65,10 @@ struct MapOp {
 };
 
 std::vector<MapOp> diff(const DesiredState& from, const DesiredState& to);
+
+// The state a list of upserts builds, applied in key order per family (how
+// the kernel's maps and test doubles are read back).
+DesiredState state_of(std::vector<MapOp> upserts);
 
 // One line for logs: "upsert policy dst=0x.. src=0x.. port=80 TCP".
 std::string describe(const MapOp& op);

@@ -28,7 +28,10 @@ using IdentityNum = identity::Number;
 // The kernel map families the state is expressed in (maps/families.h says
 // which map holds each).
 using maps::Family;
-std::string_view family_name(Family f);
+using maps::family_name;
+using maps::for_each_family;
+using maps::kFamilyCount;
+using maps::visit_family;
 
 // pod_identity: a pod on this node, by UID (the shell resolves its cgroup id).
 struct PodIdentity {
@@ -140,23 +143,5 @@ struct DesiredState {
 
   bool operator==(const DesiredState&) const = default;
 };
-
-// The entries a family's map holds for state `s`; pod_identity counts pods
-// (its map holds one entry per cgroup of each, known only on the node).
-inline std::size_t entry_count(const DesiredState& s, Family f) {
-  switch (f) {
-    case Family::pod_identity: return s.pod_identity.size();
-    case Family::ip_identity: return s.ip_identity.size();
-    case Family::service: return s.services.size();
-    case Family::backend_slot: {
-      std::size_t n = 0;
-      for (const auto& [id, slots] : s.slots) n += slots.size();
-      return n;
-    }
-    case Family::policy: return s.policy.size();
-    case Family::policy_dst: return s.policy_dst.size();
-  }
-  return 0;
-}
 
 }  // namespace smi::compiler

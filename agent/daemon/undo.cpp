@@ -9,37 +9,12 @@ using namespace compiler;
 
 // The value `key` had in `s`, or nullopt when it was absent.
 std::optional<OpValue> value_in(const DesiredState& s, Family f, const OpKey& key) {
-  switch (f) {
-    case Family::pod_identity: {
-      auto it = s.pod_identity.find(std::get<std::string>(key));
-      if (it != s.pod_identity.end()) return OpValue{it->second};
-      return std::nullopt;
-    }
-    case Family::ip_identity: {
-      auto it = s.ip_identity.find(std::get<IpAddr>(key));
-      if (it != s.ip_identity.end()) return OpValue{it->second};
-      return std::nullopt;
-    }
-    case Family::service: {
-      auto it = s.services.find(std::get<ServiceKey>(key));
-      if (it != s.services.end()) return OpValue{it->second};
-      return std::nullopt;
-    }
-    case Family::backend_slot: {
-      const auto& k = std::get<SlotKey>(key);
-      auto it = s.slots.find(k.frontend_id);
-      if (it != s.slots.end() && k.slot < it->second.size()) return OpValue{it->second[k.slot]};
-      return std::nullopt;
-    }
-    case Family::policy:
-      if (s.policy.count(std::get<PolicyKey>(key))) return OpValue{std::monostate{}};
-      return std::nullopt;
-    case Family::policy_dst:
-      if (auto it = s.policy_dst.find(std::get<PolicyDstKey>(key).dst); it != s.policy_dst.end())
-        return OpValue{it->second};
-      return std::nullopt;
-  }
-  return std::nullopt;
+  std::optional<OpValue> out;
+  visit_family(f, [&](auto tag) {
+    using S = FamilyState<decltype(tag)::value>;
+    if (auto v = S::find(s, std::get<typename S::Key>(key))) out = OpValue{*v};
+  });
+  return out;
 }
 
 }  // namespace

@@ -48,18 +48,9 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
   if (!rv) return std::move(rv).error();
   d->revoker_.emplace(std::move(*rv));
 
-  auto ids = maps::IdentityMaps::open(o.bpffs);
-  if (!ids) return std::move(ids).error();
-  d->ids_.emplace(std::move(*ids));
-  auto svcs = maps::ServiceMaps::open(o.bpffs);
-  if (!svcs) return std::move(svcs).error();
-  d->svcs_.emplace(std::move(*svcs));
-  auto pols = maps::PolicyMaps::open(o.bpffs);
-  if (!pols) return std::move(pols).error();
-  d->pols_.emplace(std::move(*pols));
-  auto pod_src = maps::TypedMap<smi_pod_src_key, smi_pod_src_value>::open(o.bpffs, maps::pin_name(maps::MapId::pod_src));
-  if (!pod_src) return std::move(pod_src).error();
-  d->pod_src_.emplace(std::move(*pod_src));
+  auto state_maps = maps::StateMaps::open(o.bpffs);
+  if (!state_maps) return std::move(state_maps).error();
+  d->maps_.emplace(std::move(*state_maps));
   return d;
 }
 
@@ -92,73 +83,56 @@ Status Datapath::apply(const std::vector<MapOp>& ops, const compiler::DesiredSta
 }
 
 Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local_ips) {
-  const bool put = op.kind == OpKind::upsert;
-  switch (op.family) {
-    case Family::pod_identity: {
-      auto it = cgroups_by_uid_.find(std::get<std::string>(op.key));
-      if (it == cgroups_by_uid_.end()) return ok();  // no cgroup yet: sync_pods() adds it when it appears
-      for (uint64_t cg : it->second) {
-        if (put)
-          SMI_TRY(ids_->cgroups().put(codec::cgroup_key(cg),
-                                      codec::cgroup_value(std::get<compiler::PodIdentity>(op.value))));
-        else
-          SMI_TRY(ids_->cgroups().erase(codec::cgroup_key(cg)));
-      }
-      return ok();
+  if (op.family == Family::pod_identity) return apply_pod_identity(op);
+  const codec::EncodeContext ctx{local_ips};
+  Status st = ok();
+  compiler::visit_family(op.family, [&](auto tag) {
+    constexpr Family F = decltype(tag)::value;
+    using S = compiler::FamilyState<F>;
+    using C = codec::FamilyCodec<F>;
+    if constexpr (F != Family::pod_identity) {
+      auto& m = map<maps::map_of(F)>();
+      const auto& key = std::get<typename S::Key>(op.key);
+      st = op.kind == OpKind::remove ? m.erase(C::key(key))
+                                     : m.put(C::key(key), C::value(key, std::get<typename S::Value>(op.value), ctx));
     }
-    case Family::ip_identity: {
-      const auto& ip = std::get<model::IpAddr>(op.key);
-      auto key = codec::ip_key(ip);
-      if (!put) return ids_->ips().erase(key);
-      return ids_->ips().put(key, codec::ip_value(std::get<compiler::IdentityNum>(op.value), local_ips.count(ip)));
-    }
-    case Family::service: {
-      auto key = codec::to_abi(std::get<compiler::ServiceKey>(op.key));
-      if (!put) return svcs_->services().erase(key);
-      return svcs_->services().put(key, codec::to_abi(std::get<compiler::ServiceValue>(op.value)));
-    }
-    case Family::backend_slot: {
-      auto key = codec::to_abi(std::get<compiler::SlotKey>(op.key));
-      if (!put) return svcs_->slots().erase(key);
-      return svcs_->slots().put(key, codec::to_abi(std::get<compiler::SlotValue>(op.value)));
-    }
-    case Family::policy: {
-      auto key = codec::to_abi(std::get<compiler::PolicyKey>(op.key));
-      if (!put) return pols_->edges().erase(key);
-      return pols_->edges().put(key, smi_pol_value{});
-    }
-    case Family::policy_dst: {
-      auto key = codec::to_abi(std::get<compiler::PolicyDstKey>(op.key));
-      if (!put) return pols_->destinations().erase(key);
-      return pols_->destinations().put(key, codec::to_abi(std::get<compiler::DstMode>(op.value)));
-    }
-  }
-  return Error("unknown map family", EINVAL);
+  });
+  return st;
 }
 
-Result<compiler::DesiredState> Datapath::read_back() {
-  compiler::DesiredState s;
-  SMI_TRY(ids_->ips().for_each([&](const smi_ip_id_key& k, const smi_identity_value& v) {
-    s.ip_identity[codec::from_abi(k)] = v.identity;
-  }));
-  SMI_TRY(svcs_->services().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
-    s.services[codec::from_abi(k)] = codec::from_abi(v);
-  }));
-  std::map<uint32_t, std::map<uint32_t, compiler::SlotValue>> slots;
-  SMI_TRY(svcs_->slots().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
-    slots[k.svc_id][k.slot] = codec::from_abi(v);
-  }));
-  for (auto& [id, by_index] : slots) {
-    // Slots are dense from 0; a hole (an interrupted earlier agent) ends the
-    // table there, and the first update rewrites what follows.
-    auto& out = s.slots[id];
-    for (uint32_t i = 0; by_index.count(i); ++i) out.push_back(by_index[i]);
+// A pod's identity goes to each of its cgroups; a pod with none yet gets it
+// from sync_pods() when one appears.
+Status Datapath::apply_pod_identity(const MapOp& op) {
+  auto it = cgroups_by_uid_.find(std::get<std::string>(op.key));
+  if (it == cgroups_by_uid_.end()) return ok();
+  using C = codec::FamilyCodec<Family::pod_identity>;
+  auto& m = map<maps::MapId::pod_identity>();
+  for (uint64_t cg : it->second) {
+    if (op.kind == OpKind::remove) SMI_TRY(m.erase(C::key(cg)));
+    else SMI_TRY(m.put(C::key(cg), C::value(std::get<compiler::PodIdentity>(op.value))));
   }
-  SMI_TRY(pols_->edges().for_each(
-      [&](const smi_pol_key& k, const smi_pol_value&) { s.policy.insert(codec::from_abi(k)); }));
-  SMI_TRY(pols_->destinations().for_each(
-      [&](const smi_pol_dst_key& k, const smi_pol_dst_value& v) { s.policy_dst[k.identity] = codec::from_abi(v); }));
-  return s;
+  return ok();
+}
+
+// Every family whose map can be read back into desired state (all but
+// pod_identity), assembled in key order (state_of() ends a slot table at a
+// hole an interrupted earlier agent left; the first update rewrites it).
+Result<compiler::DesiredState> Datapath::read_back() {
+  std::vector<MapOp> entries;
+  Status st = ok();
+  compiler::for_each_family([&](auto tag) {
+    constexpr Family F = decltype(tag)::value;
+    using C = codec::FamilyCodec<F>;
+    if constexpr (requires { &C::decode; }) {
+      if (!st) return;
+      st = map<maps::map_of(F)>().for_each([&](const auto& k, const auto& v) {
+        auto [key, value] = C::decode(k, v);
+        entries.push_back({F, OpKind::upsert, std::move(key), std::move(value)});
+      });
+    }
+  });
+  SMI_TRY(std::move(st));
+  return compiler::state_of(std::move(entries));
 }
 
 Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& applied) {
@@ -285,18 +259,18 @@ Status Datapath::sync_cgroup_identities(const compiler::DesiredState& applied, s
     pods.push_back(std::move(lp));
   }
   std::vector<uint64_t> stale;
-  SMI_TRY(ids_->cgroups().for_each([&](const smi_cg_id_key& k, const smi_identity_value& v) {
+  SMI_TRY(map<maps::MapId::pod_identity>().for_each([&](const smi_cg_id_key& k, const smi_identity_value& v) {
     auto it = want.find(k.cgroup_id);
     if (it == want.end()) stale.push_back(k.cgroup_id);
     else if (it->second.identity == v.identity && it->second.flags == v.flags) want.erase(it);  // already right
   }));
-  for (const auto& [cg, v] : want) SMI_TRY(ids_->cgroups().put(codec::cgroup_key(cg), v));
-  for (uint64_t cg : stale) SMI_TRY(ids_->cgroups().erase(codec::cgroup_key(cg)));
+  for (const auto& [cg, v] : want) SMI_TRY(map<maps::MapId::pod_identity>().put(codec::cgroup_key(cg), v));
+  for (uint64_t cg : stale) SMI_TRY(map<maps::MapId::pod_identity>().erase(codec::cgroup_key(cg)));
   return ok();
 }
 
 Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
-  auto& m = pod_src_;
+  auto* m = &map<maps::MapId::pod_src>();
   std::map<std::pair<uint32_t, model::IpAddr>, uint64_t> want;
   for (const auto& p : pods)
     for (int ifindex : p.host_ifindexes)
@@ -315,10 +289,10 @@ Result<size_t> Datapath::sweep_revnat() {
   ::clock_gettime(CLOCK_MONOTONIC, &now);  // bpf_ktime_get_ns()'s clock
   const auto now_s = static_cast<uint64_t>(now.tv_sec);
   std::vector<smi_revnat_key> idle;
-  SMI_TRY(svcs_->revnat().for_each([&](const smi_revnat_key& k, const smi_revnat_value& v) {
+  SMI_TRY(map<maps::MapId::revnat>().for_each([&](const smi_revnat_key& k, const smi_revnat_value& v) {
     if (now_s > v.last_s && now_s - v.last_s > SMI_REVNAT_IDLE_S) idle.push_back(k);
   }));
-  for (const auto& k : idle) SMI_TRY(svcs_->revnat().erase(k));
+  for (const auto& k : idle) SMI_TRY(map<maps::MapId::revnat>().erase(k));
   return idle.size();
 }
 

@@ -17,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "abi/pod_src.h"
 #include "base/result.h"
 #include "compiler/state.h"
 #include "compiler/state_sink.h"
@@ -27,10 +26,7 @@
 #include "datapath/pod_tc.h"
 #include "datapath/revoker.h"
 #include "datapath/sock_programs.h"
-#include "maps/identity.h"
-#include "maps/policy.h"
-#include "maps/service.h"
-#include "maps/typed_map.h"
+#include "maps/pinned_maps.h"
 #include "node/pod_net.h"
 
 namespace smi {
@@ -88,6 +84,11 @@ class Datapath : public compiler::StateSink {
  private:
   Datapath() = default;
   Status apply_one(const compiler::MapOp& op, const std::set<model::IpAddr>& local_ips);
+  Status apply_pod_identity(const compiler::MapOp& op);
+  template <maps::MapId M>
+  maps::MapOf<M>& map() {
+    return maps_->get<M>();
+  }
   Status sync_cgroup_identities(const compiler::DesiredState& applied, std::vector<LocalPod>& pods);
   Status sync_pod_sources(const std::vector<LocalPod>& pods);
   bool attach_server_check(LocalPod& p);
@@ -101,10 +102,7 @@ class Datapath : public compiler::StateSink {
   std::optional<Acceleration> accel_;
   std::optional<PodTc> tc_;
   std::optional<Revoker> revoker_;
-  std::optional<maps::IdentityMaps> ids_;
-  std::optional<maps::ServiceMaps> svcs_;
-  std::optional<maps::PolicyMaps> pols_;
-  std::optional<maps::TypedMap<smi_pod_src_key, smi_pod_src_value>> pod_src_;
+  std::optional<maps::StateMaps> maps_;
   Status rescan_cgroups();
   std::map<std::string, std::vector<uint64_t>> cgroups_by_uid_;     // from the latest scan
   std::map<std::string, std::vector<std::string>> cgroup_dirs_by_uid_;

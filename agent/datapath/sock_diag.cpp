@@ -13,8 +13,7 @@
 #include "abi/events.h"
 #include "abi/policy.h"
 #include "base/fd.h"
-#include "maps/identity.h"
-#include "maps/policy.h"
+#include "maps/pinned_maps.h"
 
 namespace smi {
 namespace {
@@ -115,11 +114,11 @@ Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir, ui
     smi_ip_id_key k{};
     k.family = family;
     k.addr = a;
-    auto v = ids->ips().get(k);
+    auto v = ids->get<maps::MapId::ip_identity>().get(k);
     return v && *v ? (*v)->identity : SMI_IDENTITY_UNKNOWN;
   };
   auto denied = [&](uint64_t dst, uint64_t src, uint16_t port) {
-    auto enforced = pol->destinations().get(smi_pol_dst_key{.identity = dst});
+    auto enforced = pol->get<maps::MapId::policy_dst>().get(smi_pol_dst_key{.identity = dst});
     if (!enforced || !*enforced || !((*enforced)->flags & SMI_POL_DST_F_ENFORCED)) return false;
     if (src == SMI_IDENTITY_HOST) return false;  // the local node reaches its pods (lib/policy.h)
     for (uint16_t p : {port, uint16_t{0}}) {
@@ -128,7 +127,7 @@ Result<std::vector<smi_revoked>> sock_diag_revoke(const std::string& pin_dir, ui
       k.src_identity = src;
       k.port = p;
       k.protocol = IPPROTO_TCP;
-      auto v = pol->edges().get(k);
+      auto v = pol->get<maps::MapId::policy>().get(k);
       if (!v || *v) return false;  // allowed (or unreadable: never cut on doubt)
     }
     return true;

@@ -28,7 +28,7 @@
 #include "maps/codec.h"
 #include "maps/counters.h"
 #include "maps/families.h"
-#include "maps/typed_map.h"
+#include "maps/pinned_maps.h"
 
 namespace smi::inspect {
 namespace {
@@ -65,11 +65,10 @@ void read_maps(const std::string& bpffs, NodeView& v) {
   if (!pinned(bpffs, kLayoutMarkerName)) v.maps_missing.push_back(kLayoutMarkerName);
 }
 
-template <typename K, typename V, typename Fn>
-void walk(const std::string& bpffs, maps::MapId id, NodeView& v, Fn&& fn) {
-  const char* name = maps::pin_name(id);
-  if (!pinned(bpffs, name)) return;
-  auto m = maps::TypedMap<K, V>::open(bpffs, name);
+template <maps::MapId M, typename Fn>
+void walk(const std::string& bpffs, NodeView& v, Fn&& fn) {
+  if (!pinned(bpffs, maps::pin_name(M))) return;
+  auto m = maps::open_map<M>(bpffs);
   if (!m) {
     v.errors.push_back(m.error().message());
     return;
@@ -89,11 +88,11 @@ AddrKey addr_key(uint8_t family, const smi_addr& a) {
 
 void read_services(const std::string& bpffs, NodeView& v) {
   std::map<std::tuple<AddrKey, uint16_t, uint8_t>, std::pair<smi_svc_key, smi_svc_value>> svcs;
-  walk<smi_svc_key, smi_svc_value>(bpffs, maps::MapId::service, v, [&](const smi_svc_key& k, const smi_svc_value& val) {
+  walk<maps::MapId::service>(bpffs, v, [&](const smi_svc_key& k, const smi_svc_value& val) {
     svcs[{addr_key(k.family, k.addr), k.port, k.protocol}] = {k, val};
   });
   std::map<uint32_t, std::map<uint32_t, smi_slot_value>> slots;
-  walk<smi_slot_key, smi_slot_value>(bpffs, maps::MapId::backend_slot, v,
+  walk<maps::MapId::backend_slot>(bpffs, v,
                                      [&](const smi_slot_key& k, const smi_slot_value& s) { slots[k.svc_id][k.slot] = s; });
 
   std::set<uint32_t> used;
@@ -128,7 +127,7 @@ void read_services(const std::string& bpffs, NodeView& v) {
 }
 
 void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
-  walk<smi_cg_id_key, smi_identity_value>(bpffs, maps::MapId::pod_identity, v,
+  walk<maps::MapId::pod_identity>(bpffs, v,
                                           [&](const smi_cg_id_key& k, const smi_identity_value& val) {
                                             v.local_cgroups.push_back({k.cgroup_id, val.identity, val.flags, ""});
                                           });
@@ -136,21 +135,21 @@ void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
             [](const auto& a, const auto& b) { return a.cgroup_id < b.cgroup_id; });
 
   std::map<AddrKey, IpIdentity> ips;
-  walk<smi_ip_id_key, smi_identity_value>(bpffs, maps::MapId::ip_identity, v,
+  walk<maps::MapId::ip_identity>(bpffs, v,
                                           [&](const smi_ip_id_key& k, const smi_identity_value& val) {
                                             ips[addr_key(k.family, k.addr)] = {addr_text(k.family, k.addr),
                                                                                val.identity, val.flags};
                                           });
   for (auto& [_, e] : ips) v.ip_identities.push_back(std::move(e));
 
-  walk<smi_pol_dst_key, smi_pol_dst_value>(bpffs, maps::MapId::policy_dst, v,
+  walk<maps::MapId::policy_dst>(bpffs, v,
                                            [&](const smi_pol_dst_key& k, const smi_pol_dst_value& val) {
                                              if (val.flags & SMI_POL_DST_F_ENFORCED) v.enforced.push_back(k.identity);
                                              else if (val.flags & SMI_POL_DST_F_AUDIT) v.audited.push_back(k.identity);
                                            });
   std::sort(v.enforced.begin(), v.enforced.end());
   std::sort(v.audited.begin(), v.audited.end());
-  walk<smi_pol_key, smi_pol_value>(bpffs, maps::MapId::policy, v, [&](const smi_pol_key& k, const smi_pol_value&) {
+  walk<maps::MapId::policy>(bpffs, v, [&](const smi_pol_key& k, const smi_pol_value&) {
     v.policy.push_back({k.dst_identity, k.src_identity, k.port, k.protocol});
   });
   std::sort(v.policy.begin(), v.policy.end(), [](const PolicyEdge& a, const PolicyEdge& b) {

@@ -24,9 +24,7 @@
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
-#include "maps/identity.h"
-#include "maps/policy.h"
-#include "maps/service.h"
+#include "maps/pinned_maps.h"
 
 using namespace smi;
 using namespace smi::test;

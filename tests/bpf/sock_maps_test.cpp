@@ -15,9 +15,7 @@
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
-#include "maps/identity.h"
-#include "maps/policy.h"
-#include "maps/service.h"
+#include "maps/pinned_maps.h"
 
 namespace smi::test {
 namespace {
@@ -47,7 +45,7 @@ TEST_F(SockMapsTest, FullPolicyMapIsAnErrorNamingMapAndCapacity) {
   load();
   auto pol = maps::PolicyMaps::open(config_.pin_dir);
   ASSERT_TRUE(pol.ok()) << pol.error().message();
-  EXPECT_EQ(pol->edges().capacity(), 4u);
+  EXPECT_EQ(pol->get<maps::MapId::policy>().capacity(), 4u);
   for (uint16_t port = 1; port <= 4; ++port) ASSERT_TRUE(test::allow(*pol, 7, 8, port, IPPROTO_TCP).ok()) << port;
   auto full = test::allow(*pol, 7, 8, 5, IPPROTO_TCP);
   ASSERT_FALSE(full.ok());
@@ -74,7 +72,7 @@ TEST_F(SockMapsTest, FullSlotMapFailsTheServiceUpdate) {
   key.port = 80;
   key.family = SMI_AF_INET;
   key.protocol = IPPROTO_TCP;
-  auto v = svc->services().get(key);
+  auto v = svc->get<maps::MapId::service>().get(key);
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->has_value());
 }
@@ -84,7 +82,7 @@ TEST_F(SockMapsTest, CapacitiesAreAppliedAndSizesChecked) {
   load();
   auto svc = maps::ServiceMaps::open(config_.pin_dir);
   ASSERT_TRUE(svc.ok());
-  EXPECT_EQ(svc->services().capacity(), 10u);
+  EXPECT_EQ(svc->get<maps::MapId::service>().capacity(), 10u);
   // Opening a map through the wrong struct is refused (ABI drift).
   auto wrong = maps::TypedMap<smi_pol_key, smi_pol_value>::open(config_.pin_dir, "smi_svc_v1");
   ASSERT_FALSE(wrong.ok());

@@ -143,7 +143,7 @@ class AuditTest : public SharedEnvTest<SockEnv, AuditTest> {
     ASSERT_TRUE(test::remove_ip(*env_->ids, env_->pod("u").ipv4).ok());
     ASSERT_TRUE(test::remove_ip(*env_->ids, env_->pod("u").ipv6).ok());
     ASSERT_TRUE(test::allow(*env_->policy, kIdB1, kIdA, kTcpPort, IPPROTO_TCP).ok());
-    ASSERT_TRUE(env_->policy->destinations().put({.identity = kIdB1}, {.flags = flags, .pad = 0}).ok());
+    ASSERT_TRUE(env_->policy->get<maps::MapId::policy_dst>().put({.identity = kIdB1}, {.flags = flags, .pad = 0}).ok());
   }
 
   static PerEdge per_edge(uint8_t type) {

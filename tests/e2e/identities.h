@@ -9,7 +9,7 @@
 #include "base/result.h"
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
-#include "maps/identity.h"
+#include "maps/pinned_maps.h"
 
 namespace smi::test {
 

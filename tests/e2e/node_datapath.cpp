@@ -21,10 +21,8 @@
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "identity/numeric_identity.h"
-#include "maps/identity.h"
+#include "maps/pinned_maps.h"
 #include "fixture/map_writers.h"
-#include "maps/policy.h"
-#include "maps/service.h"
 
 extern char** environ;
 

@@ -26,7 +26,7 @@
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
 #include "maps/codec.h"
-#include "maps/service.h"
+#include "maps/pinned_maps.h"
 
 namespace smi::test {
 namespace {
@@ -265,14 +265,14 @@ Result<std::map<std::string, int>> slots_of(const std::string& bpffs, const std:
   auto addr = parse_ip(vip);
   if (!addr) return std::move(addr).error();
   std::optional<smi_svc_value> svc;
-  SMI_TRY(svcs->services().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
+  SMI_TRY(svcs->get<maps::MapId::service>().for_each([&](const smi_svc_key& k, const smi_svc_value& v) {
     if (codec::get_addr(k.family, k.addr) == *addr && k.port == port && k.protocol == 6 /* TCP */)
       svc = v;
   }));
   if (!svc) return Error(fmt::format("{}:{} is not in smi_svc_v1", vip, port));
   slot_count = svc->slot_count;
   std::map<std::string, int> per_endpoint;
-  SMI_TRY(svcs->slots().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
+  SMI_TRY(svcs->get<maps::MapId::backend_slot>().for_each([&](const smi_slot_key& k, const smi_slot_value& v) {
     if (k.svc_id == svc->svc_id && k.slot < svc->slot_count) per_endpoint[codec::get_addr(v.family, v.addr).to_string()]++;
   }));
   return per_endpoint;

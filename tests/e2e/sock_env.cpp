@@ -125,17 +125,17 @@ Result<std::unique_ptr<SockEnv>> SockEnv::create() {
 
 Status SockEnv::reset_state() {
   std::vector<smi_pol_dst_key> dsts;
-  SMI_TRY(policy->destinations().for_each([&](const smi_pol_dst_key& k, const smi_pol_dst_value&) { dsts.push_back(k); }));
-  for (const auto& k : dsts) SMI_TRY(policy->destinations().erase(k));
+  SMI_TRY(policy->get<maps::MapId::policy_dst>().for_each([&](const smi_pol_dst_key& k, const smi_pol_dst_value&) { dsts.push_back(k); }));
+  for (const auto& k : dsts) SMI_TRY(policy->get<maps::MapId::policy_dst>().erase(k));
   std::vector<smi_pol_key> edges;
-  SMI_TRY(policy->edges().for_each([&](const smi_pol_key& k, const smi_pol_value&) { edges.push_back(k); }));
-  for (const auto& k : edges) SMI_TRY(policy->edges().erase(k));
+  SMI_TRY(policy->get<maps::MapId::policy>().for_each([&](const smi_pol_key& k, const smi_pol_value&) { edges.push_back(k); }));
+  for (const auto& k : edges) SMI_TRY(policy->get<maps::MapId::policy>().erase(k));
   std::vector<smi_svc_key> svcs;
-  SMI_TRY(services->services().for_each([&](const smi_svc_key& k, const smi_svc_value&) { svcs.push_back(k); }));
-  for (const auto& k : svcs) SMI_TRY(services->services().erase(k));
+  SMI_TRY(services->get<maps::MapId::service>().for_each([&](const smi_svc_key& k, const smi_svc_value&) { svcs.push_back(k); }));
+  for (const auto& k : svcs) SMI_TRY(services->get<maps::MapId::service>().erase(k));
   std::vector<smi_slot_key> slots;
-  SMI_TRY(services->slots().for_each([&](const smi_slot_key& k, const smi_slot_value&) { slots.push_back(k); }));
-  for (const auto& k : slots) SMI_TRY(services->slots().erase(k));
+  SMI_TRY(services->get<maps::MapId::backend_slot>().for_each([&](const smi_slot_key& k, const smi_slot_value&) { slots.push_back(k); }));
+  for (const auto& k : slots) SMI_TRY(services->get<maps::MapId::backend_slot>().erase(k));
   return ok();
 }
 

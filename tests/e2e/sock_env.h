@@ -23,9 +23,7 @@
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
 #include "maps/counters.h"
-#include "maps/identity.h"
-#include "maps/policy.h"
-#include "maps/service.h"
+#include "maps/pinned_maps.h"
 
 namespace smi::test {
 

@@ -36,31 +36,11 @@ class FakeSink : public compiler::StateSink {
   }
   Result<DesiredState> read_back() override {
     if (read_back_fails_) return Error("read back: injected", EIO);
-    DesiredState s;
-    std::map<uint32_t, std::map<uint32_t, compiler::SlotValue>> slots;
-    for (const auto& [k, op] : values_) {
-      switch (op.family) {
-        case compiler::Family::pod_identity: break;
-        case compiler::Family::ip_identity:
-          s.ip_identity[std::get<compiler::IpAddr>(op.key)] = std::get<compiler::IdentityNum>(op.value);
-          break;
-        case compiler::Family::service:
-          s.services[std::get<compiler::ServiceKey>(op.key)] = std::get<compiler::ServiceValue>(op.value);
-          break;
-        case compiler::Family::backend_slot: {
-          const auto& sk = std::get<compiler::SlotKey>(op.key);
-          slots[sk.frontend_id][sk.slot] = std::get<compiler::SlotValue>(op.value);
-          break;
-        }
-        case compiler::Family::policy: s.policy.insert(std::get<compiler::PolicyKey>(op.key)); break;
-        case compiler::Family::policy_dst:
-          s.policy_dst[std::get<compiler::PolicyDstKey>(op.key).dst] = std::get<compiler::DstMode>(op.value);
-          break;
-      }
-    }
-    for (auto& [id, by_index] : slots)
-      for (uint32_t i = 0; by_index.count(i); ++i) s.slots[id].push_back(by_index[i]);
-    return s;
+    // As the kernel's maps: everything but pod_identity (keyed by cgroup) reads back.
+    std::vector<MapOp> entries;
+    for (const auto& [k, op] : values_)
+      if (op.family != compiler::Family::pod_identity) entries.push_back(op);
+    return compiler::state_of(std::move(entries));
   }
   static std::string key(const MapOp& op) { return compiler::describe({op.family, compiler::OpKind::upsert, op.key, {}}); }
   std::map<std::string, int> live_;

@@ -51,6 +51,8 @@ smi_pol_dst_value to_abi(compiler::DstMode m) {
   return {.flags = static_cast<__u32>(m == compiler::DstMode::audit ? SMI_POL_DST_F_AUDIT : SMI_POL_DST_F_ENFORCED)};
 }
 
+smi_pol_value to_abi(std::monostate) { return {}; }
+
 smi_ip_id_key ip_key(const model::IpAddr& ip) {
   smi_ip_id_key out{};
   put_addr(ip, out.family, out.addr);
@@ -89,6 +91,12 @@ compiler::PolicyKey from_abi(const smi_pol_key& k) {
   return {.dst = k.dst_identity, .src = k.src_identity, .port = k.port,
           .protocol = static_cast<model::Protocol>(k.protocol)};
 }
+
+compiler::SlotKey from_abi(const smi_slot_key& k) { return {.frontend_id = k.svc_id, .slot = k.slot}; }
+
+std::monostate from_abi(const smi_pol_value&) { return {}; }
+
+compiler::PolicyDstKey from_abi(const smi_pol_dst_key& k) { return {.dst = k.identity}; }
 
 compiler::DstMode from_abi(const smi_pol_dst_value& v) {
   return v.flags & SMI_POL_DST_F_ENFORCED ? compiler::DstMode::enforce : compiler::DstMode::audit;

@@ -28,6 +28,7 @@ smi_slot_value to_abi(const compiler::SlotValue& v);
 smi_pol_key to_abi(const compiler::PolicyKey& k);
 smi_pol_dst_key to_abi(const compiler::PolicyDstKey& k);
 smi_pol_dst_value to_abi(compiler::DstMode m);
+smi_pol_value to_abi(std::monostate);  // an allow entry has no value
 smi_ip_id_key ip_key(const model::IpAddr& ip);
 // local: the address is a pod of this node (SMI_ID_F_LOCAL).
 smi_identity_value ip_value(compiler::IdentityNum identity, bool local);
@@ -39,7 +40,10 @@ smi_pod_src_key pod_src_key(std::uint32_t ifindex, const model::IpAddr& ip);
 compiler::ServiceKey from_abi(const smi_svc_key& k);
 compiler::ServiceValue from_abi(const smi_svc_value& v);
 compiler::SlotValue from_abi(const smi_slot_value& v);
+compiler::SlotKey from_abi(const smi_slot_key& k);
 compiler::PolicyKey from_abi(const smi_pol_key& k);
+std::monostate from_abi(const smi_pol_value&);
+compiler::PolicyDstKey from_abi(const smi_pol_dst_key& k);
 compiler::DstMode from_abi(const smi_pol_dst_value& v);
 model::IpAddr from_abi(const smi_ip_id_key& k);
 model::IpAddr from_abi(const smi_pod_src_key& k);
@@ -56,68 +60,44 @@ struct EncodeContext {
   const std::set<model::IpAddr>& local_ips;
 };
 
+// Most families: the key and value through to_abi() and back through
+// from_abi().
 template <Family F>
-struct FamilyCodec;
+struct FamilyCodec {
+  static constexpr bool readable = true;
+  template <typename K>
+  static auto key(const K& k) {
+    return to_abi(k);
+  }
+  template <typename K, typename V>
+  static auto value(const K&, const V& v, const EncodeContext&) {
+    return to_abi(v);
+  }
+  template <typename AbiKey, typename AbiValue>
+  static auto decode(const AbiKey& k, const AbiValue& v) {
+    return std::pair{from_abi(k), from_abi(v)};
+  }
+};
 
 // Keyed by pod UID in the state, by each of the pod's cgroups in the map:
 // the datapath expands the key, and the map cannot be read back into pods.
 template <>
 struct FamilyCodec<Family::pod_identity> {
+  static constexpr bool readable = false;
   static smi_cg_id_key key(std::uint64_t cgroup_id) { return cgroup_key(cgroup_id); }
   static smi_identity_value value(const compiler::PodIdentity& p) { return cgroup_value(p); }
 };
 
+// The value says whether the address is one of this node's pods.
 template <>
 struct FamilyCodec<Family::ip_identity> {
+  static constexpr bool readable = true;
   static smi_ip_id_key key(const model::IpAddr& ip) { return ip_key(ip); }
   static smi_identity_value value(const model::IpAddr& ip, compiler::IdentityNum id, const EncodeContext& c) {
     return ip_value(id, c.local_ips.count(ip) > 0);
   }
   static std::pair<model::IpAddr, compiler::IdentityNum> decode(const smi_ip_id_key& k, const smi_identity_value& v) {
     return {from_abi(k), v.identity};
-  }
-};
-
-template <>
-struct FamilyCodec<Family::service> {
-  static smi_svc_key key(const compiler::ServiceKey& k) { return to_abi(k); }
-  static smi_svc_value value(const compiler::ServiceKey&, const compiler::ServiceValue& v, const EncodeContext&) {
-    return to_abi(v);
-  }
-  static std::pair<compiler::ServiceKey, compiler::ServiceValue> decode(const smi_svc_key& k, const smi_svc_value& v) {
-    return {from_abi(k), from_abi(v)};
-  }
-};
-
-template <>
-struct FamilyCodec<Family::backend_slot> {
-  static smi_slot_key key(const compiler::SlotKey& k) { return to_abi(k); }
-  static smi_slot_value value(const compiler::SlotKey&, const compiler::SlotValue& v, const EncodeContext&) {
-    return to_abi(v);
-  }
-  static std::pair<compiler::SlotKey, compiler::SlotValue> decode(const smi_slot_key& k, const smi_slot_value& v) {
-    return {{k.svc_id, k.slot}, from_abi(v)};
-  }
-};
-
-template <>
-struct FamilyCodec<Family::policy> {
-  static smi_pol_key key(const compiler::PolicyKey& k) { return to_abi(k); }
-  static smi_pol_value value(const compiler::PolicyKey&, std::monostate, const EncodeContext&) { return {}; }
-  static std::pair<compiler::PolicyKey, std::monostate> decode(const smi_pol_key& k, const smi_pol_value&) {
-    return {from_abi(k), {}};
-  }
-};
-
-template <>
-struct FamilyCodec<Family::policy_dst> {
-  static smi_pol_dst_key key(const compiler::PolicyDstKey& k) { return to_abi(k); }
-  static smi_pol_dst_value value(const compiler::PolicyDstKey&, compiler::DstMode m, const EncodeContext&) {
-    return to_abi(m);
-  }
-  static std::pair<compiler::PolicyDstKey, compiler::DstMode> decode(const smi_pol_dst_key& k,
-                                                                     const smi_pol_dst_value& v) {
-    return {{k.identity}, from_abi(v)};
   }
 };
 

@@ -58,18 +58,21 @@ Delta<K, V> map_delta(const Map& a, const Map& b) {
   return d;
 }
 
+// The value under `k` in a sorted map, or nullopt.
+template <typename Map, typename K>
+std::optional<typename Map::value_type::second_type> find_in(const Map& m, const K& k) {
+  auto it = m.find(k);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
 // A family DesiredState holds as a sorted map from the operation's key to
 // its value.
 template <typename K, typename V, auto Member>
 struct MapFamily {
   using Key = K;
   using Value = V;
-  static std::optional<V> find(const DesiredState& s, const K& k) {
-    const auto& m = s.*Member;
-    auto it = m.find(k);
-    if (it == m.end()) return std::nullopt;
-    return it->second;
-  }
+  static std::optional<V> find(const DesiredState& s, const K& k) { return find_in(s.*Member, k); }
   static void put(DesiredState& s, const K& k, const V& v) { (s.*Member)[k] = v; }
   static std::size_t size(const DesiredState& s) { return (s.*Member).size(); }
   static Delta<K, V> delta(const DesiredState& a, const DesiredState& b) { return map_delta<K, V>(a.*Member, b.*Member); }
@@ -133,9 +136,7 @@ struct FamilyState<Family::policy_dst> {
   using Key = PolicyDstKey;
   using Value = DstMode;
   static std::optional<DstMode> find(const DesiredState& s, const PolicyDstKey& k) {
-    auto it = s.policy_dst.find(k.dst);
-    if (it == s.policy_dst.end()) return std::nullopt;
-    return it->second;
+    return find_in(s.policy_dst, k.dst);
   }
   static void put(DesiredState& s, const PolicyDstKey& k, DstMode m) { s.policy_dst[k.dst] = m; }
   static std::size_t size(const DesiredState& s) { return s.policy_dst.size(); }

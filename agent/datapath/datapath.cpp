@@ -123,7 +123,7 @@ Result<compiler::DesiredState> Datapath::read_back() {
   compiler::for_each_family([&](auto tag) {
     constexpr Family F = decltype(tag)::value;
     using C = codec::FamilyCodec<F>;
-    if constexpr (requires { &C::decode; }) {
+    if constexpr (C::readable) {
       if (!st) return;
       st = map<maps::map_of(F)>().for_each([&](const auto& k, const auto& v) {
         auto [key, value] = C::decode(k, v);

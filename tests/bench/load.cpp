@@ -20,8 +20,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using test::read_exact;
+using test::serve_tcp;
+using test::serve_tcp_threads;
 using test::tcp_connect;
-using test::tcp_listen;
 using test::write_all;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -30,16 +31,7 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 template <typename Serve>
 int serve_threads(uint16_t port, int cpu, Serve serve) {
   pin_cpu(cpu);
-  auto l = tcp_listen("0.0.0.0", port);
-  if (!l) return 10;
-  for (;;) {
-    int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::thread([c, serve] {
-      Fd conn(c);
-      serve(conn.get());
-    }).detach();
-  }
+  return serve_tcp_threads("0.0.0.0", port, [serve](Fd conn) { serve(conn.get()); });
 }
 
 ssize_t read_retry(int fd, void* buf, size_t n) {
@@ -95,16 +87,12 @@ int sink_server(int cpu) {
 // waits for the client's FIN before accepting the next connection.
 int crr_server(int cpu) {
   pin_cpu(cpu);
-  auto l = tcp_listen("0.0.0.0", kCrrPort);
-  if (!l) return 10;
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) continue;
+  return serve_tcp("0.0.0.0", kCrrPort, [](Fd c) {
     timeval tv{.tv_sec = 2, .tv_usec = 0};  // a stuck client must not stall the next ones
     ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char b;
     if (read_retry(c.get(), &b, 1) == 1) (void)!::write(c.get(), &b, 1);
-  }
+  });
 }
 
 Latency rr_latency(const std::string& addr, int size, int rounds, int cpu) {

@@ -32,12 +32,7 @@ using namespace smi::test;
 namespace {
 
 int accept_forever(uint16_t port) {
-  auto l = tcp_listen("0.0.0.0", port);
-  if (!l) return 10;
-  for (;;) {
-    int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c >= 0) ::close(c);
-  }
+  return serve_tcp("0.0.0.0", port, [](Fd) {});
 }
 
 // Connections per second from `from` to addr:port (connect, then close).

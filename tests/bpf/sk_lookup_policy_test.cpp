@@ -13,6 +13,7 @@
 #include "abi/flow.h"
 #include "abi/identity.h"
 #include "base/log.h"
+#include "bpf/bpf_test.h"
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
@@ -51,14 +52,11 @@ const std::vector<Fixture>& fixtures() {
   return f;
 }
 
-class SkLookupPolicyTest : public ::testing::Test {
+class SkLookupPolicyTest : public BpfTest {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF) to load programs";
-    route_libbpf_logs();
-    auto dir = BpffsDir::create("sk_lookup_policy_test");
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    pins_.emplace(std::move(*dir));
+    BpfTest::SetUp();
+    if (unready()) return;
     config_.pin_dir = pins_->path();
     auto sc = ServerCheck::load(config_);
     ASSERT_TRUE(sc.ok()) << sc.error().message();
@@ -107,7 +105,6 @@ class SkLookupPolicyTest : public ::testing::Test {
     return v ? v->packets : ~0ULL;
   }
 
-  std::optional<BpffsDir> pins_;
   DatapathConfig config_;
   std::optional<ServerCheck> prog_;
 };

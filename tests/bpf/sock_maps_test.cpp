@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "bpf/bpf_test.h"
 #include "datapath/sock_programs.h"
 #include "fixture/cluster.h"
 #include "fixture/map_writers.h"
@@ -20,14 +21,11 @@
 namespace smi::test {
 namespace {
 
-class SockMapsTest : public ::testing::Test {
+class SockMapsTest : public BpfTest {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF) to load programs";
-    route_libbpf_logs();
-    auto dir = BpffsDir::create("sock_maps_test");
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    pins_.emplace(std::move(*dir));
+    BpfTest::SetUp();
+    if (unready()) return;
     config_.pin_dir = pins_->path() + "/smi";
   }
   void load() {
@@ -35,7 +33,6 @@ class SockMapsTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.error().message();
     progs_.emplace(std::move(*p));
   }
-  std::optional<BpffsDir> pins_;
   DatapathConfig config_;
   std::optional<SockAddrPrograms> progs_;
 };

@@ -11,6 +11,7 @@
 #include "abi/pod_src.h"
 #include "base/log.h"
 #include "base/skeleton.h"
+#include "bpf/bpf_test.h"
 #include "bpf/packets.h"
 #include "fixture/cluster.h"
 #include "tc_pod.skel.h"
@@ -30,14 +31,11 @@ struct Fixture {
   int verdict;
 };
 
-class TcPodTest : public ::testing::Test {
+class TcPodTest : public BpfTest {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF) to load programs";
-    route_libbpf_logs();
-    auto dir = BpffsDir::create("tc_pod_test");
-    ASSERT_TRUE(dir.ok()) << dir.error().message();
-    pins_.emplace(std::move(*dir));
+    BpfTest::SetUp();
+    if (unready()) return;
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pins_->path().c_str());
     auto skel = Skeleton<tc_pod>::open(&opts);
     ASSERT_TRUE(skel.ok()) << skel.error().message();
@@ -77,7 +75,6 @@ class TcPodTest : public ::testing::Test {
     return sum;
   }
 
-  std::optional<BpffsDir> pins_;
   std::optional<Skeleton<tc_pod>> skel_;
 };
 

@@ -53,18 +53,14 @@ int sink_server(uint16_t port, int cpu) {
 
 int echo_server(uint16_t port, int cpu) {
   pin(cpu);
-  auto l = tcp_listen("0.0.0.0", port);
-  if (!l) return 10;
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) continue;
+  return serve_tcp("0.0.0.0", port, [](Fd c) {
     char b[64];
     for (;;) {
       ssize_t n = ::read(c.get(), b, sizeof(b));
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0 || !write_all(c.get(), b, static_cast<size_t>(n))) break;
+      if (n <= 0 || !write_all(c.get(), b, static_cast<size_t>(n))) return;
     }
-  }
+  });
 }
 
 // Gbit/s for `secs` of 128 KiB writes, counted by the receiver.

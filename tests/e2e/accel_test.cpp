@@ -94,27 +94,20 @@ int half_close_once(const std::string& addr, uint16_t port, int* eagain) {
 }
 
 int bye_server(const std::string& any, uint16_t port) {
-  auto l = tcp_listen(any, port);
-  if (!l) return 10;
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) continue;
+  return serve_tcp(any, port, [](Fd c) {
     char b;
     ssize_t r;
     while ((r = ::read(c.get(), &b, 1)) > 0 || (r < 0 && (errno == EINTR || errno == EAGAIN))) {
     }
     (void)write_all(c.get(), "bye", 3);
-  }
+  });
 }
 
-class AccelTest : public ::testing::TestWithParam<bool> {
+class AccelTest : public SandboxTest<::testing::TestWithParam<bool>> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and BPF";
-    auto box = NodeSandbox::create({"a", "b", "c"});
-    ASSERT_TRUE(box.ok()) << box.error().message();
-    topo_ = std::move(box->topo);
-    pins_.emplace(std::move(*box->pins));
+    set_up_sandbox({"a", "b", "c"});
+    if (unready()) return;
     auto conn = ConnEvents::load({.pin_dir = pins_->path(), .accelerate = GetParam()});
     ASSERT_TRUE(conn.ok()) << conn.error().message();
     conn_.emplace(std::move(*conn));
@@ -156,8 +149,6 @@ class AccelTest : public ::testing::TestWithParam<bool> {
     return n;
   }
 
-  std::unique_ptr<Topology> topo_;
-  std::optional<BpffsDir> pins_;
   std::optional<ConnEvents> conn_;
   std::optional<Acceleration> accel_;
   Attachment events_, redirect_;

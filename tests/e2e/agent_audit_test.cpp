@@ -14,7 +14,6 @@
 #include <chrono>
 #include <map>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -28,22 +27,8 @@ namespace {
 
 
 // "name -> count" of the greetings (or errno:N) of n connections.
-std::map<std::string, int> tally(const std::function<Result<std::string>(const std::function<std::string()>&)>& in,
-                                 const std::string& addr, int n) {
-  auto r = in([addr, n] {
-    std::map<std::string, int> c;
-    for (int i = 0; i < n; ++i) c[greeting(addr, kStorePort, 2000)]++;
-    std::string out;
-    for (const auto& [k, v] : c) out += k + " " + std::to_string(v) + "\n";
-    return out;
-  });
-  if (!r) return {{"fixture:" + r.error().message(), 1}};
-  std::map<std::string, int> out;
-  std::istringstream s(*r);
-  std::string k;
-  int v;
-  while (s >> k >> v) out[k] = v;
-  return out;
+std::map<std::string, int> tally(const RunIn& in, const std::string& addr, int n) {
+  return tally_answers(in, n, [addr] { return greeting(addr, kStorePort, 2000); });
 }
 
 struct Outcome {

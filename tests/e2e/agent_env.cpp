@@ -370,6 +370,23 @@ Result<std::string> in_node(const Node& node, const std::function<std::string()>
   return output_of([&](const std::function<int()>& f) { return node.spawn(f); }, "node " + node.name, fn);
 }
 
+std::map<std::string, int> tally_answers(const RunIn& run, int n, const std::function<std::string()>& ask) {
+  auto r = run([n, ask] {
+    std::map<std::string, int> c;
+    for (int i = 0; i < n; ++i) c[ask()]++;
+    std::string out;  // "answer count" lines: answers hold no spaces
+    for (const auto& [k, v] : c) out += k + " " + std::to_string(v) + "\n";
+    return out;
+  });
+  if (!r) return {{"fixture:" + r.error().message(), n}};
+  std::map<std::string, int> out;
+  std::istringstream in(*r);
+  std::string k;
+  int v;
+  while (in >> k >> v) out[k] = v;
+  return out;
+}
+
 int store_server(const std::string& name, const std::string& addr) { return greeting_server(addr, kStorePort, name); }
 
 Result<std::vector<Process>> spawn_store_servers(const Topology& topo) {
@@ -384,21 +401,14 @@ Result<std::vector<Process>> spawn_store_servers(const Topology& topo) {
 }
 
 int greeting_server(const std::string& addr, uint16_t port, const std::string& name) {
-  auto l = tcp_listen(addr, port);
-  if (!l) return 10;
-  for (;;) {
-    int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::thread([c, name] {
-      Fd conn(c);
-      std::string hello = name + "\n";
-      if (!write_all(conn.get(), hello.data(), hello.size())) return;
-      char buf[4096];
-      ssize_t n;
-      while ((n = ::read(conn.get(), buf, sizeof(buf))) > 0)
-        if (!write_all(conn.get(), buf, static_cast<size_t>(n))) return;
-    }).detach();
-  }
+  return serve_tcp_threads(addr, port, [name](Fd conn) {
+    std::string hello = name + "\n";
+    if (!write_all(conn.get(), hello.data(), hello.size())) return;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(conn.get(), buf, sizeof(buf))) > 0)
+      if (!write_all(conn.get(), buf, static_cast<size_t>(n))) return;
+  });
 }
 
 std::string ask_store(int timeout_ms) { return greeting(kStoreVip, kStorePort, timeout_ms); }

@@ -130,6 +130,11 @@ Result<std::string> in_pod(const Pod& pod, const std::function<std::string()>& f
 // The same as a node process (Node::spawn: node netns, outside the pod cgroups).
 Result<std::string> in_node(const Node& node, const std::function<std::string()>& fn);
 
+// How often each answer came over n calls of `ask`, made in one process that
+// `run` starts (in_pod, in_node); {"fixture:<error>": n} when it failed.
+using RunIn = std::function<Result<std::string>(const std::function<std::string()>&)>;
+std::map<std::string, int> tally_answers(const RunIn& run, int n, const std::function<std::string()>& ask);
+
 // Answers each connection on addr:port with "<name>\n", then echoes, forever
 // (ended by its Process). "::" takes IPv4 and IPv6.
 int greeting_server(const std::string& addr, uint16_t port, const std::string& name);

@@ -70,14 +70,11 @@ int send_from(const std::string& src, const std::string& dst, uint16_t port) {
   return 0;
 }
 
-class AntiSpoofTest : public ::testing::Test {
+class AntiSpoofTest : public SandboxTest<> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and tc";
-    auto box = NodeSandbox::create({"a", "b"});
-    ASSERT_TRUE(box.ok()) << box.error().message();
-    topo_ = std::move(box->topo);
-    pins_.emplace(std::move(*box->pins));
+    set_up_sandbox({"a", "b"});
+    if (unready()) return;
     const Pod& a = topo_->pod("a");
     ASSERT_TRUE(topo_->ip(a.netns, {"addr", "add", "10.244.1.200/32", "dev", "eth0"}).ok());
     ASSERT_TRUE(topo_->ip(a.netns, {"addr", "add", "fd00:244:1::c8/128", "dev", "eth0", "nodad"}).ok());
@@ -123,8 +120,6 @@ class AntiSpoofTest : public ::testing::Test {
             {"IPv6", a.ipv6, "fd00:244:1::c8", "/128", 9600, 14 + 40 + 8 + kPayload}};
   }
 
-  std::unique_ptr<Topology> topo_;
-  std::optional<BpffsDir> pins_;
 };
 
 TEST_F(AntiSpoofTest, SpoofedSourceIsDroppedAndCountedOwnTrafficPasses) {

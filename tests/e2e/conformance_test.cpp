@@ -34,7 +34,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -413,20 +412,7 @@ constexpr double kSplitTolerance = 0.10;
 // `n` connections from a pod to the store service: the answering backend's
 // name, or the error, with how often each came.
 std::map<std::string, int> tally(const Pod& client, int n) {
-  auto r = in_pod(client, [n] {
-    std::map<std::string, int> c;
-    for (int i = 0; i < n; ++i) c[ask_store(kWaitMs)]++;
-    std::string out;
-    for (const auto& [k, v] : c) out += k + " " + std::to_string(v) + "\n";
-    return out;
-  });
-  if (!r) return {{"fixture:" + r.error().message(), n}};
-  std::map<std::string, int> out;
-  std::istringstream in(*r);
-  std::string k;
-  int v;
-  while (in >> k >> v) out[k] = v;
-  return out;
+  return tally_answers([&](const auto& fn) { return in_pod(client, fn); }, n, [] { return ask_store(kWaitMs); });
 }
 
 std::string tally_text(const std::map<std::string, int>& t) {

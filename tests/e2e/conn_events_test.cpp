@@ -30,18 +30,14 @@ constexpr int kConnsPerFamily = 10;
 
 // Per connection: read the request, write the response, wait for EOF, close.
 int serve(const std::string& any, uint16_t port) {
-  auto l = tcp_listen(any, port);
-  if (!l) return 10;
   std::vector<char> buf(kResponse, 'r');
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) continue;
-    if (!read_exact(c.get(), buf.data(), kRequest)) continue;
-    if (!write_all(c.get(), buf.data(), kResponse)) continue;
+  return serve_tcp(any, port, [&buf](Fd c) {
+    if (!read_exact(c.get(), buf.data(), kRequest)) return;
+    if (!write_all(c.get(), buf.data(), kResponse)) return;
     char b;
     while (::read(c.get(), &b, 1) > 0) {
     }
-  }
+  });
 }
 
 int request(const std::string& addr, uint16_t port) {
@@ -59,14 +55,11 @@ std::string addr_text(const smi_event& e, const smi_addr& a) {
   return buf;
 }
 
-class ConnEventsTest : public ::testing::Test {
+class ConnEventsTest : public SandboxTest<> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces, cgroups and BPF";
-    auto box = NodeSandbox::create({"a", "b", "c"});
-    ASSERT_TRUE(box.ok()) << box.error().message();
-    topo_ = std::move(box->topo);
-    pins_.emplace(std::move(*box->pins));
+    set_up_sandbox({"a", "b", "c"});
+    if (unready()) return;
     auto conn = ConnEvents::load({.pin_dir = pins_->path(), .accelerate = false});
     ASSERT_TRUE(conn.ok()) << conn.error().message();
     conn_.emplace(std::move(*conn));
@@ -91,8 +84,6 @@ class ConnEventsTest : public ::testing::Test {
     (void)link_.detach();
   }
 
-  std::unique_ptr<Topology> topo_;
-  std::optional<BpffsDir> pins_;
   std::optional<ConnEvents> conn_;
   Attachment link_;
   std::optional<EventReader> reader_;

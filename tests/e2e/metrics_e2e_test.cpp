@@ -241,17 +241,13 @@ constexpr size_t kRequestBytes = 100, kResponseBytes = 200;
 // Per connection: read a 100-byte request, answer 200 bytes, wait for the
 // client's close, close. Forever (ended by PID).
 int request_response_server() {
-  auto l = test::tcp_listen("0.0.0.0", kServerPort);
-  if (!l) return 10;
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) continue;
+  return test::serve_tcp("0.0.0.0", kServerPort, [](Fd c) {
     char buf[kResponseBytes] = {};
-    if (!test::read_exact(c.get(), buf, kRequestBytes)) continue;
-    if (!test::write_all(c.get(), buf, kResponseBytes)) continue;
+    if (!test::read_exact(c.get(), buf, kRequestBytes)) return;
+    if (!test::write_all(c.get(), buf, kResponseBytes)) return;
     char eof;
     (void)!::read(c.get(), &eof, 1);
-  }
+  });
 }
 
 int one_request(const std::string& addr, uint16_t port) {

@@ -30,12 +30,7 @@ namespace smi::test {
 namespace {
 
 int serve(char id) {
-  auto l = tcp_listen("::", kSvcPort);
-  if (!l) return 10;
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (c) (void)!::write(c.get(), &id, 1);
-  }
+  return serve_tcp("::", kSvcPort, [id](Fd c) { (void)!::write(c.get(), &id, 1); });
 }
 
 // Loads and attaches everything, then lets the loaders go (agent stopped).

@@ -27,9 +27,7 @@ namespace {
 constexpr uint16_t kDenied = 8081;
 
 int accept_forever(const std::string& addr, uint16_t port) {
-  auto l = tcp_listen(addr, port);
-  if (!l) return 10;
-  for (;;) Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
+  return serve_tcp(addr, port, [](Fd) {});
 }
 
 // 0 when connected, else the errno.
@@ -49,14 +47,11 @@ Result<Skeleton<deny_port>> load_denier() {
   return skel;
 }
 
-class PinnedLinksTest : public ::testing::Test {
+class PinnedLinksTest : public SandboxTest<> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for BPF, namespaces and cgroups";
-    auto box = NodeSandbox::create({"a", "b"});
-    ASSERT_TRUE(box.ok()) << box.error().message();
-    topo_ = std::move(box->topo);
-    pins_.emplace(std::move(*box->pins));
+    set_up_sandbox({"a", "b"});
+    if (unready()) return;
     auto srv = topo_->pod("b").spawn([this] { return accept_forever(topo_->pod("b").ipv4, kDenied); });
     ASSERT_TRUE(srv.ok());
     server_ = std::move(*srv);
@@ -81,21 +76,23 @@ class PinnedLinksTest : public ::testing::Test {
     return bpf_program__attach_cgroup(prog, cg.get());  // the link holds its own reference
   }
 
-  std::unique_ptr<Topology> topo_;
-  std::optional<BpffsDir> pins_;
+  // A fresh "agent": loads the denier and ensures its link on n1's cgroup.
+  // The skeleton goes when this returns, as when an agent exits.
+  Result<PinnedLinks::Outcome> denier_agent(PinnedLinks& links) {
+    auto skel = load_denier();
+    if (!skel) return std::move(skel).error();
+    return links.ensure("n1-connect4", node_cgroup_id(), (*skel)->progs.deny_connect4,
+                        [&] { return attach((*skel)->progs.deny_connect4); });
+  }
+
   Process server_;
 };
 
 TEST_F(PinnedLinksTest, SurvivesTheLoaderAndIsUpdatedInPlace) {
   PinnedLinks links(pins_->path() + "/links");
-  {
-    auto skel = load_denier();
-    ASSERT_TRUE(skel.ok()) << skel.error().message();
-    auto r = links.ensure("n1-connect4", node_cgroup_id(), (*skel)->progs.deny_connect4,
-                          [&] { return attach((*skel)->progs.deny_connect4); });
-    ASSERT_TRUE(r.ok()) << r.error().message();
-    EXPECT_EQ(*r, PinnedLinks::Outcome::attached);
-  }  // the "agent" is gone: skeleton, program fds and link fd closed
+  auto first = denier_agent(links);  // then the "agent" is gone: skeleton, program fds and link fd closed
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_EQ(*first, PinnedLinks::Outcome::attached);
   EXPECT_EQ(connect_from_a(), EPERM) << "the pinned link keeps the program attached";
   uint32_t id = links.link_id("n1-connect4");
   ASSERT_NE(id, 0u);
@@ -113,10 +110,7 @@ TEST_F(PinnedLinksTest, SurvivesTheLoaderAndIsUpdatedInPlace) {
   });
   ASSERT_TRUE(prober.ok());
   for (int round = 0; round < 5; ++round) {
-    auto skel = load_denier();
-    ASSERT_TRUE(skel.ok()) << skel.error().message();
-    auto r = links.ensure("n1-connect4", node_cgroup_id(), (*skel)->progs.deny_connect4,
-                          [&] { return attach((*skel)->progs.deny_connect4); });
+    auto r = denier_agent(links);
     ASSERT_TRUE(r.ok()) << r.error().message();
     EXPECT_EQ(*r, PinnedLinks::Outcome::updated);
     EXPECT_EQ(links.link_id("n1-connect4"), id) << "the same link, a new program";

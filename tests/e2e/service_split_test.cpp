@@ -62,11 +62,13 @@ class ServiceSplitTest : public SharedEnvTest<SockEnv, ServiceSplitTest> {
     ASSERT_EQ(t.b1 + t.b2, kConnections) << what;
     double share = static_cast<double>(t.b1) / kConnections;
     EXPECT_NEAR(share, kWeightB1, 0.02) << what << ": b1 got " << t.b1 << " of " << kConnections;
-    // Chi-square goodness of fit, 1 degree of freedom: 10.83 is the 0.1%
-    // critical value (a correct datapath fails this once in 1000 runs).
+    // Chi-square goodness of fit, 1 degree of freedom: 15.14 is the 0.01%
+    // critical value. A correct datapath fails it once in 10,000 checks (at
+    // 0.1% the suite's several checks failed a CI run about once in 250); a
+    // split off by two points (88/12) scores about 44.
     double e1 = kConnections * kWeightB1, e2 = kConnections * (1 - kWeightB1);
     double chi2 = std::pow(t.b1 - e1, 2) / e1 + std::pow(t.b2 - e2, 2) / e2;
-    EXPECT_LT(chi2, 10.83) << what << ": b1=" << t.b1 << " b2=" << t.b2;
+    EXPECT_LT(chi2, 15.14) << what << ": b1=" << t.b1 << " b2=" << t.b2;
     std::printf("[ split ] %s: b1 %.2f%% b2 %.2f%% chi2 %.2f, %d in %.2f s (%.0f/s)\n", what, 100.0 * t.b1 / kConnections,
                 100.0 * t.b2 / kConnections, chi2, kConnections, t.seconds, kConnections / t.seconds);
   }
@@ -97,22 +99,6 @@ int tcp_split_client(int family, Tally* t) {
   }
   t->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return 0;
-}
-
-TEST_F(ServiceSplitTest, TcpIpv4FollowsWeightsAndKeepsServiceAddress) {
-  install_split(AF_INET, 80, IPPROTO_TCP, kTcpPort);
-  Shared<Tally> t;
-  auto r = env_->pod("a").run([&] { return tcp_split_client(AF_INET, &*t); });
-  ASSERT_TRUE(r.ok());
-  check_split(*t, "TCP IPv4");
-}
-
-TEST_F(ServiceSplitTest, TcpIpv6FollowsWeightsAndKeepsServiceAddress) {
-  install_split(AF_INET6, 80, IPPROTO_TCP, kTcpPort);
-  Shared<Tally> t;
-  auto r = env_->pod("a").run([&] { return tcp_split_client(AF_INET6, &*t); });
-  ASSERT_TRUE(r.ok());
-  check_split(*t, "TCP IPv6");
 }
 
 // Unconnected UDP: each datagram to the service goes to a backend chosen at
@@ -161,21 +147,37 @@ int udp_split_client(int family, Tally* t) {
   return 0;
 }
 
-TEST_F(ServiceSplitTest, UdpIpv4FollowsWeightsAndRepliesComeFromService) {
-  install_split(AF_INET, 53, IPPROTO_UDP, kUdpPort);
+// Every family and protocol: each connection (TCP) or datagram (unconnected
+// UDP, whose replies must come from the service) goes to a backend by the
+// weights, and the client keeps seeing the service address.
+struct SplitCase {
+  const char* name;
+  int family;
+  uint8_t protocol;
+};
+
+class ServiceSplitWeightsTest : public ServiceSplitTest, public ::testing::WithParamInterface<SplitCase> {};
+
+TEST_P(ServiceSplitWeightsTest, FollowsWeightsAndShowsTheServiceAddress) {
+  const auto [name, family, protocol] = GetParam();
+  const bool tcp = protocol == IPPROTO_TCP;
+  install_split(family, tcp ? 80 : 53, protocol, tcp ? kTcpPort : kUdpPort);
   Shared<Tally> t;
-  auto r = env_->pod("a").run([&] { return udp_split_client(AF_INET, &*t); });
+  auto r = env_->pod("a").run([&] { return tcp ? tcp_split_client(family, &*t) : udp_split_client(family, &*t); });
   ASSERT_TRUE(r.ok());
-  check_split(*t, "UDP IPv4");
+  check_split(*t, name);
 }
 
-TEST_F(ServiceSplitTest, UdpIpv6FollowsWeightsAndRepliesComeFromService) {
-  install_split(AF_INET6, 53, IPPROTO_UDP, kUdpPort);
-  Shared<Tally> t;
-  auto r = env_->pod("a").run([&] { return udp_split_client(AF_INET6, &*t); });
-  ASSERT_TRUE(r.ok());
-  check_split(*t, "UDP IPv6");
-}
+INSTANTIATE_TEST_SUITE_P(Families, ServiceSplitWeightsTest,
+                         ::testing::Values(SplitCase{"TCP IPv4", AF_INET, IPPROTO_TCP},
+                                           SplitCase{"TCP IPv6", AF_INET6, IPPROTO_TCP},
+                                           SplitCase{"UDP IPv4", AF_INET, IPPROTO_UDP},
+                                           SplitCase{"UDP IPv6", AF_INET6, IPPROTO_UDP}),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           std::erase(n, ' ');
+                           return n;
+                         });
 
 // Connected UDP: the backend is chosen once at connect(); getpeername and the
 // reply's source both show the service.

@@ -13,21 +13,14 @@ namespace smi::test {
 namespace {
 
 int tcp_server(char id, uint16_t port) {
-  auto l = tcp_listen("::", port);
-  if (!l) return 10;
-  for (;;) {
-    int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::thread([c, id] {
-      Fd conn(c);
-      if (::write(conn.get(), &id, 1) != 1) return;
-      char buf[256];
-      for (;;) {
-        ssize_t n = ::read(conn.get(), buf, sizeof(buf));
-        if (n <= 0 || ::write(conn.get(), buf, static_cast<size_t>(n)) != n) return;
-      }
-    }).detach();
-  }
+  return serve_tcp_threads("::", port, [id](Fd conn) {
+    if (::write(conn.get(), &id, 1) != 1) return;
+    char buf[256];
+    for (;;) {
+      ssize_t n = ::read(conn.get(), buf, sizeof(buf));
+      if (n <= 0 || ::write(conn.get(), buf, static_cast<size_t>(n)) != n) return;
+    }
+  });
 }
 
 int udp_server(char id, uint16_t port) {
@@ -85,18 +78,16 @@ Result<std::unique_ptr<SockEnv>> SockEnv::create() {
   for (const char* p : {"a", "c", "b1", "b2"})
     SMI_TRY(kept(env->server_check->attach_netns("/run/netns/" + env->topo->pod(p).netns, 0)));
 
-  auto ids = maps::IdentityMaps::open(env->config.pin_dir);
-  if (!ids) return std::move(ids).error();
-  env->ids.emplace(std::move(*ids));
-  auto svc = maps::ServiceMaps::open(env->config.pin_dir);
-  if (!svc) return std::move(svc).error();
-  env->services.emplace(std::move(*svc));
-  auto pol = maps::PolicyMaps::open(env->config.pin_dir);
-  if (!pol) return std::move(pol).error();
-  env->policy.emplace(std::move(*pol));
-  auto cnt = maps::CounterMap::open(env->config.pin_dir);
-  if (!cnt) return std::move(cnt).error();
-  env->counters.emplace(std::move(*cnt));
+  auto open_into = [&](auto& slot) -> Status {
+    auto m = std::remove_reference_t<decltype(*slot)>::open(env->config.pin_dir);
+    if (!m) return std::move(m).error();
+    slot.emplace(std::move(*m));
+    return ok();
+  };
+  SMI_TRY(open_into(env->ids));
+  SMI_TRY(open_into(env->services));
+  SMI_TRY(open_into(env->policy));
+  SMI_TRY(open_into(env->counters));
 
   const std::pair<const char*, uint64_t> meshed[] = {{"a", kIdA}, {"c", kIdC}, {"b1", kIdB1}, {"b2", kIdB2}};
   for (const auto& [name, id] : meshed) {
@@ -124,19 +115,10 @@ Result<std::unique_ptr<SockEnv>> SockEnv::create() {
 }
 
 Status SockEnv::reset_state() {
-  std::vector<smi_pol_dst_key> dsts;
-  SMI_TRY(policy->get<maps::MapId::policy_dst>().for_each([&](const smi_pol_dst_key& k, const smi_pol_dst_value&) { dsts.push_back(k); }));
-  for (const auto& k : dsts) SMI_TRY(policy->get<maps::MapId::policy_dst>().erase(k));
-  std::vector<smi_pol_key> edges;
-  SMI_TRY(policy->get<maps::MapId::policy>().for_each([&](const smi_pol_key& k, const smi_pol_value&) { edges.push_back(k); }));
-  for (const auto& k : edges) SMI_TRY(policy->get<maps::MapId::policy>().erase(k));
-  std::vector<smi_svc_key> svcs;
-  SMI_TRY(services->get<maps::MapId::service>().for_each([&](const smi_svc_key& k, const smi_svc_value&) { svcs.push_back(k); }));
-  for (const auto& k : svcs) SMI_TRY(services->get<maps::MapId::service>().erase(k));
-  std::vector<smi_slot_key> slots;
-  SMI_TRY(services->get<maps::MapId::backend_slot>().for_each([&](const smi_slot_key& k, const smi_slot_value&) { slots.push_back(k); }));
-  for (const auto& k : slots) SMI_TRY(services->get<maps::MapId::backend_slot>().erase(k));
-  return ok();
+  SMI_TRY(test::clear(policy->get<maps::MapId::policy_dst>()));
+  SMI_TRY(test::clear(policy->get<maps::MapId::policy>()));
+  SMI_TRY(test::clear(services->get<maps::MapId::service>()));
+  return test::clear(services->get<maps::MapId::backend_slot>());
 }
 
 uint64_t SockEnv::counter(uint32_t reason, uint8_t direction) const {

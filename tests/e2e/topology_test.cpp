@@ -28,14 +28,10 @@ namespace {
 
 // A TCP echo server for one byte per connection, forever (ended by PID).
 int echo_server(const std::string& addr, uint16_t port) {
-  auto l = tcp_listen(addr, port);
-  if (!l) return 10;
-  for (;;) {
-    Fd c(::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c) continue;
+  return serve_tcp(addr, port, [](Fd c) {
     char b;
     if (::read(c.get(), &b, 1) == 1) (void)!::write(c.get(), &b, 1);
-  }
+  });
 }
 
 // Connects and exchanges one byte; returns 0 or the errno seen.

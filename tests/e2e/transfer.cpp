@@ -78,26 +78,19 @@ void fill_pattern(uint64_t seed, uint64_t offset, uint8_t* buf, size_t n) {
 }
 
 int transfer_server(const std::string& any, uint16_t port, size_t bytes, int report_fd) {
-  auto l = tcp_listen(any, port);
-  if (!l) return 10;
-  for (;;) {
-    int c = ::accept4(l->get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::thread([c, bytes, report_fd] {
-      Fd conn(c);
-      uint64_t seed = 0;
-      if (!read_exact(conn.get(), &seed, sizeof(seed), 10000)) return;
-      std::thread tx([&] {
-        send_pattern(conn.get(), seed ^ 0x5e5e5e5eULL, bytes);
-        ::shutdown(conn.get(), SHUT_WR);
-      });
-      std::string why = check_pattern(conn.get(), seed, bytes);
-      tx.join();
-      std::string line = why.empty() ? "ok\n" : "bad " + why + "\n";
-      if (int n = g_spurious_eagain.exchange(0)) line = "eagain " + std::to_string(n) + "\n" + line;
-      (void)!::write(report_fd, line.data(), line.size());
-    }).detach();
-  }
+  return serve_tcp_threads(any, port, [bytes, report_fd](Fd conn) {
+    uint64_t seed = 0;
+    if (!read_exact(conn.get(), &seed, sizeof(seed), 10000)) return;
+    std::thread tx([&] {
+      send_pattern(conn.get(), seed ^ 0x5e5e5e5eULL, bytes);
+      ::shutdown(conn.get(), SHUT_WR);
+    });
+    std::string why = check_pattern(conn.get(), seed, bytes);
+    tx.join();
+    std::string line = why.empty() ? "ok\n" : "bad " + why + "\n";
+    if (int n = g_spurious_eagain.exchange(0)) line = "eagain " + std::to_string(n) + "\n" + line;
+    (void)!::write(report_fd, line.data(), line.size());
+  });
 }
 
 int transfer_client(const std::string& addr, uint16_t port, int conns, size_t bytes, int report_fd) {

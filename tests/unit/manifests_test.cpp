@@ -69,12 +69,7 @@ spec:
 }
 
 TEST(Service, HeadlessAndBadFields) {
-  auto p = parse(R"(apiVersion: v1
-kind: Service
-metadata: {name: h}
-spec: {clusterIP: None, ports: [{port: 80}]}
----
-apiVersion: v1
+  auto p = parse(headless_service("h") + R"(apiVersion: v1
 kind: Service
 metadata: {name: bad}
 spec:

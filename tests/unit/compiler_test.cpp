@@ -79,14 +79,9 @@ metadata: {name: done, uid: u-done}
 spec: {serviceAccountName: old, nodeName: node-a}
 status: {phase: Succeeded, podIPs: [{ip: 10.1.0.9}]}
 ---
-apiVersion: v1
-kind: Pod
-metadata: {name: hostnet, uid: u-h}
-spec: {serviceAccountName: agent, nodeName: node-a, hostNetwork: true}
-status: {phase: Running, podIPs: [{ip: 192.168.0.1}]}
----
 )";
-  auto c = compile(finished + pod("x", "one", "10.1.0.5") + pod("y", "two", "10.1.0.5"), on_node("node-a"));
+  auto c = compile(finished + host_network_pod() + pod("x", "one", "10.1.0.5") + pod("y", "two", "10.1.0.5"),
+                   on_node("node-a"));
   const auto& s = c.state();
   EXPECT_FALSE(s.ip_identity.count(ip("10.1.0.9")));
   EXPECT_FALSE(s.pod_identity.count("u-done"));
@@ -100,14 +95,8 @@ TEST(Identities, HostNetworkPodKeepsItsCgroupIdentityButNoAddresses) {
   // Its podIPs are the node's address: carrying them in pod_identity made
   // the datapath look for "the pod's interface" by the node address and
   // attach to lo.
-  std::string hostnet = R"(apiVersion: v1
-kind: Pod
-metadata: {name: hostnet, uid: u-h}
-spec: {serviceAccountName: agent, nodeName: node-a, hostNetwork: true}
-status: {phase: Running, podIPs: [{ip: 192.168.0.1}, {ip: "fd00::1"}]}
----
-)";
-  auto c = compile(hostnet + pod("a", "web", "10.1.0.1", "node-a", "u-a"), on_node("node-a"));
+  auto c = compile(host_network_pod({"192.168.0.1", "fd00::1"}) + pod("a", "web", "10.1.0.1", "node-a", "u-a"),
+                   on_node("node-a"));
   ASSERT_TRUE(c.result.ok()) << c.all();
   const auto& s = c.state();
   const auto& h = s.pod_identity.at("u-h");
@@ -193,12 +182,7 @@ status: {podIPs: [{ip: "fd00::1"}]}
 }
 
 TEST(Services, HeadlessAndExternalNameHaveNoEntries) {
-  auto c = compile(R"(apiVersion: v1
-kind: Service
-metadata: {name: h}
-spec: {clusterIP: None, ports: [{port: 80}]}
----
-apiVersion: v1
+  auto c = compile(headless_service("h") + R"(apiVersion: v1
 kind: Service
 metadata: {name: e}
 spec: {type: ExternalName, externalName: example.com, ports: [{port: 80}]}

@@ -9,23 +9,16 @@
 #include <fstream>
 #include <thread>
 
+#include "temp_dir.h"
+
 namespace smi {
 namespace {
 
 using namespace std::chrono_literals;
 
-class DirWatcherTest : public ::testing::Test {
+class DirWatcherTest : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/smi-watch-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  void write(const std::string& rel, const std::string& text) {
-    std::ofstream(dir_ + "/" + rel) << text;
-  }
-  std::string dir_;
+  DirWatcherTest() : TempDirTest("smi-watch") {}
 };
 
 TEST_F(DirWatcherTest, QuietDirectoryTimesOut) {

@@ -5,30 +5,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "sources/kube/config.h"
+#include "temp_dir.h"
 
 namespace smi::kube {
 namespace {
 
-namespace fs = std::filesystem;
-
-class KubeConfig : public ::testing::Test {
+class KubeConfig : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/smi-kube-config-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = dir_ + "/" + name;
-    std::ofstream(p) << text;
-    return p;
-  }
-  std::string dir_;
+  KubeConfig() : TempDirTest("smi-kube-config") {}
 };
 
 // "hello" and "secret-key" in base64.

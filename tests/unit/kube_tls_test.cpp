@@ -3,14 +3,10 @@
 // client certificates work, and skipping verification needs an explicit yes.
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <fstream>
-
 #include "kube_fake_api.h"
 #include "kube_pki.h"
 #include "sources/kube/kube_source.h"
+#include "temp_dir.h"
 
 namespace smi::kube {
 namespace {
@@ -34,21 +30,25 @@ ReflectorOptions fast() {
   return o;
 }
 
-class KubeTls : public ::testing::Test {
+class KubeTls : public test::TempDirTest {
  protected:
+  KubeTls() : TempDirTest("smi-kube-tls") {}
   void SetUp() override {
     pki_ = testing::make_pki("smi-test-ca");
     other_ = testing::make_pki("some-other-ca");
-    char tmpl[] = "/tmp/smi-kube-tls-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    TempDirTest::SetUp();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void serve(bool require_client_cert = false) {
     TlsIdentity id{pki_.server_cert, pki_.server_key, require_client_cert ? pki_.ca_cert : ""};
     api_ = std::make_unique<FakeApi>(FakeApi::Options{.tls = id, .token = ""});
     api_->load(pods(), "pods.json");
+  }
+  // A configuration that trusts the CA of `ca`.
+  static ClusterConfig trusting(const Pki& ca) {
+    ClusterConfig cfg;
+    cfg.ca_pem = ca.ca_cert;
+    return cfg;
   }
   std::unique_ptr<KubeSource> start(ClusterConfig cfg) {
     cfg.server = api_->url();
@@ -67,15 +67,12 @@ class KubeTls : public ::testing::Test {
   }
 
   Pki pki_, other_;
-  std::string dir_;
   std::unique_ptr<FakeApi> api_;
 };
 
 TEST_F(KubeTls, VerifiesWithInlineCa) {
   serve();
-  ClusterConfig cfg;
-  cfg.ca_pem = pki_.ca_cert;
-  auto src = start(cfg);
+  auto src = start(trusting(pki_));
   ASSERT_TRUE(src->wait_synced(5s)) << last_error(*src);
   EXPECT_EQ(src->store().size(0), 5u);
   EXPECT_EQ(api_->server().tls_failures(), 0);
@@ -83,18 +80,15 @@ TEST_F(KubeTls, VerifiesWithInlineCa) {
 
 TEST_F(KubeTls, VerifiesWithCaFile) {
   serve();
-  std::ofstream(dir_ + "/ca.crt") << pki_.ca_cert;
   ClusterConfig cfg;
-  cfg.ca_file = dir_ + "/ca.crt";
+  cfg.ca_file = write("ca.crt", pki_.ca_cert);
   auto src = start(cfg);
   ASSERT_TRUE(src->wait_synced(5s)) << last_error(*src);
 }
 
 TEST_F(KubeTls, WrongCaIsRefused) {
   serve();
-  ClusterConfig cfg;
-  cfg.ca_pem = other_.ca_cert;
-  auto src = start(cfg);
+  auto src = start(trusting(other_));
   ASSERT_TRUE(wait_failure(*src));
   EXPECT_FALSE(src->synced());
   EXPECT_EQ(src->store().size(0), 0u);
@@ -108,8 +102,7 @@ TEST_F(KubeTls, WrongCaIsRefused) {
 
 TEST_F(KubeTls, InsecureOnlyWhenAllowed) {
   serve();
-  ClusterConfig cfg;
-  cfg.ca_pem = other_.ca_cert;
+  auto cfg = trusting(other_);
   cfg.insecure_skip_tls_verify = true;  // what load_kubeconfig sets only with allow_insecure_tls
   auto src = start(cfg);
   ASSERT_TRUE(src->wait_synced(5s)) << last_error(*src);
@@ -117,8 +110,7 @@ TEST_F(KubeTls, InsecureOnlyWhenAllowed) {
 
 TEST_F(KubeTls, ClientCertificate) {
   serve(/*require_client_cert=*/true);
-  ClusterConfig cfg;
-  cfg.ca_pem = pki_.ca_cert;
+  auto cfg = trusting(pki_);
   cfg.client_cert_pem = pki_.client_cert;
   cfg.client_key_pem = pki_.client_key;
   auto src = start(cfg);
@@ -127,9 +119,7 @@ TEST_F(KubeTls, ClientCertificate) {
 
 TEST_F(KubeTls, MissingClientCertificateIsRefused) {
   serve(/*require_client_cert=*/true);
-  ClusterConfig cfg;
-  cfg.ca_pem = pki_.ca_cert;
-  auto src = start(cfg);
+  auto src = start(trusting(pki_));
   ASSERT_TRUE(wait_failure(*src));
   EXPECT_FALSE(src->synced());
   EXPECT_GE(api_->server().tls_failures(), 1);

@@ -24,6 +24,12 @@ std::string errors_of(const Parsed& p) {
   return s;
 }
 
+// Each of `needles` is part of an error of `p`.
+void expect_errors(const Parsed& p, std::initializer_list<const char*> needles) {
+  const std::string e = errors_of(p);
+  for (const char* needle : needles) EXPECT_THAT(e, HasSubstr(needle));
+}
+
 // Every kind and version of the kinds table is read: an object of it either
 // decodes or is refused for its content, never dropped unread.
 TEST(Kinds, EveryKnownKindAndVersionIsDecoded) {
@@ -63,12 +69,7 @@ spec:
 }
 
 TEST(Service, HeadlessAndBadFields) {
-  auto p = parse(R"(apiVersion: v1
-kind: Service
-metadata: {name: h}
-spec: {clusterIP: None, ports: [{port: 80}]}
----
-apiVersion: v1
+  auto p = parse(headless_service("h") + R"(apiVersion: v1
 kind: Service
 metadata: {name: bad}
 spec:
@@ -77,12 +78,11 @@ spec:
 )");
   EXPECT_TRUE(p.model.services.at(Key{"default", "h"}).headless);
   EXPECT_FALSE(p.model.services.count(Key{"default", "bad"}));
-  auto e = errors_of(p);
-  EXPECT_THAT(e, HasSubstr("test.yaml:10:14: error: Service default/bad: spec.clusterIP: '10.0.0.300' is not an IP"));
-  EXPECT_THAT(e, HasSubstr("spec.ports[0].port: 0 is outside 1-65535"));
-  EXPECT_THAT(e, HasSubstr("spec.ports[1].port: 70000 is outside 1-65535"));
-  EXPECT_THAT(e, HasSubstr("spec.ports[2].port: must be an integer, not the string \"80\""));
-  EXPECT_THAT(e, HasSubstr("spec.ports[3].protocol: unknown protocol 'ICMP'"));
+  expect_errors(p, {"test.yaml:10:14: error: Service default/bad: spec.clusterIP: '10.0.0.300' is not an IP",
+                    "spec.ports[0].port: 0 is outside 1-65535",
+                    "spec.ports[1].port: 70000 is outside 1-65535",
+                    "spec.ports[2].port: must be an integer, not the string \"80\"",
+                    "spec.ports[3].protocol: unknown protocol 'ICMP'"});
 }
 
 TEST(EndpointSlice, ReadyTargetRefsAndPorts) {
@@ -234,12 +234,11 @@ spec:
   rules: [{kind: GRPCRoute, name: r}]
   sources: [{kind: ServiceAccount, name: web}]
 )");
-  auto e = errors_of(p);
-  EXPECT_THAT(e, HasSubstr("test.yaml:5:3: error: TrafficTarget default/no-sources: spec.sources: a TrafficTarget needs at least one source"));
-  EXPECT_THAT(e, HasSubstr("TrafficTarget default/no-rules: spec.rules: a TrafficTarget needs at least one rule"));
-  EXPECT_THAT(e, HasSubstr("test.yaml:20:56: error: TrafficTarget default/port-in-v1alpha3: spec.destination.port: not part of v1alpha3"));
-  EXPECT_THAT(e, HasSubstr("spec.sources[0].kind: kind must be ServiceAccount, not Group"));
-  EXPECT_THAT(e, HasSubstr("TrafficTarget default/bad-rule: spec.rules[0].kind: unknown route kind GRPCRoute"));
+  expect_errors(p, {"test.yaml:5:3: error: TrafficTarget default/no-sources: spec.sources: a TrafficTarget needs at least one source",
+                    "TrafficTarget default/no-rules: spec.rules: a TrafficTarget needs at least one rule",
+                    "test.yaml:20:56: error: TrafficTarget default/port-in-v1alpha3: spec.destination.port: not part of v1alpha3",
+                    "spec.sources[0].kind: kind must be ServiceAccount, not Group",
+                    "TrafficTarget default/bad-rule: spec.rules[0].kind: unknown route kind GRPCRoute"});
   EXPECT_TRUE(p.model.traffic_targets.empty());
 }
 
@@ -309,12 +308,11 @@ spec: {matches: {ports: [80]}}
   EXPECT_EQ(p.model.tcp_routes.at(Key{"default", "t4"}).ports, (std::vector<std::uint16_t>{80, 443}));
   EXPECT_TRUE(p.model.tcp_routes.at(Key{"default", "t3"}).ports.empty());
   EXPECT_EQ(p.model.udp_routes.at(Key{"default", "u4"}).ports, (std::vector<std::uint16_t>{53}));
-  auto e = errors_of(p);
-  EXPECT_THAT(e, HasSubstr("TCPRoute default/badport: spec.matches.ports[0]: 0 is outside 1-65535"));
-  EXPECT_THAT(e, HasSubstr("spec.matches.ports[1]: 65536 is outside 1-65535"));
-  EXPECT_THAT(e, HasSubstr("spec.matches.ports[2]: must be an integer, not 'x'"));
-  EXPECT_THAT(e, HasSubstr("UDPRoute default/u3: apiVersion: unknown version specs.smi-spec.io/v1alpha3 of UDPRoute (known: v1alpha4)"));
-  EXPECT_THAT(e, HasSubstr("TCPRoute default/t3-ports: spec.matches: not part of TCPRoute v1alpha3"));
+  expect_errors(p, {"TCPRoute default/badport: spec.matches.ports[0]: 0 is outside 1-65535",
+                    "spec.matches.ports[1]: 65536 is outside 1-65535",
+                    "spec.matches.ports[2]: must be an integer, not 'x'",
+                    "UDPRoute default/u3: apiVersion: unknown version specs.smi-spec.io/v1alpha3 of UDPRoute (known: v1alpha4)",
+                    "TCPRoute default/t3-ports: spec.matches: not part of TCPRoute v1alpha3"});
 }
 
 TEST(TrafficSplit, EveryVersion) {
@@ -395,19 +393,18 @@ kind: TrafficSplit
 metadata: {name: future}
 spec: {service: web}
 )");
-  auto e = errors_of(p);
-  EXPECT_THAT(e, HasSubstr("test.yaml:7:26: error: TrafficSplit default/negative: spec.backends[0].weight: -5 is negative"));
-  EXPECT_THAT(e, HasSubstr("test.yaml:8:26: error: TrafficSplit default/negative: spec.backends[1].weight: must be an integer, not 'many'"));
-  EXPECT_THAT(e, HasSubstr("spec.backends[2].weight: must be an integer, not the string \"50\""));
-  EXPECT_THAT(e, HasSubstr("test.yaml:10:15: error: TrafficSplit default/negative: spec.backends[3].service: the apex service web is one of its own backends"));
-  EXPECT_THAT(e, HasSubstr("spec.backends[4].weight: required field is missing"));
-  EXPECT_THAT(e, HasSubstr("TrafficSplit default/quantity: spec.backends[0].weight: '-1' is negative"));
-  EXPECT_THAT(e, HasSubstr("TrafficSplit default/quantity: spec.backends[1].weight: '1x' has an unknown suffix"));
-  EXPECT_THAT(e, HasSubstr("TrafficSplit default/matches-in-v1alpha2: spec.matches: not part of TrafficSplit v1alpha2"));
-  EXPECT_THAT(e, HasSubstr("spec.backends[1].service: backend a is listed twice"));
-  EXPECT_THAT(e, HasSubstr("TrafficSplit default/nothing: spec.backends: a TrafficSplit needs at least one backend"));
-  EXPECT_THAT(e, HasSubstr("TrafficSplit default/nothing: spec.service: 'web.other' is in namespace other"));
-  EXPECT_THAT(e, HasSubstr("TrafficSplit default/future: apiVersion: unknown version split.smi-spec.io/v1alpha5"));
+  expect_errors(p, {"test.yaml:7:26: error: TrafficSplit default/negative: spec.backends[0].weight: -5 is negative",
+                    "test.yaml:8:26: error: TrafficSplit default/negative: spec.backends[1].weight: must be an integer, not 'many'",
+                    "spec.backends[2].weight: must be an integer, not the string \"50\"",
+                    "test.yaml:10:15: error: TrafficSplit default/negative: spec.backends[3].service: the apex service web is one of its own backends",
+                    "spec.backends[4].weight: required field is missing",
+                    "TrafficSplit default/quantity: spec.backends[0].weight: '-1' is negative",
+                    "TrafficSplit default/quantity: spec.backends[1].weight: '1x' has an unknown suffix",
+                    "TrafficSplit default/matches-in-v1alpha2: spec.matches: not part of TrafficSplit v1alpha2",
+                    "spec.backends[1].service: backend a is listed twice",
+                    "TrafficSplit default/nothing: spec.backends: a TrafficSplit needs at least one backend",
+                    "TrafficSplit default/nothing: spec.service: 'web.other' is in namespace other",
+                    "TrafficSplit default/future: apiVersion: unknown version split.smi-spec.io/v1alpha5"});
   EXPECT_TRUE(p.model.traffic_splits.empty());
 }
 
@@ -434,13 +431,12 @@ metadata: {namespace: x}
 - just
 - a list
 )");
-  auto e = errors_of(p);
-  EXPECT_THAT(e, HasSubstr("test.yaml:2:7: error: Widget default/w: kind: unknown kind Widget of example.com/v1"));
-  EXPECT_THAT(e, HasSubstr("TrafficPolicy default/x: kind: unknown kind TrafficPolicy in access.smi-spec.io"));
-  EXPECT_THAT(e, HasSubstr("Service default/no-version: apiVersion: required field is missing"));
-  EXPECT_THAT(e, HasSubstr("Service x/<no name>: metadata.name: required field is missing"));
-  EXPECT_THAT(e, HasSubstr("expected an object"));
-  EXPECT_THAT(e, ::testing::Not(HasSubstr("Deployment")));
+  expect_errors(p, {"test.yaml:2:7: error: Widget default/w: kind: unknown kind Widget of example.com/v1",
+                    "TrafficPolicy default/x: kind: unknown kind TrafficPolicy in access.smi-spec.io",
+                    "Service default/no-version: apiVersion: required field is missing",
+                    "Service x/<no name>: metadata.name: required field is missing",
+                    "expected an object"});
+  EXPECT_THAT(errors_of(p), ::testing::Not(HasSubstr("Deployment")));
   EXPECT_THAT(diag_text(p.diags), HasSubstr("info: Deployment default/d: kind: apps/v1 is not used by the compiler"));
 }
 
@@ -465,9 +461,7 @@ items:
 TEST(Documents, MalformedYamlKeepsEarlierDocuments) {
   auto p = parse("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n---\nkey: [unclosed\nother: 1\n");
   EXPECT_EQ(p.model.service_accounts.size(), 1u);
-  auto e = errors_of(p);
-  EXPECT_THAT(e, HasSubstr("test.yaml:"));
-  EXPECT_THAT(e, HasSubstr("malformed YAML"));
+  expect_errors(p, {"test.yaml:", "malformed YAML"});
 }
 
 TEST(Documents, AliasBombAndDeepNestingAreRefused) {

@@ -58,23 +58,21 @@ inline smi_event closed(smi_event e, uint64_t sent, uint64_t received, uint32_t 
   return e;
 }
 
-inline smi_event failed(smi_event e, uint8_t reason) {
-  e.type = SMI_EVENT_FAIL;
+// The event as one of the kinds that carry a reason (fail, deny, audit).
+inline smi_event with_reason(smi_event e, uint8_t type, uint8_t reason) {
+  e.type = type;
   e.reason = reason;
   return e;
 }
 
-inline smi_event denied(smi_event e, uint8_t reason) {
-  e.type = SMI_EVENT_DENY;
-  e.reason = reason;
-  return e;
-}
+inline smi_event failed(smi_event e, uint8_t reason) { return with_reason(e, SMI_EVENT_FAIL, reason); }
+
+inline smi_event denied(smi_event e, uint8_t reason) { return with_reason(e, SMI_EVENT_DENY, reason); }
 
 // Permissive mode: enforce would have refused it (reason AUDIT_CLIENT or
 // AUDIT_SERVER); n > 1 is a record of rate-limited ones.
 inline smi_event audited(smi_event e, uint8_t reason, uint64_t n = 1) {
-  e.type = SMI_EVENT_AUDIT;
-  e.reason = reason;
+  e = with_reason(e, SMI_EVENT_AUDIT, reason);
   e.side = reason == SMI_EVREASON_AUDIT_SERVER ? SMI_SIDE_SERVER : SMI_SIDE_CLIENT;
   e.denials = n;
   return e;

@@ -132,12 +132,12 @@ TEST_F(ExpositionTest, PodLabelModeSeparatesPods) {
   Exposition per_pod;
   per_pod.add(std::make_shared<EdgeCollector>(agg_, resolver_, LabelMode::pod));
   const std::string text = per_pod.render();
-  EXPECT_EQ(series_value(text, "smi_edge_connections_opened_total",
-                         {{"source_workload", "fe-1"}, {"destination_workload", "cart-v1-a"}}),
-            3.0);
-  EXPECT_EQ(series_value(text, "smi_edge_connections_opened_total",
-                         {{"source_workload", "fe-2"}, {"destination_workload", "cart-v1-a"}}),
-            1.0);
+  auto opened_to_cart_v1_a = [&](const std::string& source_pod) {
+    return series_value(text, "smi_edge_connections_opened_total",
+                        {{"source_workload", source_pod}, {"destination_workload", "cart-v1-a"}});
+  };
+  EXPECT_EQ(opened_to_cart_v1_a("fe-1"), 3.0);
+  EXPECT_EQ(opened_to_cart_v1_a("fe-2"), 1.0);
 }
 
 TEST_F(ExpositionTest, HealthSeriesFromCallbacksAndHooks) {

@@ -32,16 +32,8 @@ CompileOptions node_a(const std::vector<std::string>& addresses) {
   return o;
 }
 
-const std::string kHostNetworkPod = R"(apiVersion: v1
-kind: Pod
-metadata: {name: hostnet, uid: u-h}
-spec: {serviceAccountName: agent, nodeName: node-a, hostNetwork: true}
-status: {phase: Running, podIPs: [{ip: 192.168.0.1}]}
----
-)";
-
 TEST(NodeIdentity, NodeAddressesAreTheHostIdentity) {
-  auto c = compile(kHostNetworkPod + pod("a", "web", "10.1.0.1", "node-a", "u-a"),
+  auto c = compile(host_network_pod() + pod("a", "web", "10.1.0.1", "node-a", "u-a"),
                    node_a({"192.168.0.1", "fd00::10", "10.0.0.1"}));
   ASSERT_TRUE(c.result.ok()) << c.all();
   EXPECT_EQ(c.result.diagnostics.count(Severity::warning), 0u) << c.all();  // a hostNetwork pod is no conflict

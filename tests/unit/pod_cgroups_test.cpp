@@ -7,26 +7,22 @@
 
 #include <filesystem>
 
+#include "temp_dir.h"
+
 namespace smi {
 namespace {
 
 namespace fs = std::filesystem;
 
-class PodCgroupsTest : public ::testing::Test {
+class PodCgroupsTest : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/smi-cg-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  PodCgroupsTest() : TempDirTest("smi-cg") {}
   uint64_t mk(const std::string& rel) {
-    fs::create_directories(root_ + "/" + rel);
+    fs::create_directories(dir_ + "/" + rel);
     struct stat st {};
-    ::stat((root_ + "/" + rel).c_str(), &st);
+    ::stat((dir_ + "/" + rel).c_str(), &st);
     return st.st_ino;
   }
-  std::string root_;
 };
 
 TEST_F(PodCgroupsTest, EveryCgroupOfAPodSubtreeMapsToThePod) {
@@ -43,7 +39,7 @@ TEST_F(PodCgroupsTest, EveryCgroupOfAPodSubtreeMapsToThePod) {
   mk("system.slice/sshd.service");  // not a pod
   mk("kubepods/burstable");         // a QoS level, not a pod
 
-  auto scan = scan_pod_cgroups(root_);
+  auto scan = scan_pod_cgroups(dir_);
   ASSERT_TRUE(scan.ok()) << scan.error().message();
   auto m = by_cgroup_id(*scan);
   EXPECT_EQ(m.size(), 5u);
@@ -55,7 +51,7 @@ TEST_F(PodCgroupsTest, EveryCgroupOfAPodSubtreeMapsToThePod) {
 }
 
 TEST_F(PodCgroupsTest, MissingRootIsAClearError) {
-  auto scan = scan_pod_cgroups(root_ + "/absent");
+  auto scan = scan_pod_cgroups(dir_ + "/absent");
   ASSERT_FALSE(scan.ok());
   EXPECT_EQ(scan.error().code(), ENOENT);
   EXPECT_NE(scan.error().message().find("cgroup root"), std::string::npos);

@@ -71,17 +71,6 @@ TEST(Reconciler, AppliesThenReportsUnchanged) {
   EXPECT_EQ(rec.generation(), 1u);
 }
 
-// A reconciler that has applied the demo objects.
-struct DemoApplied {
-  FakeSink sink;
-  Reconciler rec{{.node = "node-a"}, sink};
-  DemoApplied() {
-    model::Diagnostics d;
-    auto r = rec.reconcile(load("demo", d), d);
-    EXPECT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
-  }
-};
-
 // The demo objects without the one of `kind` named `name`, plus those `yaml`
 // decodes (errors into `d`), as a source would hand over an edited object.
 std::vector<model::Object> demo_with(const std::string& yaml, model::Diagnostics& d, const std::string& kind = "",
@@ -94,6 +83,25 @@ std::vector<model::Object> demo_with(const std::string& yaml, model::Diagnostics
   objects.insert(objects.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   return objects;
 }
+
+// A reconciler that has applied the demo objects.
+struct DemoApplied {
+  FakeSink sink;
+  Reconciler rec{{.node = "node-a"}, sink};
+  DesiredState before;  // what the demo objects applied
+  DemoApplied() {
+    model::Diagnostics d;
+    auto r = rec.reconcile(load("demo", d), d);
+    EXPECT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
+    before = rec.applied();
+  }
+  // Reconciles the demo objects edited as demo_with() edits them.
+  ReconcileResult edit(const std::string& yaml, const std::string& kind = "", const std::string& name = "") {
+    model::Diagnostics d;
+    auto objects = demo_with(yaml, d, kind, name);
+    return rec.reconcile(std::move(objects), d);
+  }
+};
 
 const Refusal* refusal(const ReconcileResult& r, const std::string& kind, const std::string& name) {
   for (const auto& x : r.refusals)
@@ -149,13 +157,11 @@ TEST(Reconciler, ABadObjectIsRefusedAloneAndEveryOtherChangeLands) {
 TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
   DemoApplied demo;
   auto& rec = demo.rec;
-  const DesiredState before = rec.applied();
+  const DesiredState& before = demo.before;
 
   // The split edited to a negative weight: its 75/25 slots stay.
-  model::Diagnostics d2;
-  auto r_in = demo_with(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: -90}\n") + kNewPod,
-                                   d2, "TrafficSplit", "website-split");
-  auto r = rec.reconcile(std::move(r_in), d2);
+  auto r = demo.edit(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: -90}\n") + kNewPod,
+                     "TrafficSplit", "website-split");
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
   ASSERT_EQ(r.refusals.size(), 1u);
   EXPECT_EQ(r.refusals[0].kind, "TrafficSplit");
@@ -166,10 +172,8 @@ TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
   EXPECT_TRUE(rec.applied().pod_identity.count("00000000-0000-0000-0000-00000000late"));
 
   // Fixed: the new weights land and the refusal is gone.
-  model::Diagnostics d3;
-  auto fixed_in = demo_with(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: 90}\n"),
-                                       d3, "TrafficSplit", "website-split");
-  auto fixed = rec.reconcile(std::move(fixed_in), d3);
+  auto fixed = demo.edit(website_split("  - {service: website-v1, weight: 10}\n  - {service: website-v2, weight: 90}\n"),
+                         "TrafficSplit", "website-split");
   ASSERT_EQ(fixed.outcome, ReconcileResult::Outcome::applied) << fixed.error;
   EXPECT_TRUE(fixed.refusals.empty());
   EXPECT_NE(rec.applied().slots, before.slots);
@@ -178,22 +182,19 @@ TEST(Reconciler, ARefusedObjectKeepsItsLastGoodVersion) {
 TEST(Reconciler, AnObjectWithSeveralErrorsOrDefinedTwiceKeepsItsLastGoodVersion) {
   DemoApplied demo;
   auto& rec = demo.rec;
-  const DesiredState before = rec.applied();
+  const DesiredState& before = demo.before;
 
-  model::Diagnostics d2;  // two bad weights in one object
-  auto two_in = demo_with(website_split("  - {service: website-v1, weight: -1}\n  - {service: website-v2, weight: -2}\n"),
-                          d2, "TrafficSplit", "website-split");
-  auto two = rec.reconcile(std::move(two_in), d2);
+  // Two bad weights in one object.
+  auto two = demo.edit(website_split("  - {service: website-v1, weight: -1}\n  - {service: website-v2, weight: -2}\n"),
+                       "TrafficSplit", "website-split");
   ASSERT_EQ(two.refusals.size(), 1u);
   EXPECT_EQ(two.refusals[0].field, "spec.backends[0].weight") << "the first error is the reason";
   EXPECT_TRUE(two.refusals[0].kept_last_good);
   EXPECT_EQ(rec.applied(), before);
 
-  model::Diagnostics d3;  // the route defined a second time in another file
-  auto dup_in = demo_with("apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\n"
-                          "metadata: {name: web-port, namespace: default}\nspec: {matches: {ports: [9090]}}\n",
-                          d3);
-  auto dup = rec.reconcile(std::move(dup_in), d3);
+  // The route defined a second time in another file.
+  auto dup = demo.edit("apiVersion: specs.smi-spec.io/v1alpha4\nkind: TCPRoute\n"
+                       "metadata: {name: web-port, namespace: default}\nspec: {matches: {ports: [9090]}}\n");
   ASSERT_EQ(dup.refusals.size(), 1u);
   EXPECT_EQ(dup.refusals[0].kind, "TCPRoute");
   EXPECT_TRUE(dup.refusals[0].kept_last_good);
@@ -202,22 +203,17 @@ TEST(Reconciler, AnObjectWithSeveralErrorsOrDefinedTwiceKeepsItsLastGoodVersion)
 
 TEST(Reconciler, ATargetWhoseRouteIsRefusedKeepsItsLastGoodRules) {
   DemoApplied demo;
-  auto& rec = demo.rec;
-  const DesiredState before = rec.applied();
-
-  model::Diagnostics d2;
-  auto r_in = demo_with(R"(apiVersion: specs.smi-spec.io/v1alpha4
+  auto r = demo.edit(R"(apiVersion: specs.smi-spec.io/v1alpha4
 kind: TCPRoute
 metadata: {name: web-port, namespace: default}
 spec: {matches: {ports: [80800]}}
 )",
-                                   d2, "TCPRoute", "web-port");
-  auto r = rec.reconcile(std::move(r_in), d2);
+                     "TCPRoute", "web-port");
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;
   ASSERT_EQ(r.refusals.size(), 1u);
   EXPECT_EQ(r.refusals[0].kind, "TCPRoute");
   EXPECT_TRUE(r.refusals[0].kept_last_good);
-  EXPECT_EQ(rec.applied().policy, before.policy) << "the target still allows port 8080";
+  EXPECT_EQ(demo.rec.applied().policy, demo.before.policy) << "the target still allows port 8080";
 }
 
 TEST(Reconciler, ATargetWhoseRouteIsGoneIsRefusedAndItsDestinationDeniesByDefault) {
@@ -227,9 +223,7 @@ TEST(Reconciler, ATargetWhoseRouteIsGoneIsRefusedAndItsDestinationDeniesByDefaul
 
   // The route deleted: the target (unchanged) names a route that is not
   // there; its last good version names it too, so it is left out.
-  model::Diagnostics d2;
-  auto r_in = demo_with("", d2, "TCPRoute", "web-port");
-  auto r = rec.reconcile(std::move(r_in), d2);
+  auto r = demo.edit("", "TCPRoute", "web-port");
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::applied) << r.error;
   const Refusal* tt = refusal(r, "TrafficTarget", "client-to-website");
   ASSERT_NE(tt, nullptr);
@@ -242,18 +236,13 @@ TEST(Reconciler, ATargetWhoseRouteIsGoneIsRefusedAndItsDestinationDeniesByDefaul
 
 TEST(Reconciler, ASplitWhoseBackendIsMissingKeepsItsLastGoodWeights) {
   DemoApplied demo;
-  auto& rec = demo.rec;
-  const DesiredState before = rec.applied();
-
-  model::Diagnostics d2;
-  auto r_in = demo_with(website_split("  - {service: website-v1, weight: 50}\n  - {service: website-v3, weight: 50}\n"),
-                                   d2, "TrafficSplit", "website-split");
-  auto r = rec.reconcile(std::move(r_in), d2);
+  auto r = demo.edit(website_split("  - {service: website-v1, weight: 50}\n  - {service: website-v3, weight: 50}\n"),
+                     "TrafficSplit", "website-split");
   ASSERT_EQ(r.outcome, ReconcileResult::Outcome::unchanged) << r.error;
   ASSERT_EQ(r.refusals.size(), 1u);
   EXPECT_EQ(r.refusals[0].reason, "backend Service default/website-v3 does not exist");
   EXPECT_TRUE(r.refusals[0].kept_last_good);
-  EXPECT_EQ(rec.applied().slots, before.slots);
+  EXPECT_EQ(demo.rec.applied().slots, demo.before.slots);
 }
 
 TEST(Reconciler, AFileThatCannotBeReadKeepsEveryObjectItHad) {

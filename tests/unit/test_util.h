@@ -76,11 +76,27 @@ inline std::string pod(const std::string& name, const std::string& sa, const std
          ip + "}]}\n---\n";
 }
 
+// The node's own agent-like pod on node-a (name hostnet, uid u-h,
+// ServiceAccount agent): hostNetwork, so its podIPs are the node's addresses.
+inline std::string host_network_pod(const std::vector<std::string>& ips = {"192.168.0.1"}) {
+  std::string list;
+  for (const auto& ip : ips) list += (list.empty() ? "" : ", ") + std::string("{ip: \"") + ip + "\"}";
+  return "apiVersion: v1\nkind: Pod\nmetadata: {name: hostnet, uid: u-h}\n"
+         "spec: {serviceAccountName: agent, nodeName: node-a, hostNetwork: true}\n"
+         "status: {phase: Running, podIPs: [" + list + "]}\n---\n";
+}
+
 inline std::string service(const std::string& name, const std::string& ip, int port = 80, int target = 8080,
                            const std::string& proto = "TCP") {
   return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + ", namespace: default}\nspec:\n  clusterIP: " + ip +
          "\n  ports:\n  - {name: p, port: " + std::to_string(port) + ", targetPort: " + std::to_string(target) +
          ", protocol: " + proto + "}\n---\n";
+}
+
+// A headless Service (clusterIP None) in default, port 80: five lines.
+inline std::string headless_service(const std::string& name) {
+  return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+         "}\nspec: {clusterIP: None, ports: [{port: 80}]}\n---\n";
 }
 
 // A slice with ready endpoints (addresses) for a service, port named "p".

@@ -52,6 +52,9 @@ class Fields {
 
  private:
   const Node* child(const Node& parent, std::string_view key, std::string_view path, bool required);
+  // child() that must be of one type; `must_be` is the error when it is not.
+  const Node* typed_child(const Node& parent, std::string_view key, std::string_view path, bool required,
+                          Node::Type type, std::string_view must_be);
 
   std::string file_;
   int object_line_;

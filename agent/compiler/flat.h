@@ -7,25 +7,30 @@
 
 #include <algorithm>
 #include <compare>
+#include <functional>
+#include <initializer_list>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 namespace smi::compiler {
 
-template <typename K, typename V>
-class FlatMap {
- public:
-  using value_type = std::pair<K, V>;
-  using const_iterator = typename std::vector<value_type>::const_iterator;
+namespace detail {
 
-  FlatMap() = default;
-  // From any range of (key, value) pairs sorted by unique key (a std::map).
+// What FlatMap and FlatSet share: the sorted vector, lookup by key and
+// erasure. KeyOf takes an item's key; Derived is the map or set, which adds
+// its own way of inserting.
+template <typename Derived, typename Item, typename K, typename KeyOf>
+class SortedItems {
+ public:
+  using const_iterator = typename std::vector<Item>::const_iterator;
+
+  // From any range of items sorted by unique key (a std::map, a std::set).
   template <typename Range>
-  static FlatMap from_sorted(const Range& r) {
-    FlatMap m;
-    m.items_.assign(r.begin(), r.end());
-    return m;
+  static Derived from_sorted(const Range& r) {
+    Derived d;
+    d.items_.assign(r.begin(), r.end());
+    return d;
   }
 
   const_iterator begin() const { return items_.begin(); }
@@ -35,83 +40,77 @@ class FlatMap {
 
   const_iterator find(const K& k) const {
     auto it = lower(k);
-    return it != items_.end() && it->first == k ? const_iterator(it) : end();
+    return holds(it, k) ? it : end();
   }
   size_t count(const K& k) const { return find(k) == end() ? 0 : 1; }
-  const V& at(const K& k) const {
-    auto it = find(k);
-    if (it == end()) throw std::out_of_range("FlatMap::at");
-    return it->second;
-  }
-  // Inserting in key order appends; out of order costs a move of the tail.
-  V& operator[](const K& k) {
-    auto it = lower(k);
-    if (it == items_.end() || !(it->first == k)) it = items_.insert(it, value_type{k, V{}});
-    return it->second;
-  }
-  bool emplace(K k, V v) {
-    auto it = lower(k);
-    if (it != items_.end() && it->first == k) return false;
-    items_.insert(it, value_type{std::move(k), std::move(v)});
-    return true;
-  }
   size_t erase(const K& k) {
     auto it = lower(k);
-    if (it == items_.end() || !(it->first == k)) return 0;
+    if (!holds(it, k)) return 0;
     items_.erase(it);
     return 1;
   }
 
-  bool operator==(const FlatMap&) const = default;
+  bool operator==(const SortedItems&) const = default;
+
+ protected:
+  using iterator = typename std::vector<Item>::iterator;
+
+  // Where the item with key k is or would go. Inserting there in key order
+  // appends; out of order costs a move of the tail.
+  iterator lower(const K& k) { return std::lower_bound(items_.begin(), items_.end(), k, before); }
+  const_iterator lower(const K& k) const { return std::lower_bound(items_.begin(), items_.end(), k, before); }
+  bool holds(const_iterator it, const K& k) const { return it != items_.end() && KeyOf{}(*it) == k; }
+
+  std::vector<Item> items_;
 
  private:
-  typename std::vector<value_type>::iterator lower(const K& k) {
-    return std::lower_bound(items_.begin(), items_.end(), k, [](const value_type& a, const K& b) { return a.first < b; });
+  static bool before(const Item& a, const K& b) { return KeyOf{}(a) < b; }
+};
+
+template <typename K, typename V>
+struct FirstOf {
+  const K& operator()(const std::pair<K, V>& p) const { return p.first; }
+};
+
+}  // namespace detail
+
+template <typename K, typename V>
+class FlatMap : public detail::SortedItems<FlatMap<K, V>, std::pair<K, V>, K, detail::FirstOf<K, V>> {
+ public:
+  using value_type = std::pair<K, V>;
+
+  const V& at(const K& k) const {
+    auto it = this->find(k);
+    if (it == this->end()) throw std::out_of_range("FlatMap::at");
+    return it->second;
   }
-  typename std::vector<value_type>::const_iterator lower(const K& k) const {
-    return std::lower_bound(items_.begin(), items_.end(), k, [](const value_type& a, const K& b) { return a.first < b; });
+  V& operator[](const K& k) {
+    auto it = this->lower(k);
+    if (!this->holds(it, k)) it = this->items_.insert(it, value_type{k, V{}});
+    return it->second;
   }
-  std::vector<value_type> items_;
+  bool emplace(K k, V v) {
+    auto it = this->lower(k);
+    if (this->holds(it, k)) return false;
+    this->items_.insert(it, value_type{std::move(k), std::move(v)});
+    return true;
+  }
 };
 
 template <typename K>
-class FlatSet {
+class FlatSet : public detail::SortedItems<FlatSet<K>, K, K, std::identity> {
  public:
-  using const_iterator = typename std::vector<K>::const_iterator;
-
   FlatSet() = default;
   FlatSet(std::initializer_list<K> init) {
     for (const auto& k : init) insert(k);
   }
-  template <typename Range>
-  static FlatSet from_sorted(const Range& r) {
-    FlatSet s;
-    s.items_.assign(r.begin(), r.end());
-    return s;
-  }
 
-  const_iterator begin() const { return items_.begin(); }
-  const_iterator end() const { return items_.end(); }
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  size_t count(const K& k) const { return std::binary_search(items_.begin(), items_.end(), k) ? 1 : 0; }
   bool insert(const K& k) {
-    auto it = std::lower_bound(items_.begin(), items_.end(), k);
-    if (it != items_.end() && *it == k) return false;
-    items_.insert(it, k);
+    auto it = this->lower(k);
+    if (this->holds(it, k)) return false;
+    this->items_.insert(it, k);
     return true;
   }
-  size_t erase(const K& k) {
-    auto it = std::lower_bound(items_.begin(), items_.end(), k);
-    if (it == items_.end() || !(*it == k)) return 0;
-    items_.erase(it);
-    return 1;
-  }
-
-  bool operator==(const FlatSet&) const = default;
-
- private:
-  std::vector<K> items_;
 };
 
 }  // namespace smi::compiler

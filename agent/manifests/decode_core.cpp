@@ -32,6 +32,21 @@ std::optional<IpAddr> address(const Node& n, std::string_view path, Fields& f) {
   return a;
 }
 
+// A port as an EndpointSlice and a container list it: name, protocol, number
+// (under `port_key`). Nothing when it is invalid or SCTP (no datapath).
+std::optional<model::NamedPort> named_port(const Node& p, std::string_view port_key, bool port_required,
+                                           std::string_view path, Fields& f) {
+  model::NamedPort np;
+  np.name = f.str(p, "name", path, false).value_or("");
+  bool sctp = false;
+  auto proto = protocol(p, path, f, &sctp);
+  auto port = f.port(p, port_key, path, port_required);
+  if (!port || !proto) return std::nullopt;
+  np.port = *port;
+  np.protocol = *proto;
+  return np;
+}
+
 }  // namespace
 
 std::optional<model::Object> decode_service(const Node& n, ObjectHeader& h, Fields& f) {
@@ -47,52 +62,43 @@ std::optional<model::Object> decode_service(const Node& n, ObjectHeader& h, Fiel
       if (auto a = address(*spec->get("clusterIP"), "spec.clusterIP", f)) s.cluster_ips.push_back(*a);
     }
   }
-  if (const Node* ips = f.seq(*spec, "clusterIPs", "spec", false)) {
-    std::vector<IpAddr> list;
-    for (size_t i = 0; i < ips->items.size(); ++i) {
-      const Node& item = ips->items[i];
-      if (item.is_scalar() && item.text == "None") {
-        s.headless = true;
-        continue;
+  std::vector<IpAddr> list;
+  Fields::each(f.seq(*spec, "clusterIPs", "spec", false), "spec.clusterIPs",
+               [&](const Node& item, const std::string& path) {
+                 if (item.is_scalar() && item.text == "None") {
+                   s.headless = true;
+                   return;
+                 }
+                 if (auto a = address(item, path, f)) list.push_back(*a);
+               });
+  // clusterIPs is authoritative (dual stack); clusterIP is its first entry.
+  if (!list.empty()) s.cluster_ips = std::move(list);
+  // Not named_port(): the port is read before the protocol, and SCTP is warned.
+  f.each_object(f.seq(*spec, "ports", "spec", false), "spec.ports", [&](const Node& p, const std::string& path) {
+    model::ServicePort sp;
+    sp.name = f.str(p, "name", path, false).value_or("");
+    auto port = f.port(p, "port", path, true);
+    bool sctp = false;
+    auto proto = protocol(p, path, f, &sctp);
+    if (const Node* tp = p.get("targetPort"); tp != nullptr && !tp->is_null()) {
+      if (tp->is_scalar() && !tp->quoted && parse_int(tp->text)) {
+        if (auto v = f.as_port(*tp, join(path, "targetPort"))) sp.target_port = *v;
+      } else if (tp->is_scalar() && !tp->text.empty()) {
+        sp.target_port_name = tp->text;
+      } else {
+        f.error(*tp, join(path, "targetPort"), "must be a port number or a port name");
       }
-      if (auto a = address(item, index("spec.clusterIPs", i), f)) list.push_back(*a);
     }
-    // clusterIPs is authoritative (dual stack); clusterIP is its first entry.
-    if (!list.empty()) s.cluster_ips = std::move(list);
-  }
-  if (const Node* ports = f.seq(*spec, "ports", "spec", false)) {
-    for (size_t i = 0; i < ports->items.size(); ++i) {
-      const Node& p = ports->items[i];
-      std::string path = index("spec.ports", i);
-      if (!p.is_map()) {
-        f.error(p, path, "must be an object");
-        continue;
-      }
-      model::ServicePort sp;
-      sp.name = f.str(p, "name", path, false).value_or("");
-      auto port = f.port(p, "port", path, true);
-      bool sctp = false;
-      auto proto = protocol(p, path, f, &sctp);
-      if (const Node* tp = p.get("targetPort"); tp != nullptr && !tp->is_null()) {
-        if (tp->is_scalar() && !tp->quoted && parse_int(tp->text)) {
-          if (auto v = f.as_port(*tp, join(path, "targetPort"))) sp.target_port = *v;
-        } else if (tp->is_scalar() && !tp->text.empty()) {
-          sp.target_port_name = tp->text;
-        } else {
-          f.error(*tp, join(path, "targetPort"), "must be a port number or a port name");
-        }
-      }
-      if (sctp) {
-        f.warning(p, join(path, "protocol"), "SCTP is not supported by the datapath; port ignored");
-        continue;
-      }
-      if (!port || !proto) continue;
-      sp.port = *port;
-      sp.protocol = *proto;
-      if (sp.target_port == 0 && sp.target_port_name.empty()) sp.target_port = sp.port;
-      s.ports.push_back(std::move(sp));
+    if (sctp) {
+      f.warning(p, join(path, "protocol"), "SCTP is not supported by the datapath; port ignored");
+      return;
     }
-  }
+    if (!port || !proto) return;
+    sp.port = *port;
+    sp.protocol = *proto;
+    if (sp.target_port == 0 && sp.target_port_name.empty()) sp.target_port = sp.port;
+    s.ports.push_back(std::move(sp));
+  });
   return s;
 }
 
@@ -116,60 +122,34 @@ std::optional<model::Object> decode_endpoint_slice(const Node& n, ObjectHeader& 
   }
   if (es.service_name.empty())
     f.warning(n, "metadata.labels", "no kubernetes.io/service-name label: the slice belongs to no service");
-  if (const Node* eps = f.seq(n, "endpoints", "", false)) {
-    for (size_t i = 0; i < eps->items.size(); ++i) {
-      const Node& e = eps->items[i];
-      std::string path = index("endpoints", i);
-      if (!e.is_map()) {
-        f.error(e, path, "must be an object");
-        continue;
-      }
-      model::Endpoint ep;
-      if (const Node* addrs = f.seq(e, "addresses", path, true)) {
-        for (size_t j = 0; j < addrs->items.size(); ++j) {
-          std::string apath = index(join(path, "addresses"), j);
-          auto a = address(addrs->items[j], apath, f);
-          if (!a) continue;
-          if (a->family != es.family) {
-            f.error(addrs->items[j], apath, fmt::format("{} does not match addressType {}", a->to_string(), *type));
-            continue;
-          }
-          ep.addresses.push_back(*a);
-        }
-      }
-      if (const Node* c = f.map(e, "conditions", path, false)) {
-        if (auto r = f.boolean(*c, "ready", join(path, "conditions"))) ep.ready = *r;
-      }
-      if (const Node* ref = f.map(e, "targetRef", path, false)) {
-        std::string rpath = join(path, "targetRef");
-        if (f.str(*ref, "kind", rpath, false).value_or("") == "Pod") {
-          ep.pod_name = f.str(*ref, "name", rpath, false).value_or("");
-          ep.pod_ns = f.str(*ref, "namespace", rpath, false).value_or(es.meta.ns);
-        }
-      }
-      es.endpoints.push_back(std::move(ep));
+  f.each_object(f.seq(n, "endpoints", "", false), "endpoints", [&](const Node& e, const std::string& path) {
+    model::Endpoint ep;
+    Fields::each(f.seq(e, "addresses", path, true), join(path, "addresses"),
+                 [&](const Node& addr, const std::string& apath) {
+                   auto a = address(addr, apath, f);
+                   if (!a) return;
+                   if (a->family != es.family) {
+                     f.error(addr, apath, fmt::format("{} does not match addressType {}", a->to_string(), *type));
+                     return;
+                   }
+                   ep.addresses.push_back(*a);
+                 });
+    if (const Node* c = f.map(e, "conditions", path, false)) {
+      if (auto r = f.boolean(*c, "ready", join(path, "conditions"))) ep.ready = *r;
     }
-  }
-  if (const Node* ports = f.seq(n, "ports", "", false)) {
-    for (size_t i = 0; i < ports->items.size(); ++i) {
-      const Node& p = ports->items[i];
-      std::string path = index("ports", i);
-      if (!p.is_map()) {
-        f.error(p, path, "must be an object");
-        continue;
+    if (const Node* ref = f.map(e, "targetRef", path, false)) {
+      std::string rpath = join(path, "targetRef");
+      if (f.str(*ref, "kind", rpath, false).value_or("") == "Pod") {
+        ep.pod_name = f.str(*ref, "name", rpath, false).value_or("");
+        ep.pod_ns = f.str(*ref, "namespace", rpath, false).value_or(es.meta.ns);
       }
-      model::EndpointPort ep;
-      ep.name = f.str(p, "name", path, false).value_or("");
-      bool sctp = false;
-      auto proto = protocol(p, path, f, &sctp);
-      // A nil port means "all ports" for selector-less slices; nothing to route.
-      auto port = f.port(p, "port", path, false);
-      if (!port || !proto) continue;
-      ep.port = *port;
-      ep.protocol = *proto;
-      es.ports.push_back(std::move(ep));
     }
-  }
+    es.endpoints.push_back(std::move(ep));
+  });
+  f.each_object(f.seq(n, "ports", "", false), "ports", [&](const Node& p, const std::string& path) {
+    // A nil port means "all ports" for selector-less slices; nothing to route.
+    if (auto port = named_port(p, "port", false, path, f)) es.ports.push_back(std::move(*port));
+  });
   return es;
 }
 
@@ -183,48 +163,24 @@ std::optional<model::Object> decode_pod(const Node& n, ObjectHeader& h, Fields& 
     if (sa && !sa->empty()) p.service_account = *sa;
     p.node_name = f.str(*spec, "nodeName", "spec", false).value_or("");
     p.host_network = f.boolean(*spec, "hostNetwork", "spec").value_or(false);
-    if (const Node* cs = f.seq(*spec, "containers", "spec", false)) {
-      for (size_t i = 0; i < cs->items.size(); ++i) {
-        const Node& c = cs->items[i];
-        std::string cpath = index("spec.containers", i);
-        if (!c.is_map()) continue;
-        const Node* ports = f.seq(c, "ports", cpath, false);
-        if (ports == nullptr) continue;
-        for (size_t j = 0; j < ports->items.size(); ++j) {
-          const Node& cp = ports->items[j];
-          std::string path = index(join(cpath, "ports"), j);
-          if (!cp.is_map()) {
-            f.error(cp, path, "must be an object");
-            continue;
-          }
-          model::ContainerPort port;
-          port.name = f.str(cp, "name", path, false).value_or("");
-          bool sctp = false;
-          auto proto = protocol(cp, path, f, &sctp);
-          auto num = f.port(cp, "containerPort", path, true);
-          if (!num || !proto) continue;
-          port.port = *num;
-          port.protocol = *proto;
-          p.container_ports.push_back(std::move(port));
-        }
-      }
-    }
+    auto ports_of = [&](const Node& c, const std::string& cpath) {
+      if (!c.is_map()) return;
+      f.each_object(f.seq(c, "ports", cpath, false), join(cpath, "ports"),
+                    [&](const Node& cp, const std::string& path) {
+                      if (auto port = named_port(cp, "containerPort", true, path, f))
+                        p.container_ports.push_back(std::move(*port));
+                    });
+    };
+    Fields::each(f.seq(*spec, "containers", "spec", false), "spec.containers", ports_of);
   }
   if (const Node* st = f.map(n, "status", "", false)) {
     p.phase = f.str(*st, "phase", "status", false).value_or("");
-    if (const Node* ips = f.seq(*st, "podIPs", "status", false)) {
-      for (size_t i = 0; i < ips->items.size(); ++i) {
-        const Node& item = ips->items[i];
-        std::string path = index("status.podIPs", i);
-        if (!item.is_map()) {
-          f.error(item, path, "must be an object with an ip");
-          continue;
-        }
-        if (const Node* ip = item.get("ip"); ip != nullptr) {
-          if (auto a = address(*ip, join(path, "ip"), f)) p.ips.push_back(*a);
-        }
-      }
-    }
+    f.each_object(f.seq(*st, "podIPs", "status", false), "status.podIPs", "must be an object with an ip",
+                  [&](const Node& item, const std::string& path) {
+                    if (const Node* ip = item.get("ip"); ip != nullptr) {
+                      if (auto a = address(*ip, join(path, "ip"), f)) p.ips.push_back(*a);
+                    }
+                  });
     if (p.ips.empty()) {
       if (const Node* ip = st->get("podIP"); ip != nullptr && ip->is_scalar() && !ip->text.empty()) {
         if (auto a = address(*ip, "status.podIP", f)) p.ips.push_back(*a);

@@ -35,15 +35,6 @@ std::optional<model::IdentityRef> identity_ref(const Node& n, std::string path, 
   return model::IdentityRef{ns && !ns->empty() ? *ns : default_ns, *name, f.at(n), path};
 }
 
-std::vector<std::string> string_list(const Node& parent, std::string_view key, std::string_view path, Fields& f) {
-  std::vector<std::string> out;
-  const Node* s = f.seq(parent, key, path, false);
-  if (s == nullptr) return out;
-  for (size_t i = 0; i < s->items.size(); ++i)
-    if (auto v = f.as_str(s->items[i], index(join(path, key), i))) out.push_back(*v);
-  return out;
-}
-
 std::optional<model::RouteRef> route_ref(const Node& n, std::string path, Fields& f, bool allow_matches) {
   if (!n.is_map()) {
     f.error(n, path, "must be an object with kind and name");
@@ -59,21 +50,12 @@ std::optional<model::RouteRef> route_ref(const Node& n, std::string path, Fields
   if (!kind || !name) return std::nullopt;
   model::RouteRef r{*kind, *name, {}, f.at(n), path};
   if (allow_matches) {
-    r.matches = string_list(n, "matches", path, f);
+    r.matches = f.list(n, "matches", path, &Fields::as_str);
     if (!r.matches.empty() && *kind != "HTTPRouteGroup")
       f.warning(*n.get("matches"), join(path, "matches"),
                 fmt::format("{} has no named matches; the list is ignored", *kind));
   }
   return r;
-}
-
-std::vector<std::uint16_t> port_list(const Node& parent, std::string_view key, std::string_view path, Fields& f) {
-  std::vector<std::uint16_t> out;
-  const Node* s = f.seq(parent, key, path, false);
-  if (s == nullptr) return out;
-  for (size_t i = 0; i < s->items.size(); ++i)
-    if (auto p = f.as_port(s->items[i], index(join(path, key), i))) out.push_back(*p);
-  return out;
 }
 
 }  // namespace
@@ -98,15 +80,17 @@ std::optional<model::Object> decode_traffic_target(const Node& n, ObjectHeader& 
   if (sources == nullptr || sources->items.empty()) {
     f.error(sources ? *sources : *spec, "spec.sources", "a TrafficTarget needs at least one source");
   } else {
-    for (size_t i = 0; i < sources->items.size(); ++i)
-      if (auto r = identity_ref(sources->items[i], index("spec.sources", i), t.meta.ns, f)) t.sources.push_back(*r);
+    Fields::each(sources, "spec.sources", [&](const Node& src, const std::string& path) {
+      if (auto r = identity_ref(src, path, t.meta.ns, f)) t.sources.push_back(*r);
+    });
   }
   const Node* rules = f.seq(*spec, "rules", "spec", false);
   if (rules == nullptr || rules->items.empty()) {
     f.error(rules ? *rules : *spec, "spec.rules", "a TrafficTarget needs at least one rule");
   } else {
-    for (size_t i = 0; i < rules->items.size(); ++i)
-      if (auto r = route_ref(rules->items[i], index("spec.rules", i), f, true)) t.rules.push_back(std::move(*r));
+    Fields::each(rules, "spec.rules", [&](const Node& rule, const std::string& path) {
+      if (auto r = route_ref(rule, path, f, true)) t.rules.push_back(std::move(*r));
+    });
   }
   return t;
 }
@@ -116,50 +100,43 @@ std::optional<model::Object> decode_http_route_group(const Node& n, ObjectHeader
   g.meta = std::move(h.meta);
   const Node* spec = f.map(n, "spec", "", true);
   if (spec == nullptr) return std::nullopt;
-  const Node* matches = f.seq(*spec, "matches", "spec", false);
   std::set<std::string> names;
-  if (matches != nullptr) {
-    for (size_t i = 0; i < matches->items.size(); ++i) {
-      const Node& m = matches->items[i];
-      std::string path = index("spec.matches", i);
-      if (!m.is_map()) {
-        f.error(m, path, "must be an object");
-        continue;
-      }
-      model::HttpMatch hm;
-      auto name = f.str(m, "name", path, true);
-      if (!name) continue;
-      if (!names.insert(*name).second) {
-        f.error(*m.get("name"), join(path, "name"), fmt::format("duplicate match name '{}'", *name));
-        continue;
-      }
-      hm.name = *name;
-      hm.methods = string_list(m, "methods", path, f);
-      hm.path_regex = f.str(m, "pathRegex", path, false).value_or("");
-      if (const Node* hs = m.get("headers"); hs != nullptr && !hs->is_null()) {
-        // v1alpha4: a map; v1alpha3 examples also wrote a list of one-entry maps.
-        std::vector<const Node*> maps;
-        if (hs->is_map()) maps.push_back(hs);
-        else if (hs->is_sequence())
-          for (const auto& item : hs->items) maps.push_back(&item);
-        else f.error(*hs, join(path, "headers"), "must be a map of header name to value");
-        for (const Node* hm_node : maps) {
-          if (!hm_node->is_map()) {
-            f.error(*hm_node, join(path, "headers"), "must be a map of header name to value");
+  f.each_object(f.seq(*spec, "matches", "spec", false), "spec.matches", [&](const Node& m, const std::string& path) {
+    model::HttpMatch hm;
+    auto name = f.str(m, "name", path, true);
+    if (!name) return;
+    if (!names.insert(*name).second) {
+      f.error(*m.get("name"), join(path, "name"), fmt::format("duplicate match name '{}'", *name));
+      return;
+    }
+    hm.name = *name;
+    hm.methods = f.list(m, "methods", path, &Fields::as_str);
+    hm.path_regex = f.str(m, "pathRegex", path, false).value_or("");
+    if (const Node* hs = m.get("headers"); hs != nullptr && !hs->is_null()) {
+      // v1alpha4: a map; v1alpha3 examples also wrote a list of one-entry maps.
+      std::vector<const Node*> maps;
+      if (hs->is_map())
+        maps.push_back(hs);
+      else if (hs->is_sequence())
+        for (const auto& item : hs->items) maps.push_back(&item);
+      else
+        f.error(*hs, join(path, "headers"), "must be a map of header name to value");
+      for (const Node* hm_node : maps) {
+        if (!hm_node->is_map()) {
+          f.error(*hm_node, join(path, "headers"), "must be a map of header name to value");
+          continue;
+        }
+        for (const auto& [k, v] : hm_node->fields) {
+          if (!v.is_scalar()) {
+            f.error(v, join(join(path, "headers"), k), "must be a string");
             continue;
           }
-          for (const auto& [k, v] : hm_node->fields) {
-            if (!v.is_scalar()) {
-              f.error(v, join(join(path, "headers"), k), "must be a string");
-              continue;
-            }
-            hm.headers[k] = v.text;
-          }
+          hm.headers[k] = v.text;
         }
       }
-      g.matches.push_back(std::move(hm));
     }
-  }
+    g.matches.push_back(std::move(hm));
+  });
   return g;
 }
 
@@ -172,7 +149,7 @@ std::optional<model::Object> decode_port_route(const Node& n, ObjectHeader& h, F
       } else if (!m->is_map()) {
         f.error(*m, "spec.matches", "must be an object with a ports list");
       } else {
-        ports = port_list(*m, "ports", "spec.matches", f);
+        ports = f.list(*m, "ports", "spec.matches", &Fields::as_port);
       }
     }
   }
@@ -208,45 +185,43 @@ std::optional<model::Object> decode_traffic_split(const Node& n, ObjectHeader& h
     f.error(backends ? *backends : *spec, "spec.backends", "a TrafficSplit needs at least one backend");
   } else {
     std::set<std::string> seen;
-    for (size_t i = 0; i < backends->items.size(); ++i) {
-      const Node& b = backends->items[i];
-      std::string path = index("spec.backends", i);
-      if (!b.is_map()) {
-        f.error(b, path, "must be an object with service and weight");
-        continue;
-      }
-      model::SplitBackend sb;
-      sb.location = f.at(b);
-      sb.field = path;
-      auto svc = f.name(b, "service", path, true);
-      const Node* w = b.get("weight");
-      std::optional<std::int64_t> weight;
-      if (w == nullptr || w->is_null()) {
-        f.error(b, join(path, "weight"), "required field is missing");
-      } else if (h.version == "v1alpha1") {
-        std::string why;
-        if (!w->is_scalar()) f.error(*w, join(path, "weight"), "must be a quantity such as 1 or 500m");
-        else if (!(weight = parse_quantity_milli(w->text, &why))) f.error(*w, join(path, "weight"), why);
-      } else if (w->is_scalar() && !w->quoted && !w->text.empty() && w->text.front() == '-' && parse_int(w->text)) {
-        f.error(*w, join(path, "weight"), fmt::format("{} is negative; weights are 0 or more", w->text));
-      } else {
-        weight = f.as_integer(*w, join(path, "weight"), 0, kMaxWeight);
-      }
-      if (!svc) continue;
-      if (*svc == s.service) {
-        f.error(*b.get("service"), join(path, "service"),
-                fmt::format("the apex service {} is one of its own backends", *svc));
-        continue;
-      }
-      if (!seen.insert(*svc).second) {
-        f.error(*b.get("service"), join(path, "service"), fmt::format("backend {} is listed twice", *svc));
-        continue;
-      }
-      if (!weight) continue;
-      sb.service = *svc;
-      sb.weight = *weight;
-      s.backends.push_back(std::move(sb));
-    }
+    f.each_object(
+        backends, "spec.backends", "must be an object with service and weight",
+        [&](const Node& b, const std::string& path) {
+          model::SplitBackend sb;
+          sb.location = f.at(b);
+          sb.field = path;
+          auto svc = f.name(b, "service", path, true);
+          const Node* w = b.get("weight");
+          std::optional<std::int64_t> weight;
+          if (w == nullptr || w->is_null()) {
+            f.error(b, join(path, "weight"), "required field is missing");
+          } else if (h.version == "v1alpha1") {
+            std::string why;
+            if (!w->is_scalar())
+              f.error(*w, join(path, "weight"), "must be a quantity such as 1 or 500m");
+            else if (!(weight = parse_quantity_milli(w->text, &why)))
+              f.error(*w, join(path, "weight"), why);
+          } else if (w->is_scalar() && !w->quoted && !w->text.empty() && w->text.front() == '-' && parse_int(w->text)) {
+            f.error(*w, join(path, "weight"), fmt::format("{} is negative; weights are 0 or more", w->text));
+          } else {
+            weight = f.as_integer(*w, join(path, "weight"), 0, kMaxWeight);
+          }
+          if (!svc) return;
+          if (*svc == s.service) {
+            f.error(*b.get("service"), join(path, "service"),
+                    fmt::format("the apex service {} is one of its own backends", *svc));
+            return;
+          }
+          if (!seen.insert(*svc).second) {
+            f.error(*b.get("service"), join(path, "service"), fmt::format("backend {} is listed twice", *svc));
+            return;
+          }
+          if (!weight) return;
+          sb.service = *svc;
+          sb.weight = *weight;
+          s.backends.push_back(std::move(sb));
+        });
   }
   if (const Node* m = spec->get("matches"); m != nullptr && !m->is_null()) {
     if (h.version == "v1alpha1" || h.version == "v1alpha2") {
@@ -254,8 +229,9 @@ std::optional<model::Object> decode_traffic_split(const Node& n, ObjectHeader& h
     } else if (!m->is_sequence()) {
       f.error(*m, "spec.matches", "must be a list of route references");
     } else {
-      for (size_t i = 0; i < m->items.size(); ++i)
-        if (auto r = route_ref(m->items[i], index("spec.matches", i), f, false)) s.matches.push_back(std::move(*r));
+      Fields::each(m, "spec.matches", [&](const Node& ref, const std::string& path) {
+        if (auto r = route_ref(ref, path, f, false)) s.matches.push_back(std::move(*r));
+      });
     }
   }
   return s;

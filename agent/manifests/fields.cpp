@@ -83,22 +83,22 @@ const Node* Fields::child(const Node& parent, std::string_view key, std::string_
   return n;
 }
 
-const Node* Fields::map(const Node& parent, std::string_view key, std::string_view path, bool required) {
+const Node* Fields::typed_child(const Node& parent, std::string_view key, std::string_view path, bool required,
+                                Node::Type type, std::string_view must_be) {
   const Node* n = child(parent, key, path, required);
-  if (n != nullptr && !n->is_map()) {
-    error(*n, join(path, key), "must be an object");
+  if (n != nullptr && n->type != type) {
+    error(*n, join(path, key), std::string(must_be));
     return nullptr;
   }
   return n;
 }
 
+const Node* Fields::map(const Node& parent, std::string_view key, std::string_view path, bool required) {
+  return typed_child(parent, key, path, required, Node::Type::map, "must be an object");
+}
+
 const Node* Fields::seq(const Node& parent, std::string_view key, std::string_view path, bool required) {
-  const Node* n = child(parent, key, path, required);
-  if (n != nullptr && !n->is_sequence()) {
-    error(*n, join(path, key), "must be a list");
-    return nullptr;
-  }
-  return n;
+  return typed_child(parent, key, path, required, Node::Type::sequence, "must be a list");
 }
 
 std::optional<std::string> Fields::as_str(const Node& n, std::string_view path) {

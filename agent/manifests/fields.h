@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "manifests/node.h"
 #include "model/diagnostic.h"
@@ -50,8 +51,46 @@ class Fields {
   std::optional<std::int64_t> as_integer(const Node& n, std::string_view path, std::int64_t min, std::int64_t max);
   std::optional<std::uint16_t> as_port(const Node& n, std::string_view path);
 
+  // Walking lists, each item with its own path ("spec.ports[2]") so its
+  // problems name it. A null list (absent or already reported) has no items.
+  template <typename Fn>
+  static void each(const Node* list, std::string_view path, Fn&& fn) {
+    if (list == nullptr) return;
+    for (size_t i = 0; i < list->items.size(); ++i) fn(list->items[i], index(path, i));
+  }
+  // A list of objects: an item that is not one is an error (`must_be` says
+  // what it should be) and is skipped.
+  template <typename Fn>
+  void each_object(const Node* list, std::string_view path, std::string_view must_be, Fn&& fn) {
+    each(list, path, [&](const Node& item, const std::string& item_path) {
+      if (!item.is_map()) {
+        error(item, item_path, std::string(must_be));
+        return;
+      }
+      fn(item, item_path);
+    });
+  }
+  template <typename Fn>
+  void each_object(const Node* list, std::string_view path, Fn&& fn) {
+    each_object(list, path, "must be an object", fn);
+  }
+  // An optional list of scalars, each read by `read` (&Fields::as_str,
+  // &Fields::as_port); a bad item is reported and left out.
+  template <typename T>
+  std::vector<T> list(const Node& parent, std::string_view key, std::string_view path,
+                      std::optional<T> (Fields::*read)(const Node&, std::string_view)) {
+    std::vector<T> out;
+    each(seq(parent, key, path, false), join(path, key), [&](const Node& item, const std::string& item_path) {
+      if (auto v = (this->*read)(item, item_path)) out.push_back(std::move(*v));
+    });
+    return out;
+  }
+
  private:
   const Node* child(const Node& parent, std::string_view key, std::string_view path, bool required);
+  // child() that must be of one type; `must_be` is the error when it is not.
+  const Node* typed_child(const Node& parent, std::string_view key, std::string_view path, bool required,
+                          Node::Type type, std::string_view must_be);
 
   std::string file_;
   int object_line_;

@@ -8,6 +8,7 @@
 
 #include "demo/agent_process.h"
 #include "demo/manifests.h"
+#include "demo/report.h"
 #include "demo/scrape.h"
 
 namespace smi::demo {
@@ -118,6 +119,22 @@ TEST(DemoManifests, RewritesSplitWeightsAtomically) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 1);
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator{}), 1);
   EXPECT_FALSE(write_split_weights(dir + "/smi-split.yaml", {1, 2, 3}));
+}
+
+TEST(DemoReport, RightAlignsNumbersWithTheirUnits) {
+  for (const char* n : {"12", "-3.5 %", "+1.0 points", "0.25 ms", "40us", "3s", "7ms", "9ns", "12\u00b5s", "1.2.3"})
+    EXPECT_TRUE(numeric_cell(n)) << n;
+  for (const char* t : {"", "-", "+", ".5", "12 s", "12 %%", "12points", "v1", "12 ms ", "12kb", "12 µ", "p50"})
+    EXPECT_FALSE(numeric_cell(t)) << t;
+}
+
+TEST(DemoReport, TableRightAlignsNumericColumnsBelowTheHeader) {
+  testing::internal::CaptureStdout();
+  table({{"pod", "latency"}, {"web-v1", "40us"}, {"web-v2-long", "1200us"}}, 0);
+  EXPECT_EQ(testing::internal::GetCapturedStdout(),
+            "pod          latency\n"
+            "web-v1          40us\n"
+            "web-v2-long   1200us\n");
 }
 
 TEST(DemoScrape, ParsesPrometheusTextAndSumsByLabels) {

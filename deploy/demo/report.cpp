@@ -2,12 +2,29 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
 namespace smi::demo {
+
+// A number with an optional unit: [-+]digit[digits and dots] then nothing, " %",
+// " points", " ms", or s/ms/us/ns/µs. A plain scan rather than std::regex: the
+// regex was the only use of <regex> here, and g++ 12 under -fsanitize=address
+// reports a false -Wmaybe-uninitialized inside <regex>'s std::function, which
+// -Werror turns into a failed sanitizer build.
+bool numeric_cell(std::string_view cell) {
+  size_t i = 0;
+  if (i < cell.size() && (cell[i] == '-' || cell[i] == '+')) ++i;
+  if (i >= cell.size() || !std::isdigit(static_cast<unsigned char>(cell[i]))) return false;
+  ++i;
+  while (i < cell.size() && (std::isdigit(static_cast<unsigned char>(cell[i])) || cell[i] == '.')) ++i;
+  std::string_view unit = cell.substr(i);
+  for (std::string_view u : {"", " %", " points", " ms", "s", "ms", "us", "ns", "\u00b5s"})
+    if (unit == u) return true;
+  return false;
+}
 
 void heading(const std::string& title) {
   static int n = 0;
@@ -27,8 +44,7 @@ void table(const std::vector<std::vector<std::string>>& rows, int indent) {
     std::string line(static_cast<size_t>(indent), ' ');
     for (size_t i = 0; i < rows[row].size(); ++i) {
       const auto& cell = rows[row][i];
-      static const std::regex numeric(R"(^[-+]?[0-9][0-9.]*( %| points| ms|[munµ]?s)?$)");
-      bool number = row > 0 && std::regex_match(cell, numeric);
+      bool number = row > 0 && numeric_cell(cell);
       line += number ? fmt::format("{:>{}}", cell, width[i]) : fmt::format("{:<{}}", cell, width[i]);
       if (i + 1 < rows[row].size()) line += "  ";
     }

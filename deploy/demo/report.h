@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace smi::demo {
@@ -10,6 +11,9 @@ namespace smi::demo {
 void heading(const std::string& title);
 // Rows of cells; the first row is the header. Columns are left-aligned except
 // numbers (with a unit), which are right-aligned.
+// Whether table() right-aligns this cell: a number, optionally with " %",
+// " points", " ms" or s/ms/us/ns/µs ("12", "-3.5 %", "+1.0 points", "40us").
+bool numeric_cell(std::string_view cell);
 void table(const std::vector<std::vector<std::string>>& rows, int indent = 2);
 // Prints each line of `text` indented, at most `max_lines` of them.
 void excerpt(const std::string& text, size_t max_lines, int indent = 4);

@@ -1,13 +1,15 @@
 // Every map the datapath pins, as one table: its name under --bpffs, its ABI
-// key and value sizes, its default size (the max_entries the BPF objects
+// key and value types, its default size (the max_entries the BPF objects
 // declare), the --capacity key that resizes it, and the desired-state family
 // the compiler expresses in it. Everything else (capacity flags, the loaders'
 // sizes, the compiler's limits, the fill metrics, `status`' list of expected
-// pins, the skeleton check in tests/unit/map_families_test.cpp) is derived
-// from this table. Pure data: no libbpf, so the pure compiler includes it.
+// pins, the skeleton check in tests/unit/map_families_test.cpp, the typed
+// handles of maps/pinned_maps.h) is derived from this table. Pure data: no
+// libbpf, so the pure compiler includes it.
 //
-// Adding a map: one SMI_MAP_TABLE row (and, for a desired-state family, its
-// codec in maps/codec.h).
+// Adding a map: one SMI_MAP_TABLE row. A desired-state family also needs its
+// Family enumerator, its codec (maps/codec.h) and what
+// compiler/family_state.h lists.
 #pragma once
 
 #include <cstddef>

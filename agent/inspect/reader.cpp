@@ -92,8 +92,8 @@ void read_services(const std::string& bpffs, NodeView& v) {
     svcs[{addr_key(k.family, k.addr), k.port, k.protocol}] = {k, val};
   });
   std::map<uint32_t, std::map<uint32_t, smi_slot_value>> slots;
-  walk<maps::MapId::backend_slot>(bpffs, v,
-                                     [&](const smi_slot_key& k, const smi_slot_value& s) { slots[k.svc_id][k.slot] = s; });
+  walk<maps::MapId::backend_slot>(
+      bpffs, v, [&](const smi_slot_key& k, const smi_slot_value& s) { slots[k.svc_id][k.slot] = s; });
 
   std::set<uint32_t> used;
   for (const auto& [_, kv] : svcs) {
@@ -127,26 +127,22 @@ void read_services(const std::string& bpffs, NodeView& v) {
 }
 
 void read_identities_and_policy(const std::string& bpffs, NodeView& v) {
-  walk<maps::MapId::pod_identity>(bpffs, v,
-                                          [&](const smi_cg_id_key& k, const smi_identity_value& val) {
-                                            v.local_cgroups.push_back({k.cgroup_id, val.identity, val.flags, ""});
-                                          });
+  walk<maps::MapId::pod_identity>(bpffs, v, [&](const smi_cg_id_key& k, const smi_identity_value& val) {
+    v.local_cgroups.push_back({k.cgroup_id, val.identity, val.flags, ""});
+  });
   std::sort(v.local_cgroups.begin(), v.local_cgroups.end(),
             [](const auto& a, const auto& b) { return a.cgroup_id < b.cgroup_id; });
 
   std::map<AddrKey, IpIdentity> ips;
-  walk<maps::MapId::ip_identity>(bpffs, v,
-                                          [&](const smi_ip_id_key& k, const smi_identity_value& val) {
-                                            ips[addr_key(k.family, k.addr)] = {addr_text(k.family, k.addr),
-                                                                               val.identity, val.flags};
-                                          });
+  walk<maps::MapId::ip_identity>(bpffs, v, [&](const smi_ip_id_key& k, const smi_identity_value& val) {
+    ips[addr_key(k.family, k.addr)] = {addr_text(k.family, k.addr), val.identity, val.flags};
+  });
   for (auto& [_, e] : ips) v.ip_identities.push_back(std::move(e));
 
-  walk<maps::MapId::policy_dst>(bpffs, v,
-                                           [&](const smi_pol_dst_key& k, const smi_pol_dst_value& val) {
-                                             if (val.flags & SMI_POL_DST_F_ENFORCED) v.enforced.push_back(k.identity);
-                                             else if (val.flags & SMI_POL_DST_F_AUDIT) v.audited.push_back(k.identity);
-                                           });
+  walk<maps::MapId::policy_dst>(bpffs, v, [&](const smi_pol_dst_key& k, const smi_pol_dst_value& val) {
+    if (val.flags & SMI_POL_DST_F_ENFORCED) v.enforced.push_back(k.identity);
+    else if (val.flags & SMI_POL_DST_F_AUDIT) v.audited.push_back(k.identity);
+  });
   std::sort(v.enforced.begin(), v.enforced.end());
   std::sort(v.audited.begin(), v.audited.end());
   walk<maps::MapId::policy>(bpffs, v, [&](const smi_pol_key& k, const smi_pol_value&) {

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libssl-dev libcurl4-openssl-dev prometheus-cpp-dev libcivetweb-dev libspdlog-dev libfmt-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libyaml-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   iproute2 iputils-ping procps curl
 )

@@ -29,9 +29,8 @@ namespace {
 class ManifestSource : public Source {
  public:
   ManifestSource(std::string dir, DirWatcher w) : dir_(std::move(dir)), watcher_(std::move(w)) {}
-  std::vector<model::Object> load(model::Diagnostics& diags) override {
-    return manifests::load_manifests(dir_, diags);
-  }
+  // Only the files that changed since the last load are read again.
+  std::vector<model::Object> load(model::Diagnostics& diags) override { return cache_.load(dir_, diags); }
   bool wait_change(std::chrono::milliseconds timeout) override {
     if (DIR* d = ::opendir(dir_.c_str())) {
       ::closedir(d);
@@ -100,6 +99,7 @@ class ManifestSource : public Source {
   }
 
   std::string dir_;
+  manifests::ManifestCache cache_;  // the run loop's
   DirWatcher watcher_;        // replaced only by the run loop's thread, under mu_
   bool broken_ = false;       // the run loop's: the watch must start afresh
   mutable std::mutex mu_;

@@ -1,24 +1,107 @@
 #include "manifests/load.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include "manifests/decode.h"
+#include "manifests/pieces.h"
 #include "manifests/reader.h"
 
 namespace smi::manifests {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// YAML larger than this is read in pieces of about this size, in parallel.
+constexpr size_t kPieceBytes = size_t{2} << 20;
+constexpr unsigned kMaxReaders = 4;
+
+// One piece of one file, read and decoded on its own.
+struct Work {
+  std::string_view text;
+  const std::string* file = nullptr;
+  Format format = Format::yaml;
+  int first_line = 1;
+  // Out:
+  std::vector<model::Object> objects;
+  model::Diagnostics diags;
+  bool complete = true;  // false: reading stopped at an error in this piece
+
+  void run() {
+    if (format == Format::json) {
+      for (const auto& d : read_json(text, *file, diags)) decode_document(d, *file, diags, objects);
+      return;
+    }
+    // Each document decoded while it is still in cache, then freed.
+    complete = read_yaml_each(
+        text, *file, diags, {}, [&](Document&& d) { decode_document(d, *file, diags, objects); }, first_line);
+  }
+};
+
+// Runs every work item, on up to kMaxReaders threads.
+void run_all(std::vector<Work>& work) {
+  const unsigned threads = std::min<size_t>({work.size(), kMaxReaders, std::max(1u, std::thread::hardware_concurrency())});
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++) work[i].run();
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::system_error&) {
+      break;  // fewer threads; the work is the same
+    }
+  }
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+void add_work(std::vector<Work>& work, std::string_view text, const std::string& file, Format format) {
+  if (format == Format::json) {
+    work.push_back({.text = text, .file = &file, .format = format});
+    return;
+  }
+  for (const auto& p : split_documents(text, kPieceBytes))
+    work.push_back({.text = p.text, .file = &file, .format = format, .first_line = p.first_line});
+}
+
+// Appends one file's results in order. As in one serial read, the pieces
+// after the one whose reading stopped at an error are dropped.
+void collect(std::vector<Work>::iterator begin, std::vector<Work>::iterator end, std::vector<model::Object>& out,
+             model::Diagnostics& diags) {
+  for (auto it = begin; it != end; ++it) {
+    std::move(it->objects.begin(), it->objects.end(), std::back_inserter(out));
+    diags.append(it->diags);
+    if (!it->complete) break;
+  }
+}
+
+bool is_manifest(const fs::path& p) {
+  auto ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+Format format_of(const fs::path& p) { return p.extension() == ".json" ? Format::json : Format::yaml; }
+
+}  // namespace
+
 std::vector<model::Object> parse_text(std::string_view text, const std::string& file, Format format,
                                       model::Diagnostics& diags) {
+  std::vector<Work> work;
+  add_work(work, text, file, format);
+  run_all(work);
   std::vector<model::Object> out;
-  auto docs = format == Format::json ? read_json(text, file, diags) : read_yaml(text, file, diags);
-  for (const auto& d : docs) decode_document(d, file, diags, out);
+  collect(work.begin(), work.end(), out, diags);
   return out;
 }
 
@@ -36,17 +119,7 @@ std::vector<model::Object> parse_json_value(const nlohmann::json& value, const s
   return parse_text(text, source, Format::json, diags);
 }
 
-namespace {
-
-bool is_manifest(const fs::path& p) {
-  auto ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml" || ext == ".json";
-}
-
-}  // namespace
-
-std::vector<model::Object> load_manifests(const fs::path& path, model::Diagnostics& diags) {
-  std::vector<model::Object> out;
+std::vector<fs::path> list_manifests(const fs::path& path, model::Diagnostics& diags) {
   std::vector<fs::path> files;
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
@@ -60,19 +133,111 @@ std::vector<model::Object> load_manifests(const fs::path& path, model::Diagnosti
     files.push_back(path);
   } else {
     diags.error({path.string(), 0, 0}, "", "", "no such file or directory");
-    return out;
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::optional<std::string> read_manifest_file(const fs::path& f, model::Diagnostics& diags) {
+  std::error_code ec;
+  const auto size = fs::file_size(f, ec);
+  if (!ec && size > kMaxFileBytes) {
+    diags.error({f.string(), 0, 0}, "", "",
+                fmt::format("file is {} bytes, more than the {} a manifest file may have", size, kMaxFileBytes));
+    return std::nullopt;
+  }
+  std::ifstream in(f, std::ios::binary);
+  if (!in) {
+    diags.error({f.string(), 0, 0}, "", "", "cannot read file");
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+std::vector<model::Object> load_manifests(const fs::path& path, model::Diagnostics& diags) {
+  ManifestCache once;
+  return once.load(path, diags);
+}
+
+// ---- ManifestCache
+
+namespace {
+
+ManifestCache::Stamp stamp_of(const fs::path& f) {
+  struct stat st {};
+  if (::stat(f.c_str(), &st) != 0) return {};
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
+int64_t now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diagnostics& diags) {
+  opened_ = decoded_ = 0;
+  std::vector<model::Object> out;
+  const auto files = list_manifests(path, diags);
+  std::map<std::string, Entry> next;
+  // Files to read: new, changed, or changed too recently to trust the stamp.
+  std::vector<std::pair<std::string, std::string>> texts;  // path, content
   for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      diags.error({f.string(), 0, 0}, "", "", "cannot read file");
+    const std::string name = f.string();
+    Entry e;
+    e.stamp = stamp_of(f);
+    auto old = files_.find(name);
+    // A file modified within the timestamp granularity of its stamp may
+    // change again without its stamp changing: such a file is read again
+    // (its content hash then decides).
+    const bool settled = e.stamp.ctime_ns < now_ns() - settle_.count();
+    if (old != files_.end() && old->second.stamp == e.stamp && old->second.settled && e.stamp.ino != 0) {
+      next.emplace(name, std::move(old->second));
       continue;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    auto objs = parse_text(ss.str(), f.string(), f.extension() == ".json" ? Format::json : Format::yaml, diags);
-    std::move(objs.begin(), objs.end(), std::back_inserter(out));
+    e.settled = settled;
+    ++opened_;
+    auto text = read_manifest_file(f, e.diags);
+    if (text) {
+      e.hash = std::hash<std::string>{}(*text);
+      if (old != files_.end() && old->second.hash == e.hash && old->second.size == text->size() &&
+          old->second.read_ok) {
+        old->second.stamp = e.stamp;
+        old->second.settled = settled;
+        next.emplace(name, std::move(old->second));
+        continue;
+      }
+      e.size = text->size();
+      e.read_ok = true;
+      texts.emplace_back(name, std::move(*text));
+    }
+    next.emplace(name, std::move(e));
+  }
+  // Read and decode the changed files, in parallel pieces.
+  std::vector<Work> work;
+  std::vector<size_t> first;  // work index where each text starts
+  for (const auto& [name, text] : texts) {
+    first.push_back(work.size());
+    add_work(work, text, name, format_of(name));
+  }
+  first.push_back(work.size());
+  run_all(work);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Entry& e = next.at(texts[i].first);
+    collect(work.begin() + static_cast<long>(first[i]), work.begin() + static_cast<long>(first[i + 1]), e.objects,
+            e.diags);
+    ++decoded_;
+  }
+  files_ = std::move(next);
+  for (const auto& [name, e] : files_) {
+    out.insert(out.end(), e.objects.begin(), e.objects.end());
+    diags.append(e.diags);
   }
   diags.sort();
   return out;

@@ -50,5 +50,9 @@ inline constexpr size_t kMaxNodesPerDocument = 2'000'000;
 // budget so a small hostile file costs milliseconds, not seconds.
 inline constexpr size_t kMaxAliasNodesPerDocument = 100'000;
 inline constexpr int kMaxDepth = 64;
+// One manifest file: 64 MiB (a 10k-service, 50k-pod cluster dumped to YAML is
+// about 30 MB), read in at most 10 s (about 1 s at the parser's speed).
+inline constexpr size_t kMaxFileBytes = size_t{64} << 20;
+inline constexpr long kMaxReadMillis = 10'000;
 
 }  // namespace smi::manifests

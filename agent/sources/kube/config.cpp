@@ -5,32 +5,36 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
+
+#include "manifests/reader.h"
 
 namespace smi::kube {
 namespace {
 
+using manifests::Node;
+
 // Finds the entry named `name` in a kubeconfig list (clusters, users,
 // contexts) and returns its inner map (entry[field]).
-Result<YAML::Node> named_entry(const YAML::Node& root, const char* list, const char* field, const std::string& name) {
-  const YAML::Node seq = root[list];
-  if (seq && !seq.IsSequence()) return Error(fmt::format("'{}' is not a list", list));
-  if (seq) {
-    for (const auto& e : seq) {
-      if (!e.IsMap() || !e["name"] || !e["name"].IsScalar() || e["name"].Scalar() != name) continue;
-      const YAML::Node inner = e[field];
-      if (!inner || !inner.IsMap()) return Error(fmt::format("{} '{}' has no '{}' map", list, name, field));
+Result<const Node*> named_entry(const Node& root, const char* list, const char* field, const std::string& name) {
+  const Node* seq = root.get(list);
+  if (seq != nullptr && !seq->is_null() && !seq->is_sequence()) return Error(fmt::format("'{}' is not a list", list));
+  if (seq != nullptr) {
+    for (const auto& e : seq->items) {
+      const Node* n = e.get("name");
+      if (n == nullptr || !n->is_scalar() || n->text != name) continue;
+      const Node* inner = e.get(field);
+      if (inner == nullptr || !inner->is_map()) return Error(fmt::format("{} '{}' has no '{}' map", list, name, field));
       return inner;
     }
   }
   return Error(fmt::format("no {} named '{}' in '{}'", field, name, list));
 }
 
-Result<std::string> scalar(const YAML::Node& map, const char* key) {
-  const YAML::Node n = map[key];
-  if (!n || n.IsNull()) return std::string();
-  if (!n.IsScalar()) return Error(fmt::format("'{}' is not a string", key));
-  return n.Scalar();
+Result<std::string> scalar(const Node& map, const char* key) {
+  const Node* n = map.get(key);
+  if (n == nullptr || n->is_null()) return std::string();
+  if (!n->is_scalar()) return Error(fmt::format("'{}' is not a string", key));
+  return n->text;
 }
 
 std::string resolve_path(const std::string& p, const std::string& base_dir) {
@@ -39,7 +43,7 @@ std::string resolve_path(const std::string& p, const std::string& base_dir) {
 }
 
 // Reads a "<key>" file path and a "<key>-data" base64 field into one of two outputs.
-Status file_or_data(const YAML::Node& map, const char* key, const std::string& base_dir, std::string& file,
+Status file_or_data(const Node& map, const char* key, const std::string& base_dir, std::string& file,
                     std::string& data) {
   auto f = scalar(map, key);
   if (!f) return std::move(f).error();
@@ -56,9 +60,9 @@ Status file_or_data(const YAML::Node& map, const char* key, const std::string& b
   return ok();
 }
 
-Result<ClusterConfig> parse(const YAML::Node& root, const std::string& base_dir, const KubeconfigOptions& opts,
+Result<ClusterConfig> parse(const Node& root, const std::string& base_dir, const KubeconfigOptions& opts,
                             std::string& context_name) {
-  if (!root.IsMap()) return Error("not a kubeconfig (expected a YAML map with clusters, users, contexts)");
+  if (!root.is_map()) return Error("not a kubeconfig (expected a YAML map with clusters, users, contexts)");
   if (context_name.empty()) {
     auto cur = scalar(root, "current-context");
     if (!cur) return std::move(cur).error();
@@ -67,28 +71,28 @@ Result<ClusterConfig> parse(const YAML::Node& root, const std::string& base_dir,
   }
   auto ctx = named_entry(root, "contexts", "context", context_name);
   if (!ctx) return std::move(ctx).error();
-  auto cluster_name = scalar(*ctx, "cluster");
+  auto cluster_name = scalar(**ctx, "cluster");
   if (!cluster_name) return std::move(cluster_name).error().context(fmt::format("context '{}'", context_name));
-  auto user_name = scalar(*ctx, "user");
+  auto user_name = scalar(**ctx, "user");
   if (!user_name) return std::move(user_name).error().context(fmt::format("context '{}'", context_name));
   if (cluster_name->empty()) return Error(fmt::format("context '{}' names no cluster", context_name));
 
   ClusterConfig cfg;
   auto cluster = named_entry(root, "clusters", "cluster", *cluster_name);
   if (!cluster) return std::move(cluster).error();
-  auto server = scalar(*cluster, "server");
+  auto server = scalar(**cluster, "server");
   if (!server) return std::move(server).error().context(fmt::format("cluster '{}'", *cluster_name));
   cfg.server = *server;
   while (!cfg.server.empty() && cfg.server.back() == '/') cfg.server.pop_back();
   if (cfg.server.rfind("https://", 0) != 0 && cfg.server.rfind("http://", 0) != 0)
     return Error(fmt::format("cluster '{}' server '{}' is not an http(s):// URL", *cluster_name, cfg.server));
-  SMI_TRY(file_or_data(*cluster, "certificate-authority", base_dir, cfg.ca_file, cfg.ca_pem)
+  SMI_TRY(file_or_data(**cluster, "certificate-authority", base_dir, cfg.ca_file, cfg.ca_pem)
               .context(fmt::format("cluster '{}'", *cluster_name)));
-  auto sni = scalar(*cluster, "tls-server-name");
+  auto sni = scalar(**cluster, "tls-server-name");
   if (!sni) return std::move(sni).error().context(fmt::format("cluster '{}'", *cluster_name));
   cfg.tls_server_name = *sni;
-  if (const YAML::Node insecure = (*cluster)["insecure-skip-tls-verify"]; insecure && insecure.IsScalar()) {
-    if (insecure.Scalar() == "true") {
+  if (const Node* insecure = (*cluster)->get("insecure-skip-tls-verify"); insecure != nullptr && insecure->is_scalar()) {
+    if (insecure->text == "true") {
       if (!opts.allow_insecure_tls)
         return Error(fmt::format(
             "cluster '{}' sets insecure-skip-tls-verify: the agent does not take network policy from an "
@@ -102,19 +106,19 @@ Result<ClusterConfig> parse(const YAML::Node& root, const std::string& base_dir,
     auto user = named_entry(root, "users", "user", *user_name);
     if (!user) return std::move(user).error();
     const std::string where = fmt::format("user '{}'", *user_name);
-    if ((*user)["exec"] || (*user)["auth-provider"])
+    if ((*user)->get("exec") != nullptr || (*user)->get("auth-provider") != nullptr)
       return Error(fmt::format("{} gets credentials from an exec plugin or auth-provider, which the agent does not run: "
                                "use a service-account token or a client certificate",
                                where));
-    auto token = scalar(*user, "token");
+    auto token = scalar(**user, "token");
     if (!token) return std::move(token).error().context(where);
     cfg.token = *token;
-    auto token_file = scalar(*user, "tokenFile");
+    auto token_file = scalar(**user, "tokenFile");
     if (!token_file) return std::move(token_file).error().context(where);
     cfg.token_file = resolve_path(*token_file, base_dir);
-    SMI_TRY(file_or_data(*user, "client-certificate", base_dir, cfg.client_cert_file, cfg.client_cert_pem)
+    SMI_TRY(file_or_data(**user, "client-certificate", base_dir, cfg.client_cert_file, cfg.client_cert_pem)
                 .context(where));
-    SMI_TRY(file_or_data(*user, "client-key", base_dir, cfg.client_key_file, cfg.client_key_pem).context(where));
+    SMI_TRY(file_or_data(**user, "client-key", base_dir, cfg.client_key_file, cfg.client_key_pem).context(where));
     const bool has_cert = !cfg.client_cert_file.empty() || !cfg.client_cert_pem.empty();
     const bool has_key = !cfg.client_key_file.empty() || !cfg.client_key_pem.empty();
     if (has_cert != has_key)
@@ -169,13 +173,15 @@ Result<std::string> base64_decode(std::string_view in) {
 Result<ClusterConfig> parse_kubeconfig(const std::string& text, const std::string& base_dir,
                                        const std::string& origin, const KubeconfigOptions& opts) {
   std::string context = opts.context;
-  Result<ClusterConfig> cfg = Error("unparsed");
-  try {
-    cfg = parse(YAML::Load(text), base_dir, opts, context);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp reports syntax errors only by exception; nothing else throws here.
-    return Error(fmt::format("{}: not valid YAML: {}", origin, e.what()));
+  model::Diagnostics diags;
+  auto docs = manifests::read_yaml(text, origin, diags);
+  if (diags.has_errors()) {
+    const auto& d = diags.items().front();
+    std::string_view why = d.message;
+    if (why.rfind("malformed YAML: ", 0) == 0) why.remove_prefix(16);
+    return Error(fmt::format("{}: not valid YAML: line {}, column {}: {}", origin, d.location.line, d.location.column, why));
   }
+  auto cfg = parse(docs.empty() ? Node{} : docs.front().root, base_dir, opts, context);
   if (!cfg) return std::move(cfg).error().context(origin);
   cfg->origin = context.empty() ? origin : fmt::format("{}, context {}", origin, context);
   return cfg;

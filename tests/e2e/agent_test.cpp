@@ -27,6 +27,7 @@
 #include "e2e/agent_env.h"
 #include "e2e/shared_env.h"
 #include "fixture/cluster.h"
+#include "sources/kube/config.h"
 
 namespace smi::test {
 namespace {
@@ -182,6 +183,30 @@ TEST_F(AgentTest, BadObjectsAreRefusedAloneAndANewPodIsStillServed) {
   metrics = env_->http_get("n1", "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->find("smi_objects_refused{kind=\"TrafficTarget\"} 0"), std::string::npos);
+}
+
+// Issue 16's file, on which yaml-cpp looped forever (the agent then spun a
+// core, applied nothing more and ignored SIGTERM): refused with a located
+// error while a later TrafficSplit edit lands as usual.
+TEST_F(AgentTest, AManifestThatHungTheParserIsRefusedAndEditsStillLand) {
+  // tests/unit/testdata/hang/yaml-cpp-handle-next-document.yaml
+  auto hang = kube::base64_decode(
+      "e3ZpY2Vz9fX1McQwLjEifXttZSU6InNoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaG"
+      "91bnRoaGhoaGhoJn0sInNMaXN0LCJ3ZWmV0ouNnlmZ3X19XX0=");
+  ASSERT_TRUE(hang.ok());
+  ASSERT_EQ(hang->size(), 119u);
+  ASSERT_TRUE(env_->write("split.yaml", AgentEnv::split_yaml(90, 10)).ok());
+  ASSERT_TRUE(env_->write("hang.yaml", *hang).ok());
+  ASSERT_TRUE(env_->write("split.yaml", AgentEnv::split_yaml(50, 50)).ok());
+  auto split = until("buyer", 40, [](auto t) { return t["store-v2"] >= 12; }, std::chrono::milliseconds(3000));
+  ASSERT_TRUE(split) << "the 50/50 split never showed beside the bad file";
+  EXPECT_LT(split->count(), 1000) << "weight change took " << split->count() << " ms";
+  const std::string log = env_->log_of("n1");
+  EXPECT_NE(log.find("hang.yaml:1): malformed YAML"), std::string::npos) << log;
+  EXPECT_NE(log.find("malformed YAML"), std::string::npos) << log;
+  ASSERT_TRUE(env_->remove("hang.yaml").ok());
+  ASSERT_TRUE(env_->write("split.yaml", AgentEnv::split_yaml(90, 10)).ok());
+  ASSERT_TRUE(until("buyer", 40, [](auto t) { return t["store-v2"] < 12; }, std::chrono::milliseconds(3000)));
 }
 
 // A namespace label switches its destinations between enforce and

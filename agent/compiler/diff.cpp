@@ -142,13 +142,25 @@ std::vector<MapOp> diff(const DesiredState& from, const DesiredState& to) {
     constexpr Family F = decltype(tag)::value;
     by_family[static_cast<size_t>(F)] = family_ops<F>(from, to);
   });
+  // One allocation for the whole list: at cold start it holds every entry
+  // of every map (381k operations at 10k services), and each regrowth
+  // touches fresh pages again.
+  size_t total = 0;
+  for (const auto& f : by_family) total += f.added.size() + f.changed.size() + f.removed.size();
   std::vector<MapOp> ops;
+  ops.reserve(total);
   for (const auto& p : kPhases) {
     auto& f = by_family[static_cast<size_t>(p.family)];
+    if (p.changes == (added | changed) && (f.added.empty() || f.changed.empty())) {
+      emit(ops, f.added.empty() ? f.changed : f.added, p);  // each is in key order already
+      continue;
+    }
     if (p.changes == (added | changed)) {  // merged in key order
       std::vector<MapOp> both;
-      std::merge(f.added.begin(), f.added.end(), f.changed.begin(), f.changed.end(), std::back_inserter(both),
-                 [](const MapOp& x, const MapOp& y) { return x.key < y.key; });
+      both.reserve(f.added.size() + f.changed.size());
+      std::merge(std::make_move_iterator(f.added.begin()), std::make_move_iterator(f.added.end()),
+                 std::make_move_iterator(f.changed.begin()), std::make_move_iterator(f.changed.end()),
+                 std::back_inserter(both), [](const MapOp& x, const MapOp& y) { return x.key < y.key; });
       emit(ops, both, p);
       continue;
     }

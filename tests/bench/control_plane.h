@@ -4,9 +4,10 @@
 // are written into real pinned maps; then one TrafficTarget is edited and
 // the incremental update timed the same way.
 //
-// The write step is the agent's own Datapath::apply into a private bpffs
-// directory. The edit time here is that of the pipeline alone at this scale
-// (no directory watcher); mesh_path.h times edits through a running agent.
+// The cold start and the edit go the agent's own way (ManifestCache,
+// Reconciler, Datapath::apply into a private bpffs directory), without the
+// directory watcher's settle delay; mesh_path.h times edits through a running
+// agent.
 #pragma once
 
 #include <cstddef>
@@ -28,9 +29,9 @@ struct Step {
 
 struct ControlPlaneResult {
   ControlPlaneScale scale;
-  size_t manifest_bytes = 0, objects = 0, ops_full = 0, ops_edit = 0;
-  double load_ms = 0, model_ms = 0, compile_ms = 0, diff_ms = 0, apply_ms = 0;
-  double edit_total_ms = 0, edit_apply_ms = 0;
+  size_t manifest_bytes = 0, objects = 0, ops_full = 0, ops_cold = 0, ops_edit = 0, files_decoded_on_edit = 0;
+  double load_ms = 0, model_ms = 0, compile_ms = 0, diff_ms = 0;
+  double cold_ms = 0, edit_total_ms = 0;  // through the agent's ManifestCache and Reconciler
 };
 
 Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, const std::string& workdir,

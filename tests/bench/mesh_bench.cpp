@@ -47,6 +47,7 @@ struct Options {
   int rounds = 20000;   // round trips per latency run
   bool sidecar = true;
   bool control_plane = true;
+  bool control_plane_only = false;
   double idle_secs = 3.0;  // agents' idle CPU is sampled over this long
   int edit_rounds = 5;     // manifest edits timed through the agents' watcher
   ControlPlaneScale scale;
@@ -94,7 +95,9 @@ std::optional<Options> parse(int argc, char** argv, int* exit_code) {
   app.add_option("--secs", secs, "seconds per throughput / connection-rate run")->check(CLI::Range(0.05, 600.0));
   app.add_option("--rounds", rounds, "round trips per latency run")->check(CLI::Range(10, 10000000));
   app.add_flag("--no-sidecar", no_sidecar, "skip the sidecar model");
-  app.add_flag("--no-control-plane", no_control_plane, "skip the control-plane benchmarks");
+  auto* ncp = app.add_flag("--no-control-plane", no_control_plane, "skip the control-plane benchmarks");
+  app.add_flag("--control-plane-only", o.control_plane_only, "only the control-plane benchmarks (no traffic)")
+      ->excludes(ncp);
   app.add_option("--services", services, "control-plane scale (services = TrafficTargets)")
       ->check(CLI::Range(1, 1000000));
   try {
@@ -336,6 +339,14 @@ int main(int argc, char** argv) {
   if (!env) return fail(env.error().message());
   const test::Topology& topo = (*env)->topo();
   auto pod = [&](const char* n) -> const Pod& { return topo.pod(n); };
+  if (o.control_plane_only) {
+    const std::string work = "/tmp/" + topo.tag() + "-bench";
+    auto cp = run_control_plane(o.scale, work, topo.tag(), topo.node("n2").cgroup_root);
+    std::filesystem::remove_all(work);
+    if (!cp) return fail("control plane: " + cp.error().message());
+    print_control_plane(*cp);
+    return 0;
+  }
 
   std::vector<test::Process> servers;
   for (const char* n : {"pc", "ps", "pr", "ss", "sr", "store-v1", "m2", "store-v2", "r2"}) {

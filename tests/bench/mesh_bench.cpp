@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/system.h"
 #include "bench/control_plane.h"
+#include "bench/targets.h"
 #include "bench/load.h"
 #include "bench/mesh_path.h"
 #include "bench/prog_stats.h"
@@ -313,6 +314,43 @@ void print_costs(const std::map<int, std::map<std::string, ProgCost>>& costs) {
   }
 }
 
+
+// The datapath rows of issue 16's table from this run's samples and costs.
+void datapath_figures(const Samples& s, const std::map<int, std::map<std::string, ProgCost>>& costs,
+                      const Options& o, TargetFigures& f) {
+  const std::string crr = kMetrics[6].name;  // connect-request-close (conn/s)
+  auto med = [&](const char* path) -> std::optional<double> {
+    if (!s.count(path) || !s.at(path).count(crr)) return std::nullopt;
+    return median(s.at(path).at(crr));
+  };
+  auto ratio = [&](const char* a, const char* b) -> std::optional<double> {
+    auto x = med(a), y = med(b);
+    if (!x || !y || *y <= 0) return std::nullopt;
+    return *x / *y;
+  };
+  f.crr_same_ratio = ratio("smi same-node (accelerated)", "plain same-node");
+  f.crr_cross_ratio = ratio("smi cross-node", "plain cross-node");
+  if (!costs.count(kCrr)) return;
+  const auto& c = costs.at(kCrr);
+  if (auto it = c.find("smi_connect4"); it != c.end() && it->second.runs)
+    f.connect4_ns = double(it->second.run_ns) / double(it->second.runs);
+  double conns = 0;  // connections the smi paths made in the conn-rate runs
+  for (const char* path : {"smi same-node (accelerated)", "smi cross-node"})
+    if (s.count(path) && s.at(path).count(crr))
+      for (double rate : s.at(path).at(crr)) conns += rate * o.secs;
+  if (auto it = c.find("smi_sockops"); it != c.end() && it->second.runs && conns > 0) {
+    f.sockops_calls_per_conn = double(it->second.runs) / conns;
+    f.sockops_ns_per_call = double(it->second.run_ns) / double(it->second.runs);
+  }
+}
+
+void control_plane_figures(const ControlPlaneResult& r, TargetFigures& f) {
+  f.edit_ms = r.edit_total_ms;
+  f.cold_ms = r.cold_ms;
+  f.services = r.scale.services;
+  if (r.load_ms > 0) f.yaml_mb_s = static_cast<double>(r.manifest_bytes) / 1e3 / r.load_ms;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -345,6 +383,9 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(work);
     if (!cp) return fail("control plane: " + cp.error().message());
     print_control_plane(*cp);
+    TargetFigures f;
+    control_plane_figures(*cp, f);
+    print_targets(f);
     return 0;
   }
 
@@ -436,6 +477,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mesh_bench: repetition %d/%d done\n", rep + 1, o.reps);
   }
   print_table(paths, samples);
+  TargetFigures targets;
+  datapath_figures(samples, costs, o, targets);
   std::printf("\nper-program cost under the smi runs (kernel run-time statistics, run_time_ns / run_cnt):\n");
   print_costs(costs);
   print_agent_usage(idle, crr_load, agent_pids);
@@ -461,8 +504,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mesh_bench: control plane: %s\n", cp.error().message().c_str());
     } else {
       print_control_plane(*cp);
+      control_plane_figures(*cp, targets);
     }
   }
+  print_targets(targets);
   sidecars.reset();
   servers.clear();
   env->reset();

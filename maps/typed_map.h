@@ -48,6 +48,30 @@ class TypedMap {
     return Error::from_errno("update map " + name_, err);
   }
 
+  // put() for n entries in one system call (BPF_MAP_UPDATE_BATCH), in order,
+  // as n put()s would write them. `done` is how many were written, also on
+  // an error (the kernel stops at the first failing entry). Where the kernel
+  // has no batch update for this map, the entries go one by one.
+  Status put_batch(const K* keys, const V* values, uint32_t n, uint32_t& done) {
+    done = 0;
+    if (n > 1 && batch_ok_) {
+      LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+      uint32_t count = n;
+      if (bpf_map_update_batch(fd_.get(), keys, values, &count, &opts) == 0) {
+        done = n;
+        return ok();
+      }
+      const int err = errno;
+      done = count <= n ? count : 0;
+      if (err == E2BIG || err == ENOSPC)
+        return Error(fmt::format("map {} is full (capacity {} entries)", name_, capacity_), err);
+      if (err != EINVAL && err != EOPNOTSUPP && err != ENOTSUPP_KERNEL) return Error::from_errno("update map " + name_, err);
+      batch_ok_ = false;  // not offered for this map here: one by one from now on
+    }
+    for (; done < n; ++done) SMI_TRY(put(keys[done], values[done]));
+    return ok();
+  }
+
   // The value for key, or nullopt when absent.
   Result<std::optional<V>> get(const K& key) const {
     V value{};
@@ -85,9 +109,11 @@ class TypedMap {
  private:
   TypedMap(Fd fd, std::string name, uint32_t capacity)
       : fd_(std::move(fd)), name_(std::move(name)), capacity_(capacity) {}
+  static constexpr int ENOTSUPP_KERNEL = 524;  // the kernel's internal ENOTSUPP, as bpf() returns it
   Fd fd_;
   std::string name_;
   uint32_t capacity_ = 0;
+  bool batch_ok_ = true;
 };
 
 }  // namespace smi::maps

@@ -75,11 +75,59 @@ Status Datapath::apply(const std::vector<MapOp>& ops, const compiler::DesiredSta
   for (const auto& [uid, p] : target.pod_identity) local_ips.insert(p.ips.begin(), p.ips.end());
   (void)rescan_cgroups();  // a failed scan keeps the last one: pod_identity ops then use it
   done = 0;
-  for (const auto& op : ops) {
+  while (done < ops.size()) {
+    // A run of upserts into one map goes in batches: a cold start writes
+    // hundreds of thousands of entries, one system call each otherwise. The
+    // order within the run is kept, so the diff's no-gap order holds.
+    const MapOp& op = ops[done];
+    size_t end = done + 1;
+    if (op.kind == OpKind::upsert && op.family != Family::pod_identity)
+      while (end < ops.size() && ops[end].family == op.family && ops[end].kind == OpKind::upsert) ++end;
+    if (end - done > 1) {
+      size_t written = 0;
+      Status st = apply_upserts(ops, done, end, local_ips, written);
+      done += written;
+      if (!st) return std::move(st).context(compiler::describe(ops[std::min(done, ops.size() - 1)]));
+      continue;
+    }
     SMI_TRY(apply_one(op, local_ips).context(compiler::describe(op)));
     ++done;
   }
   return ok();
+}
+
+Status Datapath::apply_upserts(const std::vector<MapOp>& ops, size_t begin, size_t end,
+                               const std::set<model::IpAddr>& local_ips, size_t& written) {
+  constexpr size_t kBatch = 4096;  // entries per system call
+  const codec::EncodeContext ctx{local_ips};
+  Status st = ok();
+  written = 0;
+  compiler::visit_family(ops[begin].family, [&](auto tag) {
+    constexpr Family F = decltype(tag)::value;
+    using S = compiler::FamilyState<F>;
+    using C = codec::FamilyCodec<F>;
+    if constexpr (F != Family::pod_identity) {
+      auto& m = map<maps::map_of(F)>();
+      using K = decltype(C::key(std::declval<const typename S::Key&>()));
+      using V = decltype(C::value(std::declval<const typename S::Key&>(), std::declval<const typename S::Value&>(), ctx));
+      std::vector<K> keys;
+      std::vector<V> values;
+      for (size_t at = begin; at < end && st; at += kBatch) {
+        const size_t n = std::min(kBatch, end - at);
+        keys.clear();
+        values.clear();
+        for (size_t i = at; i < at + n; ++i) {
+          const auto& key = std::get<typename S::Key>(ops[i].key);
+          keys.push_back(C::key(key));
+          values.push_back(C::value(key, std::get<typename S::Value>(ops[i].value), ctx));
+        }
+        uint32_t done = 0;
+        st = m.put_batch(keys.data(), values.data(), static_cast<uint32_t>(n), done);
+        written += done;
+      }
+    }
+  });
+  return st;
 }
 
 Status Datapath::apply_one(const MapOp& op, const std::set<model::IpAddr>& local_ips) {

@@ -84,6 +84,10 @@ class Datapath : public compiler::StateSink {
  private:
   Datapath() = default;
   Status apply_one(const compiler::MapOp& op, const std::set<model::IpAddr>& local_ips);
+  // ops[begin, end): upserts of one family, written in batches; `written`
+  // counts those that landed, also on an error.
+  Status apply_upserts(const std::vector<compiler::MapOp>& ops, size_t begin, size_t end,
+                       const std::set<model::IpAddr>& local_ips, size_t& written);
   Status apply_pod_identity(const compiler::MapOp& op);
   template <maps::MapId M>
   maps::MapOf<M>& map() {

@@ -53,6 +53,39 @@ TEST_F(SockMapsTest, FullPolicyMapIsAnErrorNamingMapAndCapacity) {
   EXPECT_TRUE(test::allow(*pol, 7, 8, 4, IPPROTO_TCP).ok());
 }
 
+// Batched upserts (a cold start's hundreds of thousands of entries) land in
+// order; on a full map the count says exactly how many did, and the error
+// names the map as a single put's does.
+TEST_F(SockMapsTest, BatchedPutsLandInOrderAndCountWhatLandedWhenTheMapIsFull) {
+  config_.capacities.policy = 6;
+  load();
+  auto pol = maps::PolicyMaps::open(config_.pin_dir);
+  ASSERT_TRUE(pol.ok()) << pol.error().message();
+  auto& m = pol->get<maps::MapId::policy>();
+  std::vector<smi_pol_key> keys(8);
+  std::vector<smi_pol_value> values(8);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys[i].dst_identity = 7;
+    keys[i].src_identity = 8;
+    keys[i].port = static_cast<uint16_t>(100 + i);
+    keys[i].protocol = IPPROTO_TCP;
+  }
+  uint32_t done = 99;
+  ASSERT_TRUE(m.put_batch(keys.data(), values.data(), 4, done).ok());
+  EXPECT_EQ(done, 4u);
+  // Two of the four entries exist already: a full map still takes them.
+  auto full = m.put_batch(keys.data() + 2, values.data() + 2, 6, done);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code(), E2BIG);
+  EXPECT_NE(full.error().message().find("capacity 6"), std::string::npos) << full.error().message();
+  EXPECT_EQ(done, 4u) << "keys 2..5 landed (2 and 3 replaced), key 6 did not fit";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto v = m.get(keys[i]);
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(v->has_value(), i < 6) << "key " << i;
+  }
+}
+
 TEST_F(SockMapsTest, FullSlotMapFailsTheServiceUpdate) {
   config_.capacities.backend_slot = 3;
   load();

@@ -31,7 +31,8 @@ struct ControlPlaneResult {
   ControlPlaneScale scale;
   size_t manifest_bytes = 0, objects = 0, ops_full = 0, ops_cold = 0, ops_edit = 0, files_decoded_on_edit = 0;
   double load_ms = 0, model_ms = 0, compile_ms = 0, diff_ms = 0;
-  double cold_ms = 0, edit_total_ms = 0;  // through the agent's ManifestCache and Reconciler
+  double cold_ms = 0, edit_total_ms = 0;
+  double cold_read_ms = 0, edit_read_ms = 0;  // of which ManifestCache::load  // through the agent's ManifestCache and Reconciler
 };
 
 Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, const std::string& workdir,

@@ -41,6 +41,8 @@ Node convert(const nlohmann::json& j, int depth, size_t& count) {
   return out;
 }
 
+}  // namespace
+
 std::pair<int, int> line_col(std::string_view text, size_t byte) {
   int line = 1, col = 1;
   for (size_t i = 0; i < byte && i < text.size(); ++i) {
@@ -53,8 +55,6 @@ std::pair<int, int> line_col(std::string_view text, size_t byte) {
   }
   return {line, col};
 }
-
-}  // namespace
 
 std::vector<Document> read_json(std::string_view text, const std::string& file, model::Diagnostics& diags) {
   std::vector<Document> docs;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "manifests/node.h"
@@ -36,6 +37,9 @@ std::vector<Document> read_yaml(std::string_view text, const std::string& file, 
 // stopped at an error (the documents before it were handed over).
 bool read_yaml_each(std::string_view text, const std::string& file, model::Diagnostics& diags,
                     const ReadLimits& limits, const std::function<void(Document&&)>& each, int first_line = 1);
+// The 1-based line and column of a byte offset in `text`.
+std::pair<int, int> line_col(std::string_view text, size_t byte);
+
 std::vector<Document> read_json(std::string_view text, const std::string& file, model::Diagnostics& diags);
 
 }  // namespace smi::manifests

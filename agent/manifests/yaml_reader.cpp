@@ -204,20 +204,6 @@ struct ParserDeleter {
   }
 };
 
-// The 1-based line and column of a byte offset (for reader errors).
-std::pair<int, int> line_col(std::string_view text, size_t byte) {
-  int line = 1, col = 1;
-  for (size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return {line, col};
-}
-
 }  // namespace
 
 std::vector<Document> read_yaml(std::string_view text, const std::string& file, model::Diagnostics& diags,

@@ -109,11 +109,20 @@ FlowEndpoint endpoint_from(const json& j) {
   return ep;
 }
 
-// "ns/pod", else the address, else "?".
+// "ns/pod", else the address, else empty (a client refused at connect()
+// has no source address yet: only its identity is known).
 std::string who(const FlowEndpoint& ep) {
   if (!ep.pod.empty()) return ep.ns + "/" + ep.pod;
   if (!ep.address.empty()) return ep.address.find(':') != std::string::npos ? "[" + ep.address + "]" : ep.address;
-  return "?";
+  return "";
+}
+
+// "ns/pod (identity)", "address (identity)", or "identity <identity>".
+std::string endpoint_text(const FlowEndpoint& ep, uint16_t port) {
+  std::string w = who(ep);
+  if (w.empty()) return "identity " + ep.identity;
+  if (port != 0) w += fmt::format(":{}", port);
+  return w + " (" + ep.identity + ")";
 }
 
 std::string duration(uint64_t ns) {
@@ -236,11 +245,9 @@ std::string format_line(const Flow& f) {
   ::gmtime_r(&secs, &tm);
   std::string verdict = f.verdict;
   std::transform(verdict.begin(), verdict.end(), verdict.begin(), ::toupper);
-  std::string line = fmt::format("{:02}:{:02}:{:02}.{:03} {} {:<10} {} ({}) -> {}", tm.tm_hour, tm.tm_min, tm.tm_sec,
-                                 (f.time_ns % 1000000000ULL) / 1000000, f.node, verdict, who(f.src), f.src.identity,
-                                 who(f.dst));
-  if (f.dst.port != 0) line += fmt::format(":{}", f.dst.port);
-  line += fmt::format(" ({})", f.dst.identity);
+  std::string line = fmt::format("{:02}:{:02}:{:02}.{:03} {} {:<10} {} -> {}", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                                 (f.time_ns % 1000000000ULL) / 1000000, f.node, verdict, endpoint_text(f.src, 0),
+                                 endpoint_text(f.dst, f.dst.port));
   if (f.service) {
     std::string name = f.service->name.empty() ? (f.service->address.empty() ? fmt::format("id:{}", f.service->id)
                                                                               : f.service->address)

@@ -33,7 +33,9 @@ std::string slurp(const std::string& path) {
 struct FlowCounts {
   int lines = 0, bad_lines = 0, lost = 0;
   std::map<std::string, int> by;  // "<sa> <event>" -> connections (a denial record may stand for several)
-  std::set<std::string> thief_denials;  // "<side>/<reason>/<source pod>/<service>" seen
+  // "<side>/<reason>/<source identity>/<service>" seen: refused inside connect(),
+  // before it has an address, the thief is named by its identity (from its cgroup).
+  std::set<std::string> thief_denials;
   std::set<std::string> buyer_routes;   // "<service>/<backend>"
   int get(const std::string& k) const { return by.count(k) ? by.at(k) : 0; }
 };
@@ -57,7 +59,7 @@ FlowCounts count_flows(const std::string& text) {
         j.value("/service/namespace"_json_pointer, std::string()) + "/" + j.value("/service/name"_json_pointer, std::string());
     if (event == "deny")
       c.thief_denials.insert(j.value("side", "") + "/" + j.value("reason", "") + "/" +
-                             j.value("/source/pod"_json_pointer, std::string()) + "/" + service);
+                             j.value("/source/identity"_json_pointer, std::string()) + "/" + service);
     if (event == "close" && sa == "buyer") c.buyer_routes.insert(service + "/" + j.value("backend", ""));
   }
   return c;
@@ -145,11 +147,14 @@ void Demo::show_flows() {
   for (const auto& d : c.thief_denials) denials += (denials.empty() ? "" : ", ") + d;
   for (const auto& r : c.buyer_routes) routes += (routes.empty() ? "" : ", ") + r;
   const std::string apex = split_.ns + "/" + split_.apex;
+  std::string thief_identity;
+  for (const auto& t : templates_)
+    if (t.name == thief_pod_) thief_identity = t.ns + "/" + t.service_account;
   checks_.expect(c.lines > 0 && c.bad_lines == 0 && c.lost == 0,
                  "observe -o json: every line is one JSON object, no event lost",
                  fmt::format("{} lines, {} not JSON, {} loss records", c.lines, c.bad_lines, c.lost));
   checks_.expect(c.get("thief deny") == th->attempts &&
-                     c.thief_denials == std::set<std::string>{"client/policy/" + thief_pod_ + "/" + apex},
+                     c.thief_denials == std::set<std::string>{"client/policy/" + thief_identity + "/" + apex},
                  "observe shows each of the thief's connections denied at its connect() (client, policy), named",
                  fmt::format("{}/{}: {}", c.get("thief deny"), th->attempts, denials));
   bool routes_named = !c.buyer_routes.empty();

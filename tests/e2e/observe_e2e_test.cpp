@@ -88,8 +88,12 @@ TEST_F(ObserveTest, RecentEventsShowTheThiefsDenialsAndTheBuyersConnectionsNamed
     if (r.value("/source/service_account"_json_pointer, std::string()) != "thief") continue;
     EXPECT_EQ(r.value("side", ""), "client") << r.dump();
     EXPECT_EQ(r.value("reason", ""), "policy") << r.dump();
-    EXPECT_EQ(r.value("/source/pod"_json_pointer, std::string()), "thief") << r.dump();
+    // Refused inside connect(), before a source address exists: the identity
+    // (from the pod's cgroup) names it, no address can name the pod.
+    EXPECT_EQ(r.value("/source/identity"_json_pointer, std::string()), "default/thief") << r.dump();
     EXPECT_EQ(r.value("/source/namespace"_json_pointer, std::string()), "default") << r.dump();
+    EXPECT_EQ(r.value("/destination/namespace"_json_pointer, std::string()), "default") << r.dump();
+    EXPECT_NE(r.value("/destination/pod"_json_pointer, std::string()), "") << r.dump();
     EXPECT_EQ(r.value("/service/name"_json_pointer, std::string()), "store") << r.dump();
     EXPECT_EQ(r.value("/service/port"_json_pointer, 0), kStorePort) << r.dump();
     EXPECT_EQ(r.value("node", ""), "n1") << r.dump();
@@ -97,7 +101,7 @@ TEST_F(ObserveTest, RecentEventsShowTheThiefsDenialsAndTheBuyersConnectionsNamed
   // The text form names the same.
   auto text = run_output({SMI_AGENT_BIN, "observe", "--state-dir", state_dir("n1"), "--verdict", "denied"});
   ASSERT_TRUE(text.ok()) << text.error().message();
-  EXPECT_NE(text->find("DENIED     default/thief"), std::string::npos) << *text;
+  EXPECT_NE(text->find("DENIED     identity default/thief -> default/store-v"), std::string::npos) << *text;
   EXPECT_EQ(text->find("ALLOWED"), std::string::npos) << *text;
 }
 

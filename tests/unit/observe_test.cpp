@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -87,7 +88,7 @@ TEST(EventHubTest, AFullQueueDropsAndCountsPerWatcherWithoutWaiting) {
   auto big = numbered_batch(0, 4096);
   for (int i = 0; i < 50; ++i) hub.publish(big);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
-  EXPECT_EQ(slow->dropped(), 2u + 50 * 4096u);
+  EXPECT_EQ(slow->dropped(), 2u + 50 * 4096u - 4u);  // the first batch filled its emptied queue
 
   hub.unsubscribe(slow);
   EXPECT_EQ(hub.watchers(), 1u);
@@ -194,6 +195,16 @@ TEST_F(FlowTest, PermissiveWouldBeDenialsAndFailuresAreShownAsSuch) {
   EXPECT_EQ(u.dst.identity, "unknown");
   EXPECT_NE(format_line(u).find("10.9.9.9 (identity:0000000000004444) -> 10.9.9.8:53 (unknown)"), std::string::npos)
       << format_line(u);
+  // Refused at connect(): no source address yet, so no pod; the identity is known.
+  smi_event early = denied(to_cart(kIntruder, kIntruderId), SMI_EVREASON_POLICY_CLIENT);
+  std::memset(&early.src_addr, 0, sizeof(early.src_addr));
+  Flow d = name(early);
+  EXPECT_EQ(d.src.pod, "");
+  EXPECT_EQ(d.src.ns, "other");
+  EXPECT_FALSE(to_json(d)["source"].contains("address"));
+  EXPECT_NE(format_line(d).find("DENIED     identity other/intruder -> shop/cart-v1-a:8080 (shop/cart)"),
+            std::string::npos)
+      << format_line(d);
 }
 
 TEST_F(FlowTest, FiltersSelectEitherSideAndCombineAsAllOf) {

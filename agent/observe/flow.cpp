@@ -256,10 +256,12 @@ std::string format_line(const Flow& f) {
     if (!f.backend.empty()) line += " backend " + f.backend;
   }
   line += " " + f.protocol + " " + f.event;
+  // Both ends of a connection between two of this node's pods report it: the side tells them apart.
   if (f.event == "close")
-    line += fmt::format(" sent {} B received {} B in {}", f.bytes_sent, f.bytes_received, duration(f.duration_ns));
-  else if (f.event == "open" && f.duration_ns != 0)
-    line += " in " + duration(f.duration_ns);
+    line += fmt::format(" at {} sent {} B received {} B in {}", f.side, f.bytes_sent, f.bytes_received,
+                        duration(f.duration_ns));
+  else if (f.event == "open")
+    line += " at " + f.side + (f.duration_ns != 0 ? " in " + duration(f.duration_ns) : "");
   else if (f.event == "deny")
     line += " at " + f.side + ": " + f.reason;
   else if (f.event == "audit")

@@ -175,7 +175,7 @@ TEST_F(FlowTest, ACloseCarriesBytesAndDurationAndRoundTripsThroughJson) {
   const std::string line = format_line(f);
   EXPECT_NE(line.find("ALLOWED"), std::string::npos) << line;
   EXPECT_NE(line.find("shop/fe-1 (shop/frontend) -> shop/cart-v1-a:8080"), std::string::npos) << line;
-  EXPECT_NE(line.find("close sent 100 B received 200 B in 1.50 ms"), std::string::npos) << line;
+  EXPECT_NE(line.find("close at client sent 100 B received 200 B in 1.50 ms"), std::string::npos) << line;
 }
 
 TEST_F(FlowTest, PermissiveWouldBeDenialsAndFailuresAreShownAsSuch) {

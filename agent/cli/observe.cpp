@@ -72,8 +72,10 @@ int run(const ObserveOptions& o) {
       return 3;
     }
     if (!*line) {
-      if (o.follow) fmt::print(stderr, "observe: the agent closed the stream\n");
-      else fmt::print(stderr, "observe: the stream ended before its end record\n");
+      if (o.follow)
+        fmt::print(stderr, "observe: the agent closed the stream\n");
+      else
+        fmt::print(stderr, "observe: the stream ended before its end record\n");
       return 3;
     }
     json j = json::parse(**line, nullptr, false);
@@ -83,8 +85,7 @@ int run(const ObserveOptions& o) {
       return 1;
     }
     if (type == "start") {
-      fmt::print(stderr, "observe: {} node {}{}\n", o.follow ? "following" : "recent events of",
-                 j.value("node", ""),
+      fmt::print(stderr, "observe: {} node {}{}\n", o.follow ? "following" : "recent events of", j.value("node", ""),
                  j.value("ring_lost_total", uint64_t{0}) > 0
                      ? fmt::format(" ({} events lost in the kernel ring buffer so far)",
                                    j.value("ring_lost_total", uint64_t{0}))
@@ -110,8 +111,9 @@ int run(const ObserveOptions& o) {
 }  // namespace
 
 void add_observe(CLI::App& app) {
-  auto* cmd = app.add_subcommand("observe", "watch the running agent's connection events (open, close, failure, "
-                                            "denial, permissive would-be denial), with names");
+  auto* cmd = app.add_subcommand("observe",
+                                 "watch the running agent's connection events (open, close, failure, "
+                                 "denial, permissive would-be denial), with names");
   auto o = std::make_shared<ObserveOptions>();
   cmd->add_option("--state-dir", o->state_dir, "the agent's --state-dir (holds observe.sock)")->capture_default_str();
   cmd->add_option("--socket", o->socket, "the observe socket itself (default: <state-dir>/observe.sock)");

@@ -30,38 +30,56 @@ std::string address(uint8_t family, const smi_addr& a) {
 
 const char* event_name(uint8_t type) {
   switch (type) {
-    case SMI_EVENT_OPEN: return "open";
-    case SMI_EVENT_CLOSE: return "close";
-    case SMI_EVENT_FAIL: return "fail";
-    case SMI_EVENT_DENY: return "deny";
-    case SMI_EVENT_AUDIT: return "audit";
-    default: return "unknown";
+    case SMI_EVENT_OPEN:
+      return "open";
+    case SMI_EVENT_CLOSE:
+      return "close";
+    case SMI_EVENT_FAIL:
+      return "fail";
+    case SMI_EVENT_DENY:
+      return "deny";
+    case SMI_EVENT_AUDIT:
+      return "audit";
+    default:
+      return "unknown";
   }
 }
 
 const char* verdict_of(uint8_t type) {
   switch (type) {
-    case SMI_EVENT_FAIL: return "failed";
-    case SMI_EVENT_DENY: return "denied";
-    case SMI_EVENT_AUDIT: return "would-deny";
-    default: return "allowed";
+    case SMI_EVENT_FAIL:
+      return "failed";
+    case SMI_EVENT_DENY:
+      return "denied";
+    case SMI_EVENT_AUDIT:
+      return "would-deny";
+    default:
+      return "allowed";
   }
 }
 
 std::string reason_name(uint8_t type, uint8_t reason) {
   if (type == SMI_EVENT_OPEN || type == SMI_EVENT_CLOSE) return "";
   switch (reason) {
-    case SMI_EVREASON_NONE: return "";
-    case SMI_EVREASON_REFUSED: return "refused";
-    case SMI_EVREASON_RESET: return "reset";
-    case SMI_EVREASON_TIMEOUT: return "timeout";
+    case SMI_EVREASON_NONE:
+      return "";
+    case SMI_EVREASON_REFUSED:
+      return "refused";
+    case SMI_EVREASON_RESET:
+      return "reset";
+    case SMI_EVREASON_TIMEOUT:
+      return "timeout";
     case SMI_EVREASON_POLICY_CLIENT:
     case SMI_EVREASON_POLICY_SERVER:
     case SMI_EVREASON_AUDIT_CLIENT:
-    case SMI_EVREASON_AUDIT_SERVER: return "policy";
-    case SMI_EVREASON_REVOKED: return "revoked";
-    case SMI_EVREASON_NO_BACKEND: return "no-backend";
-    default: return fmt::format("code:{}", reason);
+    case SMI_EVREASON_AUDIT_SERVER:
+      return "policy";
+    case SMI_EVREASON_REVOKED:
+      return "revoked";
+    case SMI_EVREASON_NO_BACKEND:
+      return "no-backend";
+    default:
+      return fmt::format("code:{}", reason);
   }
 }
 
@@ -81,8 +99,13 @@ std::string identity_name(uint64_t id, const metrics::Endpoint& ep, const metric
 
 FlowEndpoint endpoint(const metrics::Endpoint& ep, uint64_t id, uint8_t family, const smi_addr& a, uint16_t port,
                       const metrics::Resolver& r) {
-  return {.ns = ep.ns, .pod = ep.pod, .service_account = ep.service_account,
-          .identity = identity_name(id, ep, r), .identity_id = id, .address = address(family, a), .port = port};
+  return {.ns = ep.ns,
+          .pod = ep.pod,
+          .service_account = ep.service_account,
+          .identity = identity_name(id, ep, r),
+          .identity_id = id,
+          .address = address(family, a),
+          .port = port};
 }
 
 json endpoint_json(const FlowEndpoint& ep) {
@@ -131,7 +154,9 @@ std::string duration(uint64_t ns) {
   return fmt::format("{} us", ns / 1000);
 }
 
-bool any_side(const Flow& f, auto&& pred) { return pred(f.src) || pred(f.dst); }
+bool any_side(const Flow& f, auto&& pred) {
+  return pred(f.src) || pred(f.dst);
+}
 
 }  // namespace
 
@@ -152,8 +177,10 @@ Flow name_event(const smi_event& e, const metrics::Resolver& r, const std::strin
     FlowService s{.id = e.svc_id, .address = address(e.family, e.svc_addr), .port = e.svc_port};
     if (named.service) s.ns = named.service->ns, s.name = named.service->name;
     f.service = s;
-    if (named.split) f.backend = named.split->backend;
-    else if (named.backend && e.backend_svc_id != 0 && e.backend_svc_id != e.svc_id) f.backend = named.backend->name;
+    if (named.split)
+      f.backend = named.split->backend;
+    else if (named.backend && e.backend_svc_id != 0 && e.backend_svc_id != e.svc_id)
+      f.backend = named.backend->name;
   }
   f.cookie = e.cookie;
   if (e.type == SMI_EVENT_DENY || e.type == SMI_EVENT_AUDIT) {
@@ -222,8 +249,11 @@ Result<Flow> flow_from_json(const json& j) {
     f.dst = endpoint_from(j.value("destination", json::object()));
     if (j.contains("service")) {
       const json& s = j["service"];
-      f.service = FlowService{.ns = s.value("namespace", ""), .name = s.value("name", ""), .id = s.value("id", 0u),
-                              .address = s.value("address", ""), .port = s.value("port", uint16_t{0})};
+      f.service = FlowService{.ns = s.value("namespace", ""),
+                              .name = s.value("name", ""),
+                              .id = s.value("id", 0u),
+                              .address = s.value("address", ""),
+                              .port = s.value("port", uint16_t{0})};
     }
     f.backend = j.value("backend", "");
     f.count = j.value("count", uint64_t{1});
@@ -249,9 +279,9 @@ std::string format_line(const Flow& f) {
                                  (f.time_ns % 1000000000ULL) / 1000000, f.node, verdict, endpoint_text(f.src, 0),
                                  endpoint_text(f.dst, f.dst.port));
   if (f.service) {
-    std::string name = f.service->name.empty() ? (f.service->address.empty() ? fmt::format("id:{}", f.service->id)
-                                                                              : f.service->address)
-                                               : f.service->ns + "/" + f.service->name;
+    std::string name = f.service->name.empty()
+                           ? (f.service->address.empty() ? fmt::format("id:{}", f.service->id) : f.service->address)
+                           : f.service->ns + "/" + f.service->name;
     line += fmt::format(" via {}:{}", name, f.service->port);
     if (!f.backend.empty()) line += " backend " + f.backend;
   }
@@ -273,15 +303,14 @@ std::string format_line(const Flow& f) {
 }
 
 std::string format_lost(uint64_t dropped, uint64_t ring_lost) {
-  return fmt::format("-- events missing here: {} dropped (this watcher's queue was full), {} lost in the kernel "
-                     "ring buffer --",
-                     dropped, ring_lost);
+  return fmt::format(
+      "-- events missing here: {} dropped (this watcher's queue was full), {} lost in the kernel "
+      "ring buffer --",
+      dropped, ring_lost);
 }
 
 bool FlowFilter::matches(const Flow& f) const {
-  auto any = [](const auto& list, auto&& pred) {
-    return list.empty() || std::any_of(list.begin(), list.end(), pred);
-  };
+  auto any = [](const auto& list, auto&& pred) { return list.empty() || std::any_of(list.begin(), list.end(), pred); };
   return any(namespaces, [&](const std::string& ns) { return f.src.ns == ns || f.dst.ns == ns; }) &&
          any(pods,
              [&](const std::string& p) {
@@ -333,7 +362,8 @@ Result<FlowFilter> FlowFilter::from_json(const json& j) {
   strings("protocol", f.protocols, &kProtocols);
   if (j.contains("port")) {
     const json& v = j["port"];
-    if (!v.is_array()) problems.push_back("filter.port: expected a list of port numbers");
+    if (!v.is_array())
+      problems.push_back("filter.port: expected a list of port numbers");
     else
       for (const auto& x : v) {
         if (!x.is_number_unsigned() || x.get<uint64_t>() == 0 || x.get<uint64_t>() > 65535)

@@ -39,18 +39,18 @@ struct FlowService {
 };
 
 struct Flow {
-  uint64_t time_ns = 0;   // wall clock (Unix epoch), nanoseconds
+  uint64_t time_ns = 0;  // wall clock (Unix epoch), nanoseconds
   std::string node;
-  std::string event;      // open | close | fail | deny | audit
-  std::string verdict;    // allowed (open, close) | failed | denied | would-deny (permissive: audit)
-  std::string side;       // client | server: where it was observed (for deny/audit: where refused)
-  std::string protocol;   // tcp | udp | the number
-  std::string reason;     // fail/deny/audit: refused, reset, timeout, policy, revoked, no-backend; else ""
+  std::string event;     // open | close | fail | deny | audit
+  std::string verdict;   // allowed (open, close) | failed | denied | would-deny (permissive: audit)
+  std::string side;      // client | server: where it was observed (for deny/audit: where refused)
+  std::string protocol;  // tcp | udp | the number
+  std::string reason;    // fail/deny/audit: refused, reset, timeout, policy, revoked, no-backend; else ""
   FlowEndpoint src, dst;
   std::optional<FlowService> service;  // what the client asked for
-  std::string backend;    // TrafficSplit backend service chosen ("" without a split)
-  uint64_t count = 1;     // deny/audit: decisions this record stands for (rate-limited ones folded)
-  uint64_t cookie = 0;    // socket cookie: ties an open to its close
+  std::string backend;                 // TrafficSplit backend service chosen ("" without a split)
+  uint64_t count = 1;                  // deny/audit: decisions this record stands for (rate-limited ones folded)
+  uint64_t cookie = 0;                 // socket cookie: ties an open to its close
   // close: bytes the client sent/received, open to close, smoothed RTT, retransmits;
   // open: duration_ns is SYN to established.
   uint64_t bytes_sent = 0, bytes_received = 0, duration_ns = 0;

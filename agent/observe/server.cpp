@@ -29,9 +29,13 @@ int64_t now_ns(clockid_t clock) {
 }
 
 // What to add to a bpf_ktime_get_ns() time to make wall-clock time.
-int64_t mono_to_real() { return now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC); }
+int64_t mono_to_real() {
+  return now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+}
 
-Status send_record(int fd, const json& j) { return write_all(fd, j.dump() + "\n"); }
+Status send_record(int fd, const json& j) {
+  return write_all(fd, j.dump() + "\n");
+}
 
 // The peer closed its end (or the socket broke): nothing more to write to.
 bool peer_gone(int fd) {
@@ -98,7 +102,9 @@ Result<std::unique_ptr<ObserveServer>> ObserveServer::start(ObserveServerOptions
   return s;
 }
 
-ObserveServer::~ObserveServer() { stop(); }
+ObserveServer::~ObserveServer() {
+  stop();
+}
 
 void ObserveServer::stop() {
   if (stopped_) return;
@@ -178,8 +184,11 @@ void ObserveServer::serve(Watcher& w) {
       if (s) hub.unsubscribe(s);
     }
   } unsubscribe{hub_, sub};
-  if (!send_record(fd, {{"type", "start"}, {"node", options_.node}, {"follow", req->follow},
-                        {"filter", req->filter.to_json()}, {"ring_lost_total", ring_seen}}))
+  if (!send_record(fd, {{"type", "start"},
+                        {"node", options_.node},
+                        {"follow", req->follow},
+                        {"filter", req->filter.to_json()},
+                        {"ring_lost_total", ring_seen}}))
     return;
   uint64_t flows = 0;
   auto send_flows = [&](const std::vector<smi_event>& events) {

@@ -34,7 +34,9 @@
 
 namespace smi::observe {
 
-inline std::string socket_path(const std::string& state_dir) { return state_dir + "/observe.sock"; }
+inline std::string socket_path(const std::string& state_dir) {
+  return state_dir + "/observe.sock";
+}
 
 struct ObserveServerOptions {
   std::string socket_path;

@@ -36,7 +36,7 @@ struct FlowCounts {
   // "<side>/<reason>/<source identity>/<service>" seen: refused inside connect(),
   // before it has an address, the thief is named by its identity (from its cgroup).
   std::set<std::string> thief_denials;
-  std::set<std::string> buyer_routes;   // "<service>/<backend>"
+  std::set<std::string> buyer_routes;  // "<service>/<backend>"
   int get(const std::string& k) const { return by.count(k) ? by.at(k) : 0; }
 };
 
@@ -55,8 +55,8 @@ FlowCounts count_flows(const std::string& text) {
     const std::string sa = j.value("/source/service_account"_json_pointer, std::string());
     const std::string event = j.value("event", "");
     c.by[sa + " " + event] += j.value("count", 1);
-    const std::string service =
-        j.value("/service/namespace"_json_pointer, std::string()) + "/" + j.value("/service/name"_json_pointer, std::string());
+    const std::string service = j.value("/service/namespace"_json_pointer, std::string()) + "/" +
+                                j.value("/service/name"_json_pointer, std::string());
     if (event == "deny")
       c.thief_denials.insert(j.value("side", "") + "/" + j.value("reason", "") + "/" +
                              j.value("/source/identity"_json_pointer, std::string()) + "/" + service);
@@ -105,8 +105,8 @@ void Demo::show_flows() {
   if (!th) throw std::runtime_error(th.error().message());
   thief_total_.add(*th);
   Tally b = buyer(vip, n);
-  fmt::print("  meanwhile: {} connections from {} ({}), {} from {} ({})\n", n, thief_pod_, describe(*th), n,
-             buyer_pod_, describe(b));
+  fmt::print("  meanwhile: {} connections from {} ({}), {} from {} ({})\n", n, thief_pod_, describe(*th), n, buyer_pod_,
+             describe(b));
 
   FlowCounts c;
   t0 = Clock::now();
@@ -158,11 +158,13 @@ void Demo::show_flows() {
                  "observe shows each of the thief's connections denied at its connect() (client, policy), named",
                  fmt::format("{}/{}: {}", c.get("thief deny"), th->attempts, denials));
   bool routes_named = !c.buyer_routes.empty();
-  for (const auto& r : c.buyer_routes) routes_named = routes_named && r.rfind(apex + "/", 0) == 0 && r.size() > apex.size() + 1;
-  checks_.expect(c.get("buyer open") == b.attempts && c.get("buyer close") == b.succeeded() && routes_named,
-                 "observe shows each of the buyer's connections opened and closed via the store service and its backend",
-                 fmt::format("opened {}/{}, closed {}/{}: {}", c.get("buyer open"), b.attempts, c.get("buyer close"),
-                             b.succeeded(), routes));
+  for (const auto& r : c.buyer_routes)
+    routes_named = routes_named && r.rfind(apex + "/", 0) == 0 && r.size() > apex.size() + 1;
+  checks_.expect(
+      c.get("buyer open") == b.attempts && c.get("buyer close") == b.succeeded() && routes_named,
+      "observe shows each of the buyer's connections opened and closed via the store service and its backend",
+      fmt::format("opened {}/{}, closed {}/{}: {}", c.get("buyer open"), b.attempts, c.get("buyer close"),
+                  b.succeeded(), routes));
 }
 
 }  // namespace smi::demo

@@ -3,8 +3,8 @@
 // allowed; both must come out of the agent's observe socket, named, in
 // `observe -o json` (the recent history) and in `observe --follow` (live,
 // filtered by the agent).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -52,8 +52,8 @@ class ObserveTest : public SharedEnvTest<AgentEnv, ObserveTest> {
  protected:
   static std::string state_dir(const char* node) { return env_->work_dir() + "/state-" + node; }
   static std::map<std::string, int> connect(const char* pod, int n) {
-    return tally_answers([pod](const std::function<std::string()>& fn) { return in_pod(env_->topo().pod(pod), fn); },
-                         n, [] { return ask_store(1000); });
+    return tally_answers([pod](const std::function<std::string()>& fn) { return in_pod(env_->topo().pod(pod), fn); }, n,
+                         [] { return ask_store(1000); });
   }
   static inline std::vector<Process> servers_;
 };
@@ -61,7 +61,8 @@ class ObserveTest : public SharedEnvTest<AgentEnv, ObserveTest> {
 // Connections in the client-side flows of `sa`'s with this verdict and event
 // (a denial record may stand for several: the kernel's rate limit folds them;
 // a store pod on this node also reports the buyer's connections, server side).
-int count(const std::vector<json>& records, const std::string& sa, const std::string& verdict, const std::string& event) {
+int count(const std::vector<json>& records, const std::string& sa, const std::string& verdict,
+          const std::string& event) {
   int n = 0;
   for (const auto& r : records)
     if (r.is_object() && r.value("type", "") == "flow" &&
@@ -110,7 +111,8 @@ TEST_F(ObserveTest, FollowStreamsLiveEventsTheAgentFiltered) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(o, 1);
     ::dup2(e, 2);
     ::execl(SMI_AGENT_BIN, SMI_AGENT_BIN, "observe", "--state-dir", state_dir("n1").c_str(), "--follow", "-o", "json",
@@ -119,7 +121,8 @@ TEST_F(ObserveTest, FollowStreamsLiveEventsTheAgentFiltered) {
   }
   Process follower(pid);
   // Subscribed once it says so (the agent sends "start" after subscribing).
-  for (int i = 0; i < 100 && read_all(err).find("following") == std::string::npos; ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 100 && read_all(err).find("following") == std::string::npos; ++i)
+    std::this_thread::sleep_for(20ms);
   ASSERT_NE(read_all(err).find("following node n1"), std::string::npos) << read_all(err);
   connect("thief", 2);
   connect("buyer", 2);

@@ -240,7 +240,8 @@ TEST(FlowFilterTest, BadFiltersAreRefusedNamingTheField) {
   auto bad = FlowFilter::from_json(json::parse(R"({"verdict":["maybe"],"port":[0, 70000],"colour":["red"]})"));
   ASSERT_FALSE(bad.ok());
   const std::string m = bad.error().message();
-  EXPECT_NE(m.find("filter.verdict: \"maybe\" is not one of allowed, denied, would-deny, failed"), std::string::npos) << m;
+  EXPECT_NE(m.find("filter.verdict: \"maybe\" is not one of allowed, denied, would-deny, failed"), std::string::npos)
+      << m;
   EXPECT_NE(m.find("filter.port: 0 is not a port"), std::string::npos) << m;
   EXPECT_NE(m.find("filter.port: 70000 is not a port"), std::string::npos) << m;
   EXPECT_NE(m.find("filter.colour: unknown field"), std::string::npos) << m;
@@ -255,9 +256,9 @@ class ObserveServerTest : public test::TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     scenario_names(resolver_);
-    auto s = ObserveServer::start({.socket_path = socket_path(dir_ + "/state"), .node = "n1",
-                                   .ring_lost = [this] { return ring_lost_.load(); }},
-                                  hub_, resolver_);
+    auto s = ObserveServer::start(
+        {.socket_path = socket_path(dir_ + "/state"), .node = "n1", .ring_lost = [this] { return ring_lost_.load(); }},
+        hub_, resolver_);
     ASSERT_TRUE(s.ok()) << s.error().message();
     server_ = std::move(*s);
   }
@@ -322,7 +323,7 @@ TEST_F(ObserveServerTest, FollowStreamsNewEventsAndReportsDropsAndRingLosses) {
   LineReader in(fd.get());
   ASSERT_EQ(next(in)["type"], "start");  // subscribed from here on
   EXPECT_EQ(server_->watchers(), 1u);
-  hub_.publish(numbered_batch(1, 10));   // the queue holds 4: 6 dropped
+  hub_.publish(numbered_batch(1, 10));  // the queue holds 4: 6 dropped
   ring_lost_ = 5;
   uint64_t flows = 0, dropped = 0, ring = 0;
   while (dropped < 6 || ring < 5) {  // in one loss record or two, as the watcher's thread sees them

@@ -3,6 +3,7 @@
 
 #include "base/log.h"
 #include "cli/compile.h"
+#include "cli/observe.h"
 #include "cli/run.h"
 #include "cli/selfcheck.h"
 #include "cli/status.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   smi::cli::add_compile(app);
   smi::cli::add_status(app);
   smi::cli::add_uninstall(app);
+  smi::cli::add_observe(app);
 
   try {
     app.parse(argc, argv);

@@ -17,7 +17,11 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& con
     AuditLog* audit = &s->audit_log_;
     auto reader = EventReader::open({.pin_dir = config.pin_dir,
                                      .interval = config.poll_interval,
-                                     .observer = [audit](std::span<const smi_event> b) { audit->observe(b); },
+                                     .observer =
+                                         [audit, more = config.observer](std::span<const smi_event> b) {
+                                           audit->observe(b);
+                                           if (more) more(b);
+                                         },
                                      .tick = [audit] { audit->tick(); }},
                                     s->aggregator_);
     if (!reader) return std::move(reader).error().context("start metrics");

@@ -40,6 +40,9 @@ class MetricsService {
     LabelMode labels = LabelMode::workload;
     AuditLogOptions audit_log{};
     AuditLog::Sink audit_sink{};  // empty: the metrics logger
+    // Optional, on the reader's thread: every batch after the audit log took it
+    // (the agent's fan-out to `smi-agent observe`, agent/observe/event_hub.h).
+    std::function<void(std::span<const smi_event>)> observer{};
   };
 
   // The resolver must outlive the service.

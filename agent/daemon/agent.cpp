@@ -16,6 +16,8 @@
 #include "http/server.h"
 #include "metrics/resolver.h"
 #include "metrics/service.h"
+#include "observe/event_hub.h"
+#include "observe/server.h"
 
 namespace smi::daemon {
 namespace {
@@ -48,6 +50,23 @@ Result<std::unique_ptr<http::HttpServer>> serve(const AgentConfig& c, Readiness&
   return server;
 }
 
+// `smi-agent observe`'s socket in the state directory. Enforcement does not
+// need it: when it cannot be made the agent says so and runs without it.
+std::unique_ptr<observe::ObserveServer> start_observe(const AgentConfig& c, observe::EventHub& hub,
+                                                      const metrics::Resolver& resolver,
+                                                      const metrics::EventReader* reader) {
+  auto s = observe::ObserveServer::start({.socket_path = observe::socket_path(c.state_dir),
+                                          .node = c.node,
+                                          .ring_lost = [reader] { return reader ? reader->lost() : 0; }},
+                                         hub, resolver);
+  if (!s) {
+    L()->warn("smi-agent observe will not answer: {}", s.error().message());
+    return nullptr;
+  }
+  L()->info("serving smi-agent observe on {}", observe::socket_path(c.state_dir));
+  return std::move(*s);
+}
+
 }  // namespace
 
 int run_agent(AgentConfig c) {
@@ -56,9 +75,12 @@ int run_agent(AgentConfig c) {
   sigset_t sigs = block_stop_signals();
 
   metrics::InMemoryResolver resolver;
-  auto msvc = metrics::MetricsService::create({.pin_dir = c.bpffs}, resolver);
+  observe::EventHub hub;  // outlives the reader that publishes into it
+  auto msvc = metrics::MetricsService::create(
+      {.pin_dir = c.bpffs, .observer = [&hub](std::span<const smi_event> b) { hub.publish(b); }}, resolver);
   if (!msvc) return refuse("start the metrics reader", msvc.error());
   (*msvc)->start();
+  auto observer = start_observe(c, hub, resolver, (*msvc)->reader());
   Readiness readiness;
   auto server = serve(c, readiness, **msvc);
   if (!server) return refuse("listen on " + c.listen, server.error());
@@ -81,6 +103,7 @@ int run_agent(AgentConfig c) {
   if (!stopping) ::kill(::getpid(), SIGTERM);  // wake the signal thread after a fatal error
   signal_thread.join();
   server->reset();
+  observer.reset();
   (*msvc)->stop();
   return loop.attached() ? 0 : 1;
 }

@@ -154,6 +154,23 @@ Result<Captured> capture(const std::vector<std::string>& argv, int timeout_ms) {
   return c;
 }
 
+Result<pid_t> spawn_logged(const std::vector<std::string>& argv, const std::string& out_file,
+                           const std::string& err_file) {
+  Fd out(::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out) return Error::from_errno("open " + out_file);
+  Fd err(::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!err) return Error::from_errno("open " + err_file);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::from_errno("fork for " + argv[0]);
+  if (pid == 0) {
+    ::dup2(err.get(), STDERR_FILENO);
+    die_with_parent();
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
+    ::dup2(out.get(), STDOUT_FILENO);
+    exec_or_die(argv);
+  }
+  return pid;
+}
 
 std::vector<std::string> grep_tail(const std::string& path, const std::string& needle, size_t n) {
   std::vector<std::string> hits;

@@ -59,6 +59,11 @@ struct Captured {
 // Runs argv to completion (no shell) and captures its output.
 Result<Captured> capture(const std::vector<std::string>& argv, int timeout_ms = 20000);
 
+// Starts argv (no shell) with stdout to out_file and stderr to err_file,
+// ended with the demo; the caller ends it by its PID (cluster::Process).
+Result<pid_t> spawn_logged(const std::vector<std::string>& argv, const std::string& out_file,
+                           const std::string& err_file);
+
 // The last `n` lines of a file that contain `needle`.
 std::vector<std::string> grep_tail(const std::string& path, const std::string& needle, size_t n);
 

@@ -25,6 +25,8 @@ int Demo::run() {
   }
   heading("Who may connect (TrafficTarget buyer-to-store, default deny)");
   show_access();
+  heading("Watching traffic: smi-agent observe");
+  show_flows();
   heading(fmt::format("TrafficSplit {}: weights as configured", split_.name));
   std::vector<int> weights;
   for (const auto& b : split_.backends) weights.push_back(b.weight);

@@ -52,6 +52,7 @@ class Demo {
   void show_metrics();
   void show_traffic_metrics_api();
   void show_status();
+  void show_flows();  // `smi-agent observe`, live (flows.cpp)
   void leftovers();
 
   // Connections from the buyer to the store service, added to buyer_total_.

@@ -56,7 +56,12 @@ int run_agent(AgentConfig c) {
   sigset_t sigs = block_stop_signals();
 
   metrics::InMemoryResolver resolver;
-  auto msvc = metrics::MetricsService::create({.pin_dir = c.bpffs}, resolver);
+  auto msvc = metrics::MetricsService::create(
+      {.pin_dir = c.bpffs,
+       .max_edges = c.metrics_max_edges,
+       .detail = {.labels = metrics::parse_label_mode(c.metrics_edge_labels).value_or(metrics::LabelMode::workload),
+                  .histograms = c.metrics_latency_histograms == "on"}},
+      resolver);
   if (!msvc) return refuse("start the metrics reader", msvc.error());
   (*msvc)->start();
   Readiness readiness;
@@ -64,6 +69,7 @@ int run_agent(AgentConfig c) {
   if (!server) return refuse("listen on " + c.listen, server.error());
   auto source = open_source(c);
   if (!source) return refuse("open the source", source.error());
+  (*msvc)->set_source_health([src = source->get()] { return src->health(); });
 
   std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {

@@ -25,7 +25,7 @@ std::vector<prometheus::MetricFamily> BuildInfoCollector::Collect() const {
   m.gauge.value = 1;
   return {prometheus::MetricFamily{"smi_agent_build_info",
                                    "Always 1; the labels say which agent this is: version (the project's), commit "
-                                   "(git, as built; unknown outside a checkout), libbpf (the library it runs with).",
+                                   "(git, as configured; unknown outside a checkout), libbpf (the library it runs with).",
                                    prometheus::MetricType::Gauge,
                                    {std::move(m)}}};
 }

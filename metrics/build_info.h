@@ -1,7 +1,7 @@
 // smi_agent_build_info{version,commit,libbpf} 1: what this agent binary is.
-// version is CMake's project version; commit the git commit the build was
-// configured at ("unknown" outside a git checkout); libbpf the library the
-// process runs with.
+// version is CMake's project version; commit the git commit CMake was
+// configured at ("unknown" outside a git checkout; an incremental build keeps
+// it until the next configure); libbpf the library the process runs with.
 #pragma once
 
 #include <string>

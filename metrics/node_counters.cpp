@@ -70,10 +70,10 @@ std::vector<MetricFamily> NodeCounterCollector::Collect() const {
     failures_.fetch_add(1, std::memory_order_relaxed);
     if (!failing_.exchange(true, std::memory_order_relaxed))
       log(Log::metrics)->warn("reading the datapath counters failed: {}; smi_datapath_verdicts_total is left out of "
-                              "scrapes until it works again (smi_datapath_counter_read_failures_total counts)",
+                              "scrapes until it works again (smi_datapath_read_failures_total counts)",
                               read.error().message());
   }
-  MetricFamily failures{"smi_datapath_counter_read_failures_total",
+  MetricFamily failures{"smi_datapath_read_failures_total",
                         "Scrapes at which reading smi_counters_v1 failed; smi_datapath_verdicts_total and "
                         "smi_datapath_bytes_total are left out of those scrapes (a gap, not a reset).",
                         MetricType::Counter,

@@ -3,7 +3,7 @@
 // the kernel at every scrape:
 //   smi_datapath_verdicts_total{reason,direction}  what the hooks counted
 //   smi_datapath_bytes_total{reason,direction}     bytes, where a hook sees a length
-//   smi_datapath_counter_read_failures_total       scrapes whose read of the map failed
+//   smi_datapath_read_failures_total       scrapes whose read of the map failed
 // Every (reason, direction) the datapath counts is exposed from the start,
 // at 0 until it happens, so rate() and alerts see the first occurrence.
 #pragma once

@@ -34,6 +34,35 @@ if [ ${#missing[@]} -gt 0 ]; then
   rm -f "$log"
 fi
 
+# promtool (Prometheus' linter) for the unit tier's exposition and rule checks
+# (tests/unit/metrics_promtool_test.cpp). Debian ships it only inside the
+# `prometheus` package, whose postinst starts a Prometheus server on port
+# 9090: so the .deb is downloaded, not installed, and only usr/bin/promtool is
+# extracted into a fixed cache directory. Kept while its version matches.
+promtool_dir=/var/cache/smi-agent/promtool
+promtool_version=$(apt-cache policy prometheus 2>/dev/null | awk '/Candidate:/ {print $2}')
+if [ -z "$promtool_version" ] || [ "$promtool_version" = "(none)" ]; then
+  apt-get update -qq >/dev/null 2>&1 || die "apt-get update failed (needed to find the prometheus package for promtool)"
+  promtool_version=$(apt-cache policy prometheus 2>/dev/null | awk '/Candidate:/ {print $2}')
+fi
+[ -n "$promtool_version" ] && [ "$promtool_version" != "(none)" ] \
+  || die "no Debian package 'prometheus' in the apt sources: promtool cannot be fetched"
+if [ ! -x "$promtool_dir/usr/bin/promtool" ] || [ "$(cat "$promtool_dir/version" 2>/dev/null)" != "$promtool_version" ]; then
+  work=$(mktemp -d)
+  if ! (cd "$work" && apt-get download -qq "prometheus=$promtool_version" >"$work/log" 2>&1); then
+    cat "$work/log" >&2
+    die "apt-get download prometheus=$promtool_version failed (promtool for the unit tier)"
+  fi
+  rm -rf "$promtool_dir"
+  mkdir -p "$promtool_dir"
+  # Only the one file; nothing of the package is configured or started.
+  dpkg-deb --fsys-tarfile "$work"/prometheus_*.deb | tar -x -C "$promtool_dir" ./usr/bin/promtool \
+    || die "extracting usr/bin/promtool from $(ls "$work"/prometheus_*.deb) failed"
+  "$promtool_dir/usr/bin/promtool" --version >/dev/null 2>&1 || die "$promtool_dir/usr/bin/promtool does not run"
+  echo "$promtool_version" >"$promtool_dir/version"
+  rm -rf "$work"
+fi
+
 # bpffs: pinned maps and links live there; not mounted at boot on this kind.
 if ! grep -qE '^[^ ]+ /sys/fs/bpf bpf ' /proc/self/mounts; then
   mount -t bpf bpf /sys/fs/bpf || die "cannot mount bpffs on /sys/fs/bpf"

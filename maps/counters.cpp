@@ -29,6 +29,29 @@ smi_counter_value sum(const std::vector<smi_counter_value>& per_cpu) {
 
 }  // namespace
 
+const char* counter_reason_name(uint32_t reason) {
+  switch (reason) {
+    case SMI_REASON_FORWARDED: return "forwarded";
+    case SMI_REASON_SPOOFED_SOURCE: return "spoofed_source";
+    case SMI_REASON_POLICY_DENIED: return "policy_denied";
+    case SMI_REASON_NO_BACKEND: return "no_backend";
+    case SMI_REASON_REDIRECTED: return "redirected";
+    case SMI_REASON_EVENT_LOST: return "event_lost";
+    case SMI_REASON_ACCEL_FALLBACK: return "accel_fallback";
+    case SMI_REASON_REPLY: return "reply";
+    case SMI_REASON_DENY_FOLDED: return "deny_event_folded";
+    case SMI_REASON_POLICY_AUDITED: return "policy_audited";
+    case SMI_REASON_AUDIT_FOLDED: return "audit_event_folded";
+    default: return nullptr;
+  }
+}
+
+const char* counter_direction_name(uint8_t direction) {
+  if (direction == SMI_DIR_EGRESS) return "egress";
+  if (direction == SMI_DIR_INGRESS) return "ingress";
+  return nullptr;
+}
+
 Result<smi_counter_value> read_counter(int fd, const smi_counter_key& key) {
   auto per_cpu = per_cpu_buffer();
   if (!per_cpu) return std::move(per_cpu).error();

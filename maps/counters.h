@@ -13,6 +13,11 @@
 
 namespace smi::maps {
 
+// The names `status` and /metrics give a reason ("policy_denied") and a
+// direction ("egress"); nullptr for a number this build does not know.
+const char* counter_reason_name(uint32_t reason);
+const char* counter_direction_name(uint8_t direction);
+
 // One counter of the map behind `fd`, summed over CPUs; zero when never bumped.
 Result<smi_counter_value> read_counter(int fd, const smi_counter_key& key);
 

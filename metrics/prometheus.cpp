@@ -16,6 +16,9 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 std::vector<std::string> label_values(const ResolvedEdge& e, LabelMode mode) {
+  const std::string dst_ns = !e.dst.ns.empty() ? e.dst.ns : (e.service ? e.service->ns : std::string());
+  const std::string service = e.service ? e.service->name : std::string();
+  if (mode == LabelMode::ns) return {e.src.ns, dst_ns, service, e.protocol, std::to_string(e.port), side_name(e.side)};
   auto workload = [mode](const Endpoint& ep) { return mode == LabelMode::pod ? ep.pod : ep.workload(); };
   return {e.src.ns,
           e.src.service_account,
@@ -29,8 +32,8 @@ std::vector<std::string> label_values(const ResolvedEdge& e, LabelMode mode) {
           side_name(e.side)};
 }
 
-std::vector<ClientMetric::Label> labels(const std::vector<std::string>& values) {
-  const auto& names = edge_label_names();
+std::vector<ClientMetric::Label> labels(const std::vector<std::string>& values, LabelMode mode) {
+  const auto& names = edge_label_names(mode);
   std::vector<ClientMetric::Label> out;
   out.reserve(names.size() + 1);
   for (size_t i = 0; i < names.size(); ++i) out.push_back({names[i], values[i]});
@@ -65,7 +68,25 @@ MetricFamily family(std::string name, std::string help, MetricType type) {
 
 }  // namespace
 
-const std::vector<std::string>& edge_label_names() {
+const char* label_mode_name(LabelMode m) {
+  switch (m) {
+    case LabelMode::workload: return "workload";
+    case LabelMode::pod: return "pod";
+    case LabelMode::ns: return "namespace";
+  }
+  return "?";
+}
+
+std::optional<LabelMode> parse_label_mode(std::string_view s) {
+  for (LabelMode m : {LabelMode::workload, LabelMode::pod, LabelMode::ns})
+    if (s == label_mode_name(m)) return m;
+  return std::nullopt;
+}
+
+const std::vector<std::string>& edge_label_names(LabelMode mode) {
+  static const std::vector<std::string> coarse = {"source_namespace", "destination_namespace", "destination_service",
+                                                  "protocol",         "port",                  "side"};
+  if (mode == LabelMode::ns) return coarse;
   static const std::vector<std::string> names = {"source_namespace",
                                                  "source_service_account",
                                                  "source_workload",
@@ -83,7 +104,7 @@ std::vector<MetricFamily> EdgeCollector::Collect() const {
   // Edges that share every label (pods of one workload) add up.
   std::map<std::vector<std::string>, EdgeStats> series;
   for (const ResolvedEdge& e : resolve(aggregator_.snapshot(), resolver_)) {
-    series[label_values(e, mode_)].merge(e.stats);
+    series[label_values(e, detail_.labels)].merge(e.stats);
   }
 
   auto opened =
@@ -107,7 +128,7 @@ std::vector<MetricFamily> EdgeCollector::Collect() const {
   auto rtt = family("smi_edge_rtt_seconds", "Smoothed round-trip time at connection close.", MetricType::Histogram);
 
   for (const auto& [values, s] : series) {
-    const auto l = labels(values);
+    const auto l = labels(values, detail_.labels);
     opened.metric.push_back(counter(l, s.opened));
     closed.metric.push_back(counter(l, s.closed));
     for (size_t r = 0; r < kFailReasons; ++r) {
@@ -130,6 +151,7 @@ std::vector<MetricFamily> EdgeCollector::Collect() const {
     }
     sent.metric.push_back(counter(l, s.bytes_sent));
     received.metric.push_back(counter(l, s.bytes_received));
+    if (!detail_.histograms) continue;
     connect.metric.push_back(histogram(l, s.connect));
     rtt.metric.push_back(histogram(l, s.rtt));
   }

@@ -1,5 +1,6 @@
 #include "metrics/service.h"
 
+#include "metrics/build_info.h"
 #include "metrics/routes.h"
 
 namespace smi::metrics {
@@ -8,7 +9,8 @@ MetricsService::MetricsService(const Config& config, const Resolver& resolver)
     : aggregator_(AggregatorOptions{.max_edges = config.max_edges}),
       audit_log_(resolver, config.audit_log, config.audit_sink),
       api_(aggregator_, resolver) {
-  exposition_.add(std::make_shared<EdgeCollector>(aggregator_, resolver, config.labels));
+  exposition_.add(std::make_shared<BuildInfoCollector>());
+  exposition_.add(std::make_shared<EdgeCollector>(aggregator_, resolver, config.detail));
 }
 
 Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& config, const Resolver& resolver) {
@@ -27,6 +29,13 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& con
     if (!reader) return std::move(reader).error().context("start metrics");
     s->reader_ = std::move(*reader);
   }
+  NodeCounterReader counters = config.counters;
+  if (!counters && !config.pin_dir.empty()) {
+    auto pinned = pinned_counter_reader(config.pin_dir);
+    if (!pinned) return std::move(pinned).error().context("start metrics");
+    counters = std::move(*pinned);
+  }
+  if (counters) s->exposition_.add(std::make_shared<NodeCounterCollector>(std::move(counters)));
   auto own = std::make_shared<CallbackCollector>();
   Aggregator* agg = &s->aggregator_;
   EventReader* reader = s->reader_.get();
@@ -51,6 +60,7 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const Config& con
                  [agg] { return static_cast<double>(agg->max_edges()); });
   s->exposition_.add(std::move(own));
   s->exposition_.add(s->health_.registry());
+  s->exposition_.add(s->source_health_);
   return s;
 }
 

@@ -13,6 +13,9 @@
 // and registers the event pipeline's own health series:
 //   smi_events_processed_total, smi_events_lost_total, smi_events_malformed_total,
 //   smi_edges_evicted_total, smi_edges, smi_edges_max, smi_audit_log_suppressed_total
+// the node-wide datapath counters (metrics/node_counters.h), the source's
+// health once set_source_health() names it (metrics/source_health.h) and
+// smi_agent_build_info (metrics/build_info.h).
 #pragma once
 
 #include <chrono>
@@ -25,6 +28,8 @@
 #include "metrics/audit_log.h"
 #include "metrics/event_reader.h"
 #include "metrics/health.h"
+#include "metrics/node_counters.h"
+#include "metrics/source_health.h"
 #include "metrics/prometheus.h"
 #include "metrics/resolver.h"
 #include "metrics/traffic_metrics.h"
@@ -36,8 +41,11 @@ class MetricsService {
   struct Config {
     std::string pin_dir;  // empty: no reader (events are fed to aggregator() directly)
     std::chrono::milliseconds poll_interval{100};
-    size_t max_edges = 10000;
-    LabelMode labels = LabelMode::workload;
+    size_t max_edges = 10000;  // --metrics-max-edges
+    EdgeDetail detail{};       // --metrics-edge-labels, --metrics-latency-histograms
+    // The node-wide counters; empty: smi_counters_v1 under pin_dir (none
+    // without a pin_dir).
+    NodeCounterReader counters{};
     AuditLogOptions audit_log{};
     AuditLog::Sink audit_sink{};  // empty: the metrics logger
     // Optional, on the reader's thread: every batch after the audit log took it
@@ -58,6 +66,9 @@ class MetricsService {
   Aggregator& aggregator() { return aggregator_; }
   EventReader* reader() { return reader_.get(); }
   AgentHealth& health() { return health_; }
+  // The source's health, read at every scrape (thread-safe; may be set
+  // after the routes are served).
+  void set_source_health(std::function<SourceHealth()> read) { source_health_->set(std::move(read)); }
   AuditLog& audit_log() { return audit_log_; }
   const Exposition& exposition() const { return exposition_; }
   const TrafficMetricsApi& api() const { return api_; }
@@ -69,6 +80,7 @@ class MetricsService {
   AuditLog audit_log_;
   std::unique_ptr<EventReader> reader_;
   AgentHealth health_;
+  std::shared_ptr<SourceHealthCollector> source_health_ = std::make_shared<SourceHealthCollector>();
   Exposition exposition_;
   TrafficMetricsApi api_;
 };

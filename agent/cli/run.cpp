@@ -40,6 +40,18 @@ void add_run(CLI::App& app) {
                   "MAP=N map size (pod_identity, ip_identity, service, backend_slot, revnat, policy, policy_dst; "
                   "the older cg_id, ip_id, svc, slot, pol, pol_dst too); pinned maps keep the size "
                   "they were made with: changing one needs `smi-agent uninstall` first");
+  cmd->add_option("--metrics-max-edges", c->metrics_max_edges,
+                  "edges the per-edge metrics keep (1-1000000); past it the least recently updated is dropped "
+                  "(smi_edges_evicted_total)")
+      ->capture_default_str();
+  cmd->add_option("--metrics-edge-labels", c->metrics_edge_labels,
+                  "labels of smi_edge_* series: pod (pod names), workload (owners: a Deployment's pods add up) or "
+                  "namespace (namespaces, service, protocol, port, side only)")
+      ->capture_default_str();
+  cmd->add_option("--metrics-latency-histograms", c->metrics_latency_histograms,
+                  "on: smi_edge_connect_duration_seconds and smi_edge_rtt_seconds (50 of an edge's 54 series); "
+                  "off: counters only")
+      ->capture_default_str();
   cmd->callback([c, kubernetes] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
     throw CLI::RuntimeError(daemon::run_agent(*c));

@@ -77,7 +77,12 @@ int run_agent(AgentConfig c) {
   metrics::InMemoryResolver resolver;
   observe::EventHub hub;  // outlives the reader that publishes into it
   auto msvc = metrics::MetricsService::create(
-      {.pin_dir = c.bpffs, .observer = [&hub](std::span<const smi_event> b) { hub.publish(b); }}, resolver);
+      {.pin_dir = c.bpffs,
+       .max_edges = c.metrics_max_edges,
+       .detail = {.labels = metrics::parse_label_mode(c.metrics_edge_labels).value_or(metrics::LabelMode::workload),
+                  .histograms = c.metrics_latency_histograms == "on"},
+       .observer = [&hub](std::span<const smi_event> b) { hub.publish(b); }},
+      resolver);
   if (!msvc) return refuse("start the metrics reader", msvc.error());
   (*msvc)->start();
   auto observer = start_observe(c, hub, resolver, (*msvc)->reader());
@@ -86,6 +91,7 @@ int run_agent(AgentConfig c) {
   if (!server) return refuse("listen on " + c.listen, server.error());
   auto source = open_source(c);
   if (!source) return refuse("open the source", source.error());
+  (*msvc)->set_source_health([src = source->get()] { return src->health(); });
 
   std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {

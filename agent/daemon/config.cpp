@@ -7,6 +7,7 @@
 
 #include "base/system.h"
 #include "compiler/compile.h"
+#include "metrics/prometheus.h"
 
 namespace smi::daemon {
 namespace {
@@ -104,6 +105,14 @@ Status validate(const AgentConfig& c) {
   if (auto l = parse_listen(c.listen); !l) problems.push_back(l.error().message());
   if (c.sync_grace_s < 1 || c.sync_grace_s > 86400)
     problems.push_back(fmt::format("--sync-grace {}: expected seconds from 1 to 86400", c.sync_grace_s));
+  if (c.metrics_max_edges < 1 || c.metrics_max_edges > kMaxMetricsEdges)
+    problems.push_back(fmt::format("--metrics-max-edges {}: expected a number of edges from 1 to {}",
+                                   c.metrics_max_edges, kMaxMetricsEdges));
+  if (!metrics::parse_label_mode(c.metrics_edge_labels))
+    problems.push_back("--metrics-edge-labels " + c.metrics_edge_labels +
+                       ": expected pod, workload (the default) or namespace");
+  if (c.metrics_latency_histograms != "on" && c.metrics_latency_histograms != "off")
+    problems.push_back("--metrics-latency-histograms " + c.metrics_latency_histograms + ": expected on or off");
   if (problems.empty()) return ok();
   std::string msg;
   for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;

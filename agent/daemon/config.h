@@ -36,7 +36,14 @@ struct AgentConfig {
   // --sync-grace: /readyz turns false once the source has been unable to
   // sync for longer than this (see daemon/readiness.h).
   unsigned sync_grace_s = 30;
+  // Per-edge metrics detail (docs/metrics.md, Choosing per-edge detail).
+  size_t metrics_max_edges = 10000;               // --metrics-max-edges: edges kept (LRU)
+  std::string metrics_edge_labels = "workload";   // --metrics-edge-labels pod|workload|namespace
+  std::string metrics_latency_histograms = "on";  // --metrics-latency-histograms on|off
 };
+
+// The range --metrics-max-edges accepts.
+inline constexpr size_t kMaxMetricsEdges = 1'000'000;
 
 // Map capacities after --capacity MAP=N (MAP a key of maps/families.h, or its
 // older short name): the kernel maps are made with these sizes and the

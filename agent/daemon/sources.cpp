@@ -22,6 +22,10 @@
 namespace smi::daemon {
 namespace {
 
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 // The manifests directory. It is unhealthy while the directory cannot be
 // read (removed, renamed, permissions) or inotify fails; on recovery the
 // watch starts afresh (the old one may watch a removed directory) and
@@ -74,6 +78,13 @@ class ManifestSource : public Source {
     std::lock_guard lock(mu_);
     return streak_.longer_than(bound);
   }
+  metrics::SourceHealth health() const override {
+    std::lock_guard lock(mu_);
+    return {.source = "manifests",
+            .synced = !streak_.failing() && last_sync_.has_value(),
+            .last_sync_unix = last_sync_ ? unix_seconds(*last_sync_) : 0.0,
+            .failures = failures_};
+  }
 
  private:
   void failed(std::string reason) {
@@ -81,6 +92,7 @@ class ManifestSource : public Source {
     {
       std::lock_guard lock(mu_);
       first = !streak_.failing();
+      ++failures_;
       streak_.failed(reason);
       broken_ = true;
     }
@@ -88,6 +100,7 @@ class ManifestSource : public Source {
   }
   bool succeeded() {
     std::lock_guard lock(mu_);
+    last_sync_ = std::chrono::system_clock::now();
     if (!streak_.failing()) return false;
     streak_.succeeded();
     log(Log::source)->info("manifests {}: readable again; reading it all", dir_);
@@ -106,7 +119,15 @@ class ManifestSource : public Source {
   std::condition_variable cv_;
   bool stopping_ = false;
   FailureStreak streak_;
+  uint64_t failures_ = 0;
+  // The directory last read and watched without error (wait_change).
+  std::optional<std::chrono::system_clock::time_point> last_sync_;
 };
+
+// A kube::ResourceStatus state as a label value.
+const char* state_label(kube::ResourceState s) {
+  return s == kube::ResourceState::not_served ? "not_served" : kube::state_name(s);
+}
 
 class ApiSource : public Source {
  public:
@@ -139,6 +160,31 @@ class ApiSource : public Source {
   bool ready() const override { return src_->synced(); }
   std::optional<std::string> unhealthy_for(std::chrono::milliseconds bound) const override {
     return src_->unhealthy_for(bound);
+  }
+  metrics::SourceHealth health() const override {
+    using kube::ResourceState;
+    metrics::SourceHealth h{.source = "kubernetes", .synced = src_->synced()};
+    for (auto s : {ResourceState::starting, ResourceState::listing, ResourceState::watching,
+                   ResourceState::not_served, ResourceState::failing, ResourceState::stopped})
+      h.states.push_back(state_label(s));
+    h.restart_reasons = {"ended", "gone", "failed", "relist"};
+    bool all_synced = true;
+    for (const auto& st : src_->status()) {
+      const double last = st.last_sync ? unix_seconds(*st.last_sync) : 0.0;
+      if (st.state == ResourceState::failing || st.failing_since) h.synced = false;
+      if (st.last_sync == std::nullopt) all_synced = false;
+      // The source is as fresh as its stalest resource.
+      if (all_synced && (h.last_sync_unix == 0 || last < h.last_sync_unix)) h.last_sync_unix = last;
+      h.failures += st.failures;
+      h.resources.push_back({.resource = st.name,
+                             .state = state_label(st.state),
+                             .last_sync_unix = last,
+                             .objects = st.objects,
+                             .watch_restarts = st.watch_restarts,
+                             .api_errors = st.api_errors});
+    }
+    if (!all_synced) h.last_sync_unix = 0;
+    return h;
   }
   void report_refusals(const std::vector<Refusal>& refusals) override {
     std::vector<kube::RefusedObject> out;

@@ -12,6 +12,7 @@
 #include "abi/common.h"
 #include "abi/counters.h"
 #include "abi/identity.h"
+#include "maps/counters.h"
 
 namespace smi::inspect {
 namespace {
@@ -33,9 +34,8 @@ std::string endpoint(uint8_t family, const std::string& addr, uint16_t port) {
 }
 
 std::string direction_name(uint8_t d) {
-  if (d == SMI_DIR_EGRESS) return "egress";
-  if (d == SMI_DIR_INGRESS) return "ingress";
-  return fmt::format("direction {}", d);
+  const char* name = maps::counter_direction_name(d);
+  return name != nullptr ? name : fmt::format("direction {}", d);
 }
 
 class Names {
@@ -184,20 +184,8 @@ std::string share_text(uint32_t slots, uint32_t slot_count) {
 }
 
 std::string reason_name(uint32_t reason) {
-  switch (reason) {
-    case SMI_REASON_FORWARDED: return "forwarded";
-    case SMI_REASON_SPOOFED_SOURCE: return "spoofed_source";
-    case SMI_REASON_POLICY_DENIED: return "policy_denied";
-    case SMI_REASON_NO_BACKEND: return "no_backend";
-    case SMI_REASON_REDIRECTED: return "redirected";
-    case SMI_REASON_EVENT_LOST: return "event_lost";
-    case SMI_REASON_ACCEL_FALLBACK: return "accel_fallback";
-    case SMI_REASON_REPLY: return "reply";
-    case SMI_REASON_DENY_FOLDED: return "deny_event_folded";
-    case SMI_REASON_POLICY_AUDITED: return "policy_audited";
-    case SMI_REASON_AUDIT_FOLDED: return "audit_event_folded";
-    default: return fmt::format("reason {}", reason);
-  }
+  const char* name = maps::counter_reason_name(reason);
+  return name != nullptr ? name : fmt::format("reason {}", reason);
 }
 
 std::string utc_time(uint64_t t) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/source_health.h"
 #include "model/diagnostic.h"
 #include "model/objects.h"
 
@@ -36,6 +37,9 @@ class Source {
   // source to tell the objects' authors (the API source: Kubernetes Events).
   // Returns at once.
   virtual void report_refusals(const std::vector<daemon::Refusal>& /*refusals*/) {}
+  // The source's health for /metrics (metrics/source_health.h). Safe to call
+  // from another thread.
+  virtual metrics::SourceHealth health() const = 0;
 };
 
 }  // namespace smi

@@ -340,6 +340,13 @@ TEST_F(AgentTest, ScrapeAndTrafficMetricsCountTheTrafficExactly) {
   EXPECT_EQ(delta("smi_edge_received_bytes_total", buyer_client), 100 * 9) << "\"store-vN\\n\" per connection";
   EXPECT_EQ(delta("smi_edge_connections_denied_total", thief_client), 10);
   EXPECT_EQ(series_sum(*after, "smi_events_lost_total", {}), 0) << "no event lost";
+  // The node-wide counters (smi_counters_v1) count the same denials, and the
+  // source's health is served.
+  EXPECT_EQ(delta("smi_datapath_verdicts_total", {"reason=\"policy_denied\"", "direction=\"egress\""}), 10)
+      << *after;
+  EXPECT_GE(delta("smi_datapath_verdicts_total", {"reason=\"forwarded\"", "direction=\"egress\""}), 100);
+  EXPECT_EQ(series_sum(*after, "smi_source_synced", {"source=\"manifests\""}), 1);
+  EXPECT_EQ(series_sum(*after, "smi_agent_build_info", {}), 1);
   EXPECT_EQ(split_successes(*api_after) - split_successes(*api_before), 100)
       << "TrafficMetrics for the split's backends:\n" << *api_after;
 }

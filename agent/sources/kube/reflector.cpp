@@ -97,13 +97,14 @@ void Reflector::sleep_for(milliseconds d) {
   cv_.wait_for(lock, d, [&] { return stopping_; });
 }
 
-void Reflector::failed(std::string message) {
+void Reflector::failed(std::string message, const std::string& code) {
   const auto now = Clock::now();
   bool log_it = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     ++status_.failures;
+    if (!code.empty()) ++status_.api_errors[code];
     status_.state = ResourceState::failing;
     if (!status_.failing_since) status_.failing_since = now;
     status_.last_error = message;
@@ -118,8 +119,13 @@ void Reflector::failed(std::string message) {
 }
 
 void Reflector::answered() {
-  stat([](ResourceStatus& s) { s.failing_since.reset(); });
+  stat([](ResourceStatus& s) {
+    s.failing_since.reset();
+    s.last_sync = std::chrono::system_clock::now();
+  });
 }
+
+
 
 void Reflector::recovered() {
   bool was_failing = false;
@@ -166,6 +172,7 @@ void Reflector::run() {
             s.state = ResourceState::not_served;
             s.last_error.clear();
             s.failing_since.reset();
+            s.last_sync = std::chrono::system_clock::now();
           });
           store_.replace(index_, {});
           store_.mark_synced(index_);
@@ -184,6 +191,14 @@ void Reflector::run() {
       backoff_.reset();
       recovered();
     }
+    stat([&](ResourceStatus& s) {
+      const char* why = w.outcome == WatchOutcome::ended  ? "ended"
+                        : w.outcome == WatchOutcome::gone ? "gone"
+                        : w.outcome == WatchOutcome::failed ? "failed"
+                                                            : "relist";
+      ++s.watch_restarts[why];
+      if (w.outcome == WatchOutcome::ended && healthy) s.last_sync = std::chrono::system_clock::now();
+    });
     switch (w.outcome) {
       case WatchOutcome::ended:
         // A real server ends every watch after timeoutSeconds; one that ends
@@ -217,16 +232,16 @@ Reflector::ListOutcome Reflector::list() {
     stat([](ResourceStatus& s) { ++s.requests; });
     auto r = http_->get(target, limits);
     if (!r) {
-      failed(fmt::format("list: {}", r.error().message()));
+      failed(fmt::format("list: {}", r.error().message()), "none");
       return ListOutcome::failed;
     }
     if (r->status == 404 && first) return ListOutcome::not_served;
     if (r->status == 410 && !cont.empty()) {
-      failed("list: the continue token expired between pages; listing again from the start");
+      failed("list: the continue token expired between pages; listing again from the start", "410");
       return ListOutcome::failed;
     }
     if (r->status != 200) {
-      failed(http_problem(fmt::format("list {}", path), *r, name_));
+      failed(http_problem(fmt::format("list {}", path), *r, name_), std::to_string(r->status));
       return ListOutcome::failed;
     }
     auto page = decode_list_page(r->body, type_);
@@ -289,7 +304,8 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
         stat([](ResourceStatus& s) { ++s.gone; });
         res.outcome = WatchOutcome::gone;
       } else {
-        failed(fmt::format("watch error event (code {}): {}; re-listing", ev.error_code, ev.error_message));
+        failed(fmt::format("watch error event (code {}): {}; re-listing", ev.error_code, ev.error_message),
+               std::to_string(ev.error_code));
         res.outcome = WatchOutcome::relist;
       }
       return false;
@@ -299,6 +315,7 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
   stat([&](ResourceStatus& s) {
     if (ev.type != EventType::bookmark) ++s.events;
     s.resource_version = rv_;
+    s.last_sync = std::chrono::system_clock::now();
   });
   return true;
 }
@@ -333,7 +350,7 @@ Reflector::WatchResult Reflector::watch() {
   }
   if (res.outcome != WatchOutcome::ended) return res;  // the stream itself said what to do
   if (!r) {
-    failed(fmt::format("watch: {}", r.error().message()));
+    failed(fmt::format("watch: {}", r.error().message()), "none");
     res.outcome = WatchOutcome::failed;
     return res;
   }
@@ -344,7 +361,7 @@ Reflector::WatchResult Reflector::watch() {
     return res;
   }
   if (r->status != 200) {
-    failed(http_problem(fmt::format("watch {}", type_.path()), *r, name_));
+    failed(http_problem(fmt::format("watch {}", type_.path()), *r, name_), std::to_string(r->status));
     // 404: the CRD version went away; the list will say "not served".
     res.outcome = r->status == 404 ? WatchOutcome::relist : WatchOutcome::failed;
     return res;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,6 +60,16 @@ struct ResourceStatus {
   uint64_t garbage = 0;           // undecodable watch lines / list bodies
   uint64_t skipped = 0;           // unusable objects skipped
   std::string last_error;         // "" once healthy again
+  // Failed requests by HTTP status code ("none": no answer: connection, TLS,
+  // timeout, a stream broken off); the protocol's own 404 (not served) and watch 410 (re-list) are
+  // not errors.
+  std::map<std::string, uint64_t> api_errors;
+  // Watches that ended, by why (WatchOutcome): ended, gone, failed, relist.
+  std::map<std::string, uint64_t> watch_restarts;
+  // The last time the server answered this resource properly: a list done
+  // (or "not served"), a watch opened, an event or bookmark, a watch ended on
+  // schedule. Wall clock, for operators.
+  std::optional<std::chrono::system_clock::time_point> last_sync;
   // When the current streak of failed requests began; cleared by any request
   // the server answers properly (a list, or a watch that opened). Readiness
   // turns false when a streak outlasts its bound.
@@ -90,7 +101,9 @@ class Reflector {
   WatchResult watch();
   bool handle_line(std::string_view line, WatchResult& res);
   void sleep_for(std::chrono::milliseconds d);
-  void failed(std::string message);
+  // `code`: the HTTP status that failed the request, "none" for no answer,
+  // "" when the failure is not the server's answer (a broken body, ...).
+  void failed(std::string message, const std::string& code = {});
   void recovered();
   void answered();  // the server answered properly: ends a failure streak
   void set_state(ResourceState s);

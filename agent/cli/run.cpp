@@ -1,12 +1,17 @@
+// `smi-agent run`: flags checked first (a bad one is a usage error, exit 2),
+// then the agent; anything that stops it after that (no bpffs, a missing
+// kernel feature, a port in use, an unreadable manifests directory, no
+// permission) is the host's: exit 3.
 #include "cli/run.h"
 
 #include <memory>
 
 #include "daemon/agent.h"
+#include "daemon/startup.h"
 
 namespace smi::cli {
 
-void add_run(CLI::App& app) {
+void add_run(CLI::App& app, Command& command) {
   auto* cmd = app.add_subcommand("run", "run the node agent: compile SMI into the kernel and keep it current");
   auto c = std::make_shared<daemon::AgentConfig>();
   auto kubernetes = std::make_shared<bool>(false);
@@ -40,9 +45,15 @@ void add_run(CLI::App& app) {
                   "MAP=N map size (pod_identity, ip_identity, service, backend_slot, revnat, policy, policy_dst; "
                   "the older cg_id, ip_id, svc, slot, pol, pol_dst too); pinned maps keep the size "
                   "they were made with: changing one needs `smi-agent uninstall` first");
-  cmd->callback([c, kubernetes] {
+  cmd->callback([c, kubernetes, &command] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
-    throw CLI::RuntimeError(daemon::run_agent(*c));
+    command = [c] {
+      if (auto st = daemon::validate(*c); !st) {
+        daemon::refuse("invalid flags", st.error());
+        return kExitUsage;
+      }
+      return daemon::run_agent(*c) == 0 ? kExitOk : kExitEnvironment;
+    };
   });
 }
 

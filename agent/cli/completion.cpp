@@ -38,7 +38,7 @@ std::vector<OptionInfo> options_of(const CLI::App& app) {
     for (const auto& s : o->get_snames()) info.names.push_back("-" + s);
     for (const auto& l : o->get_lnames()) info.names.push_back("--" + l);
     if (info.names.empty()) continue;  // positional
-    info.takes_value = o->get_type_size_max() > 0;
+    info.takes_value = o->get_expected_max() != 0;  // flags expect no value (CLI11 sets expected(0))
     if (info.takes_value) info.choices = choices_of(*o);
     out.push_back(std::move(info));
   }

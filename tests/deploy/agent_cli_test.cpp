@@ -274,6 +274,8 @@ TEST(AgentCli, BashCompletionCoversEveryCommandAndOption) {
   EXPECT_EQ(complete("smi-agent sel"), "selfcheck\n");
   EXPECT_EQ(complete("smi-agent run --sta"), "--state-dir\n");
   EXPECT_EQ(complete("smi-agent run --log-f"), "--log-format\n");
+  EXPECT_EQ(complete("smi-agent run --kubernetes --no"), "--node\n") << "a flag takes no value";
+  EXPECT_EQ(complete("smi-agent --version sta"), "status\n");
   EXPECT_EQ(complete("smi-agent compile --mode p"), "permissive\n");
   EXPECT_EQ(complete("smi-agent status --format ''"), "text json\n");
 }

@@ -1,7 +1,9 @@
 // `smi-agent compile --manifests DIR [--node NAME] [--format text|json]
 //  [--trust-domain NAME] [--mode enforce|permissive|named] [--unmeshed-namespace NS]...`
 // Prints the compiled state on stdout; diagnostics go to stderr as
-// `file:line: severity: Kind ns/name: field: message`. Exits 1 on any error.
+// `file:line: severity: Kind ns/name: field: message`. With any error, nothing
+// is printed on stdout (a pipeline never reads half a state) and the exit code
+// is 1 (kExitRefused).
 #include "cli/compile.h"
 
 #include <cstdio>
@@ -42,19 +44,20 @@ int run(const CompileArgs& a) {
   diags.append(result.diagnostics);
 
   for (const auto& d : diags.items()) fmt::print(stderr, "{}\n", model::format(d));
-  if (a.format == "json") {
+  size_t errors = diags.count(model::Severity::error), warnings = diags.count(model::Severity::warning);
+  if (errors == 0 && a.format == "json") {
     fmt::print("{}\n", compiler::to_json_text(result.state));
-  } else {
+  } else if (errors == 0) {
     fmt::print("{}", compiler::to_text(result.state));
   }
-  size_t errors = diags.count(model::Severity::error), warnings = diags.count(model::Severity::warning);
-  fmt::print(stderr, "compile: {} error(s), {} warning(s)\n", errors, warnings);
-  return errors == 0 ? 0 : 1;
+  fmt::print(stderr, "compile: {} error(s), {} warning(s){}\n", errors, warnings,
+             errors == 0 ? "" : ": no state printed");
+  return errors == 0 ? kExitOk : kExitRefused;
 }
 
 }  // namespace
 
-void add_compile(CLI::App& app) {
+void add_compile(CLI::App& app, Command& command) {
   auto* cmd = app.add_subcommand("compile", "compile SMI manifests to the desired datapath state (no root needed)");
   auto args = std::make_shared<CompileArgs>();
   cmd->add_option("--manifests", args->manifests, "manifest file or directory (read recursively)")->required();
@@ -72,7 +75,7 @@ void add_compile(CLI::App& app) {
       ->check(CLI::IsMember({"enforce", "permissive", "named"}))
       ->capture_default_str();
   cmd->add_option("--unmeshed-namespace", args->unmeshed, "a namespace whose pods are not meshed (repeatable)");
-  cmd->callback([args] { throw CLI::RuntimeError(run(*args)); });
+  cmd->callback([args, &command] { command = [args] { return run(*args); }; });
 }
 
 }  // namespace smi::cli

@@ -11,6 +11,7 @@
 // no agent answers on the socket.
 #include "cli/observe.h"
 
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -57,32 +58,32 @@ int run(const ObserveOptions& o) {
   if (!fd) {
     fmt::print(stderr, "observe: {} (is `smi-agent run` running with --state-dir {}?)\n", fd.error().message(),
                o.socket.empty() ? o.state_dir : "<the directory holding it>");
-    return 3;
+    return kExitEnvironment;
   }
   json req = {{"follow", o.follow}, {"filter", o.filter.to_json()}};
   if (auto st = observe::write_all(fd->get(), req.dump() + "\n"); !st) {
     fmt::print(stderr, "observe: {}\n", st.error().message());
-    return 3;
+    return kExitEnvironment;
   }
   observe::LineReader in(fd->get());
   for (;;) {
     auto line = in.next();
     if (!line) {
       fmt::print(stderr, "observe: {}\n", line.error().message());
-      return 3;
+      return kExitEnvironment;
     }
     if (!*line) {
       if (o.follow)
         fmt::print(stderr, "observe: the agent closed the stream\n");
       else
         fmt::print(stderr, "observe: the stream ended before its end record\n");
-      return 3;
+      return kExitEnvironment;
     }
     json j = json::parse(**line, nullptr, false);
     const std::string type = j.is_object() ? j.value("type", "") : "";
     if (type == "error") {
       fmt::print(stderr, "observe: the agent refused the request: {}\n", j.value("message", ""));
-      return 1;
+      return kExitRefused;
     }
     if (type == "start") {
       fmt::print(stderr, "observe: {} node {}{}\n", o.follow ? "following" : "recent events of", j.value("node", ""),
@@ -93,7 +94,7 @@ int run(const ObserveOptions& o) {
       std::fflush(stderr);
       continue;
     }
-    if (type == "end") return 0;
+    if (type == "end") return kExitOk;
     if (type != "flow" && type != "lost") continue;  // a newer agent's record: not ours to show
     if (o.output == "json") {
       fmt::print("{}\n", **line);
@@ -110,7 +111,7 @@ int run(const ObserveOptions& o) {
 
 }  // namespace
 
-void add_observe(CLI::App& app) {
+void add_observe(CLI::App& app, Command& command) {
   auto* cmd = app.add_subcommand("observe",
                                  "watch the running agent's connection events (open, close, failure, "
                                  "denial, permissive would-be denial), with names");
@@ -118,7 +119,7 @@ void add_observe(CLI::App& app) {
   cmd->add_option("--state-dir", o->state_dir, "the agent's --state-dir (holds observe.sock)")->capture_default_str();
   cmd->add_option("--socket", o->socket, "the observe socket itself (default: <state-dir>/observe.sock)");
   cmd->add_flag("-f,--follow", o->follow, "stream new events until interrupted (default: print the recent ones, exit)");
-  cmd->add_option("-o,--output", o->output, "text|json (one JSON object per line)")
+  cmd->add_option("-o,--output,--format", o->output, "text|json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_option("--namespace", o->filter.namespaces, "events from or to this namespace (repeatable)");
@@ -130,7 +131,7 @@ void add_observe(CLI::App& app) {
       ->check(CLI::IsMember(observe::kVerdicts));
   cmd->add_option("--port", o->filter.ports, "destination or service port (repeatable)")->check(CLI::Range(1, 65535));
   cmd->add_option("--protocol", o->filter.protocols, "tcp|udp (repeatable)")->check(CLI::IsMember(observe::kProtocols));
-  cmd->callback([o] { throw CLI::RuntimeError(run(*o)); });
+  cmd->callback([o, &command] { command = [o] { return run(*o); }; });
 }
 
 }  // namespace smi::cli

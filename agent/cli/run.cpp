@@ -1,12 +1,17 @@
+// `smi-agent run`: flags checked first (a bad one is a usage error, exit 2),
+// then the agent; anything that stops it after that (no bpffs, a missing
+// kernel feature, a port in use, an unreadable manifests directory, no
+// permission) is the host's: exit 3.
 #include "cli/run.h"
 
 #include <memory>
 
 #include "daemon/agent.h"
+#include "daemon/startup.h"
 
 namespace smi::cli {
 
-void add_run(CLI::App& app) {
+void add_run(CLI::App& app, Command& command) {
   auto* cmd = app.add_subcommand("run", "run the node agent: compile SMI into the kernel and keep it current");
   auto c = std::make_shared<daemon::AgentConfig>();
   auto kubernetes = std::make_shared<bool>(false);
@@ -52,9 +57,15 @@ void add_run(CLI::App& app) {
                   "on: smi_edge_connect_duration_seconds and smi_edge_rtt_seconds (50 of an edge's 54 series); "
                   "off: counters only")
       ->capture_default_str();
-  cmd->callback([c, kubernetes] {
+  cmd->callback([c, kubernetes, &command] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
-    throw CLI::RuntimeError(daemon::run_agent(*c));
+    command = [c] {
+      if (auto st = daemon::validate(*c); !st) {
+        daemon::refuse("invalid flags", st.error());
+        return kExitUsage;
+      }
+      return daemon::run_agent(*c) == 0 ? kExitOk : kExitEnvironment;
+    };
   });
 }
 

@@ -1,10 +1,12 @@
 // `smi-agent selfcheck`: checks what this node offers the datapath (bpffs,
 // cgroup2, kernel features) and loads every embedded BPF object into the
-// kernel without attaching or pinning anything. Prints what it found; exits
-// non-zero when a required piece is missing.
+// kernel without attaching or pinning anything. Prints what it found (text,
+// or one JSON object with --format json); exits 3 (kExitEnvironment) when a
+// required piece is missing.
 #include "cli/selfcheck.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "base/skeleton.h"
@@ -30,32 +32,24 @@ Status load_unpinned(const char* name) {
   return skel->load().context(name);
 }
 
-int run(const std::string& bpffs) {
-  route_libbpf_logs();
-  int failures = 0;
-  auto line = [](bool ok, const std::string& what, const std::string& detail) {
-    fmt::print("  [{}] {:<36} {}\n", ok ? " ok " : "FAIL", what, detail);
-  };
+// One line of the report: a section ("host", "kernel", "bpf") and a verdict.
+struct Check {
+  std::string section;
+  std::string what;
+  bool ok;
+  std::string detail;
+};
 
-  fmt::print("host\n");
+std::vector<Check> run_checks(const std::string& bpffs, const std::vector<Feature>& features) {
+  std::vector<Check> checks;
   auto cg = find_cgroup2_mount();
-  line(cg.ok(), "cgroup2 mount", cg.ok() ? *cg : cg.error().message());
-  failures += !cg.ok();
+  checks.push_back({"host", "cgroup2 mount", cg.ok(), cg.ok() ? *cg : cg.error().message()});
   auto fs = require_bpffs(bpffs);
-  line(fs.ok(), "bpffs for " + bpffs, fs.ok() ? "mounted" : fs.error().message());
-  failures += !fs.ok();
-
-  fmt::print("kernel features\n");
-  const auto& features = kernel_features();
-  fmt::print("{}", format_features(features));
+  checks.push_back({"host", "bpffs for " + bpffs, fs.ok(), fs.ok() ? "mounted" : fs.error().message()});
   auto fst = check_features(features);
-  line(fst.ok(), "required kernel features", fst.ok() ? "all present" : fst.error().message());
-  failures += !fst.ok();
-
-  fmt::print("embedded BPF objects (load only, nothing attached or pinned)\n");
+  checks.push_back({"kernel", "required kernel features", fst.ok(), fst.ok() ? "all present" : fst.error().message()});
   auto check = [&](const char* name, Status st) {
-    line(st.ok(), name, st.ok() ? "verified and loaded" : st.error().message());
-    failures += !st.ok();
+    checks.push_back({"bpf", name, st.ok(), st.ok() ? "verified and loaded" : st.error().message()});
   };
   check("sock_addr", load_unpinned<sock_addr>("sock_addr"));
   check("sk_lookup", load_unpinned<sk_lookup>("sk_lookup"));
@@ -67,20 +61,56 @@ int run(const std::string& bpffs) {
   if (const Feature* f = find_feature(features, "kfunc:bpf_sock_destroy"); f && f->available)
     check("revoke", load_unpinned<struct revoke>("revoke"));
   else
-    line(true, "revoke", "skipped: no bpf_sock_destroy kfunc (netlink SOCK_DESTROY is used)");
+    checks.push_back({"bpf", "revoke", true, "skipped: no bpf_sock_destroy kfunc (netlink SOCK_DESTROY is used)"});
+  return checks;
+}
 
+void print_text(const std::vector<Check>& checks, const std::vector<Feature>& features, size_t failures) {
+  const std::pair<std::string, std::string> sections[] = {
+      {"host", "host"},
+      {"kernel", "kernel features"},
+      {"bpf", "embedded BPF objects (load only, nothing attached or pinned)"}};
+  for (const auto& [section, title] : sections) {
+    fmt::print("{}\n", title);
+    if (section == "kernel") fmt::print("{}", format_features(features));
+    for (const auto& c : checks)
+      if (c.section == section) fmt::print("  [{}] {:<36} {}\n", c.ok ? " ok " : "FAIL", c.what, c.detail);
+  }
   fmt::print("selfcheck: {}\n", failures == 0 ? "this node can run smi-agent"
                                                : fmt::format("{} problem(s) found", failures));
-  return failures == 0 ? 0 : 1;
+}
+
+nlohmann::json to_json(const std::vector<Check>& checks, const std::vector<Feature>& features, size_t failures) {
+  nlohmann::json j = {{"ok", failures == 0}, {"problems", failures}, {"checks", nlohmann::json::array()},
+                      {"features", nlohmann::json::array()}};
+  for (const auto& c : checks)
+    j["checks"].push_back({{"section", c.section}, {"name", c.what}, {"ok", c.ok}, {"detail", c.detail}});
+  for (const auto& f : features)
+    j["features"].push_back({{"name", f.name}, {"purpose", f.purpose}, {"required", f.required},
+                             {"available", f.available}, {"fallback", f.fallback}});
+  return j;
+}
+
+int run(const std::string& bpffs, const std::string& format) {
+  route_libbpf_logs();
+  const auto& features = kernel_features();
+  auto checks = run_checks(bpffs, features);
+  size_t failures = 0;
+  for (const auto& c : checks) failures += !c.ok;
+  if (format == "json") fmt::print("{}\n", to_json(checks, features, failures).dump(2));
+  else print_text(checks, features, failures);
+  return failures == 0 ? kExitOk : kExitEnvironment;
 }
 
 }  // namespace
 
-void add_selfcheck(CLI::App& app) {
+void add_selfcheck(CLI::App& app, Command& command) {
   auto* cmd = app.add_subcommand("selfcheck", "check that this node can run the datapath");
   auto bpffs = std::make_shared<std::string>("/sys/fs/bpf/smi");
   cmd->add_option("--bpffs", *bpffs, "directory for pinned maps and links")->capture_default_str();
-  cmd->callback([bpffs] { throw CLI::RuntimeError(run(*bpffs)); });
+  auto format = std::make_shared<std::string>("text");
+  cmd->add_option("--format", *format, "text|json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  cmd->callback([bpffs, format, &command] { command = [bpffs, format] { return run(*bpffs, *format); }; });
 }
 
 }  // namespace smi::cli

@@ -2,8 +2,8 @@
 // a joined, human-readable view of the pinned datapath (services and their
 // weighted backends, identities, policy, counters, attachments, map fill),
 // read from the pins, so it works while the agent is stopped. Names come from
-// the agent's state file only when it agrees with the maps. Exit 1 when
-// nothing of the agent's is there.
+// the agent's state file only when it agrees with the maps. Exit 3
+// (kExitEnvironment) when nothing of the agent's is there or readable.
 #include "cli/status.h"
 
 #include <fmt/format.h>
@@ -30,19 +30,19 @@ int run(const StatusOptions& o) {
   inspect::join_state_dir(view, o.state_dir);
   if (o.format == "json") fmt::print("{}\n", inspect::to_json(view).dump(2));
   else fmt::print("{}", inspect::to_text(view));
-  return view.pinned || !view.tc_filters.empty() ? 0 : 1;
+  return view.pinned || !view.tc_filters.empty() ? kExitOk : kExitEnvironment;
 }
 
 }  // namespace
 
-void add_status(CLI::App& app) {
+void add_status(CLI::App& app, Command& command) {
   auto* cmd = app.add_subcommand("status", "show what the pinned datapath enforces (works with the agent stopped)");
   auto o = std::make_shared<StatusOptions>();
   cmd->add_option("--bpffs", o->bpffs, "directory of the pinned maps and links")->capture_default_str();
   cmd->add_option("--state-dir", o->state_dir, "where the agent writes state.json (names)")->capture_default_str();
   cmd->add_option("--format", o->format, "text|json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->add_flag("!--no-features", o->features, "skip the kernel feature probes");
-  cmd->callback([o] { throw CLI::RuntimeError(run(*o)); });
+  cmd->callback([o, &command] { command = [o] { return run(*o); }; });
 }
 
 }  // namespace smi::cli

@@ -11,6 +11,7 @@ namespace smi::test {
 struct CliOption {
   bool takes_value = false;
   std::set<std::string> allowed;  // empty: any value
+  std::string default_value;      // as --help shows it after '=' ("" none)
 };
 
 struct CliHelp {
@@ -35,6 +36,15 @@ struct CommandOutput {
   std::string output;
 };
 CommandOutput run_command(const std::string& shell_command);
+
+// The agent run with `args` (shell words, quoted by the caller), stdout and
+// stderr kept apart.
+struct AgentRun {
+  int status = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+AgentRun run_agent(const std::string& args);
 
 std::string agent_path();
 

@@ -153,7 +153,7 @@ TEST_F(StatusTest, NothingPinnedExitsNonZero) {
     return 127;
   });
   ASSERT_TRUE(empty.ok());
-  EXPECT_EQ(*empty, 1);
+  EXPECT_EQ(*empty, 3);  // environment: nothing pinned (docs/operations.md, Exit codes)
 }
 
 }  // namespace

@@ -112,15 +112,15 @@ TEST(UninstallTest, RemovesOursAndNothingElse) {
   const std::string plain = std::string(tmpl) + "/smi_svc_v1";
   Fd(::open(plain.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
   auto wrong = run_agent(dp, {"uninstall", "--bpffs", tmpl, "--state-dir", dp.state_dir});
-  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.output;  // environment: docs/operations.md, Exit codes
   EXPECT_NE(wrong.output.find(std::string(tmpl) + " is not on a bpf filesystem"), std::string::npos) << wrong.output;
   EXPECT_EQ(::access(plain.c_str(), F_OK), 0);
   ::unlink(plain.c_str());
   ::rmdir(tmpl);
 
-  // status now finds nothing here (exit 1 where no filter of ours is left).
+  // status now finds nothing here (exit 3 where no filter of ours is left).
   auto st = run_agent(dp, {"status", "--bpffs", dp.bpffs, "--state-dir", dp.state_dir, "--no-features"});
-  EXPECT_EQ(st.exit_code, 1) << st.output;
+  EXPECT_EQ(st.exit_code, 3) << st.output;
   EXPECT_NE(st.output.find("no smi-agent datapath pinned under " + dp.bpffs), std::string::npos) << st.output;
 }
 

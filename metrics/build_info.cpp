@@ -4,18 +4,12 @@
 
 #include <fmt/format.h>
 
-// Set for this file only (metrics/CMakeLists.txt).
-#ifndef SMI_AGENT_VERSION
-#error "SMI_AGENT_VERSION must be defined by the build"
-#endif
-#ifndef SMI_AGENT_COMMIT
-#error "SMI_AGENT_COMMIT must be defined by the build"
-#endif
+#include "cli/version.h"
 
 namespace smi::metrics {
 
-const char* agent_version() { return SMI_AGENT_VERSION; }
-const char* agent_commit() { return SMI_AGENT_COMMIT; }
+std::string agent_version() { return std::string(smi::version()); }
+std::string agent_commit() { return std::string(smi::git_commit()); }
 
 std::vector<prometheus::MetricFamily> BuildInfoCollector::Collect() const {
   prometheus::ClientMetric m;
@@ -25,7 +19,7 @@ std::vector<prometheus::MetricFamily> BuildInfoCollector::Collect() const {
   m.gauge.value = 1;
   return {prometheus::MetricFamily{"smi_agent_build_info",
                                    "Always 1; the labels say which agent this is: version (the project's), commit "
-                                   "(git, as configured; unknown outside a checkout), libbpf (the library it runs with).",
+                                   "(git; unknown outside a checkout, -dirty with uncommitted changes), libbpf (the library it runs with).",
                                    prometheus::MetricType::Gauge,
                                    {std::move(m)}}};
 }

@@ -1,7 +1,6 @@
 // smi_agent_build_info{version,commit,libbpf} 1: what this agent binary is.
-// version is CMake's project version; commit the git commit CMake was
-// configured at ("unknown" outside a git checkout; an incremental build keeps
-// it until the next configure); libbpf the library the process runs with.
+// version and commit are what `smi-agent --version` prints (cli/version.h,
+// one source for both); libbpf the library the process runs with.
 #pragma once
 
 #include <string>
@@ -12,8 +11,8 @@
 
 namespace smi::metrics {
 
-const char* agent_version();
-const char* agent_commit();
+std::string agent_version();
+std::string agent_commit();
 
 class BuildInfoCollector : public prometheus::Collectable {
  public:

@@ -11,7 +11,6 @@
 // no agent answers on the socket.
 #include "cli/observe.h"
 
-
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -400,6 +400,13 @@ Result<std::vector<Process>> spawn_store_servers(const Topology& topo) {
   return servers;
 }
 
+Result<std::vector<Process>> serve_store_and_start_agents(AgentEnv& env) {
+  auto servers = spawn_store_servers(env.topo());
+  if (!servers) return std::move(servers).error();
+  for (const char* n : {"n1", "n2"}) SMI_TRY(env.start_agent(n));
+  return servers;
+}
+
 int greeting_server(const std::string& addr, uint16_t port, const std::string& name) {
   return serve_tcp_threads(addr, port, [name](Fd conn) {
     std::string hello = name + "\n";

@@ -142,6 +142,8 @@ int greeting_server(const std::string& addr, uint16_t port, const std::string& n
 int store_server(const std::string& name, const std::string& addr = "0.0.0.0");
 // store_server in store-v1 and store-v2, running until their Processes go.
 Result<std::vector<Process>> spawn_store_servers(const Topology& topo);
+// The usual suite set-up: spawn_store_servers, then an agent on n1 and n2.
+Result<std::vector<Process>> serve_store_and_start_agents(AgentEnv& env);
 // Connects to addr:port and returns the first line the server sends, or
 // "errno:N" (connect) / "errno:read".
 std::string greeting(const std::string& addr, uint16_t port, int timeout_ms = 2000);

@@ -41,10 +41,9 @@ std::string read_all(const std::string& path) {
 class ObserveTest : public SharedEnvTest<AgentEnv, ObserveTest> {
  public:
   static Status set_up_suite() {
-    auto servers = spawn_store_servers(env_->topo());
+    auto servers = serve_store_and_start_agents(*env_);
     if (!servers) return std::move(servers).error();
     servers_ = std::move(*servers);
-    for (const char* n : {"n1", "n2"}) SMI_TRY(env_->start_agent(n));
     return ok();
   }
   static void tear_down_suite() { servers_.clear(); }

@@ -25,7 +25,7 @@
 #include "base/system.h"
 #include "datapath/layout_version.h"
 #include "e2e/agent_env.h"
-#include "e2e/shared_env.h"
+#include "e2e/served_agents.h"
 #include "fixture/cluster.h"
 #include "sources/kube/config.h"
 
@@ -65,20 +65,13 @@ double split_successes(const std::string& http_response) {
   return sum;
 }
 
-class AgentTest : public SharedEnvTest<AgentEnv, AgentTest> {
+class AgentTest : public ServedAgentsTest<AgentTest> {
  public:  // the suite hooks SharedEnvTest calls
   // "late": a buyer whose Pod object is written by a test, as a pod that
   // starts while the agents run.
   static Result<std::unique_ptr<AgentEnv>> make_env() {
     return AgentEnv::create({.extra_pods = {{.name = "late", .node = "n1", .service_account = "buyer"}}});
   }
-  static Status set_up_suite() {
-    auto servers = serve_store_and_start_agents(*env_);
-    if (!servers) return std::move(servers).error();
-    servers_ = std::move(*servers);
-    return ok();
-  }
-  static void tear_down_suite() { servers_.clear(); }
 
  protected:
   const Pod& pod(const char* name) { return env_->topo().pod(name); }
@@ -95,7 +88,6 @@ class AgentTest : public SharedEnvTest<AgentEnv, AgentTest> {
     return std::nullopt;
   }
 
-  static inline std::vector<Process> servers_;
 };
 
 TEST_F(AgentTest, BuyerIsSplitNinetyTenAndThiefGetsEperm) {

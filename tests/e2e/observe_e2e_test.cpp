@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e/agent_env.h"
-#include "e2e/shared_env.h"
+#include "e2e/served_agents.h"
 #include "fixture/cluster.h"
 
 namespace smi::test {
@@ -38,23 +38,13 @@ std::string read_all(const std::string& path) {
   return s.str();
 }
 
-class ObserveTest : public SharedEnvTest<AgentEnv, ObserveTest> {
- public:
-  static Status set_up_suite() {
-    auto servers = serve_store_and_start_agents(*env_);
-    if (!servers) return std::move(servers).error();
-    servers_ = std::move(*servers);
-    return ok();
-  }
-  static void tear_down_suite() { servers_.clear(); }
-
+class ObserveTest : public ServedAgentsTest<ObserveTest> {
  protected:
   static std::string state_dir(const char* node) { return env_->work_dir() + "/state-" + node; }
   static std::map<std::string, int> connect(const char* pod, int n) {
     return tally_answers([pod](const std::function<std::string()>& fn) { return in_pod(env_->topo().pod(pod), fn); }, n,
                          [] { return ask_store(1000); });
   }
-  static inline std::vector<Process> servers_;
 };
 
 // Connections in the client-side flows of `sa`'s with this verdict and event

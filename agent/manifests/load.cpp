@@ -173,12 +173,6 @@ ManifestCache::Stamp stamp_of(const fs::path& f) {
           static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
 }
 
-int64_t now_ns() {
-  struct timespec ts {};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diagnostics& diags) {
@@ -196,7 +190,10 @@ std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diag
     // A file modified within the timestamp granularity of its stamp may
     // change again without its stamp changing: such a file is read again
     // (its content hash then decides).
-    const bool settled = e.stamp.ctime_ns < now_ns() - settle_.count();
+    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    const bool settled = e.stamp.ctime_ns < now_ns - settle_.count();
     if (old != files_.end() && old->second.stamp == e.stamp && old->second.settled && e.stamp.ino != 0) {
       next.emplace(name, std::move(old->second));
       continue;

@@ -27,6 +27,11 @@ Result<std::string> find_cgroup2_mount() {
   return Error("no cgroup2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)");
 }
 
+bool is_cgroup2(const std::string& dir) {
+  struct statfs st {};
+  return ::statfs(dir.c_str(), &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 bool is_bpffs(const std::string& dir) {
   struct statfs st {};
   return ::statfs(dir.c_str(), &st) == 0 && st.f_type == BPF_FS_MAGIC;

@@ -13,6 +13,10 @@ namespace smi {
 // The first cgroup2 mount point.
 Result<std::string> find_cgroup2_mount();
 
+// True when `dir` is on a cgroup2 filesystem (whatever namespace or bind
+// mount shows it: a DaemonSet sees the host's tree at its own mount point).
+bool is_cgroup2(const std::string& dir);
+
 // True when `dir` is on a bpf filesystem.
 bool is_bpffs(const std::string& dir);
 

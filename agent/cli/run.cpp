@@ -21,9 +21,15 @@ void add_run(CLI::App& app, Command& command) {
   cmd->add_option("--node", c->node, "this node's name (in a DaemonSet: spec.nodeName)");
   cmd->add_option("--cgroup-root", c->cgroup_root,
                   "cgroup that holds this node's pods; programs attach here (default: the cgroup2 mount)");
-  cmd->add_option("--bpffs", c->bpffs, "bpffs directory for pinned maps and links")->capture_default_str();
-  cmd->add_option("--listen", c->listen, "ADDR:PORT for /healthz /readyz /metrics and the TrafficMetrics API")
+  cmd->add_option("--cgroup-driver", c->cgroup_driver,
+                  "where below --cgroup-root the kubelet puts pods: systemd (kubepods.slice), cgroupfs (kubepods), "
+                  "auto (whichever of the two exists) or none (attach at --cgroup-root itself)")
       ->capture_default_str();
+  cmd->add_option("--bpffs", c->bpffs, "bpffs directory for pinned maps and links")->capture_default_str();
+  cmd->add_option("--listen", c->listen,
+                  "ADDR:PORT for /healthz /readyz /metrics and the TrafficMetrics API (repeatable: one listener "
+                  "on each)")
+      ->default_str(c->listen.front());
   cmd->add_option("--mode", c->mode,
                   "enforce: every meshed pod denies what no TrafficTarget allows (SMI); permissive: allow all, "
                   "count and report what enforce would deny; named: deny by default only destinations a "

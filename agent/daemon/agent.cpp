@@ -44,9 +44,10 @@ Result<std::unique_ptr<http::HttpServer>> serve(const AgentConfig& c, Readiness&
   http::Router router;
   http::add_health_routes(router, [&readiness] { return readiness.state(); });
   metrics.add_routes(router);
-  auto server = http::HttpServer::start(c.listen, std::move(router));
+  auto server = http::HttpServer::start(listening_ports(c.listen), std::move(router));
   if (!server) return std::move(server).error();
-  L()->info("serving /healthz /readyz /metrics /apis/metrics.smi-spec.io on {} (port {})", c.listen, (*server)->port());
+  L()->info("serving /healthz /readyz /metrics /apis/metrics.smi-spec.io on {} (port {})", listening_ports(c.listen),
+            (*server)->port());
   return server;
 }
 
@@ -88,7 +89,7 @@ int run_agent(AgentConfig c) {
   auto observer = start_observe(c, hub, resolver, (*msvc)->reader());
   Readiness readiness;
   auto server = serve(c, readiness, **msvc);
-  if (!server) return refuse("listen on " + c.listen, server.error());
+  if (!server) return refuse("listen on " + listening_ports(c.listen), server.error());
   auto source = open_source(c);
   if (!source) return refuse("open the source", source.error());
   (*msvc)->set_source_health([src = source->get()] { return src->health(); });

@@ -46,7 +46,7 @@ Result<ListenAddr> parse_listen(const std::string& text) {
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string::npos) return Error("--listen " + text + ": expected ADDR:PORT, e.g. 127.0.0.1:9090");
+    if (colon == std::string::npos) return Error("--listen " + text + ": expected ADDR:PORT, e.g. 127.0.0.1:4290");
     a.host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -59,6 +59,43 @@ Result<ListenAddr> parse_listen(const std::string& text) {
   if (p > 65535) return Error("--listen " + text + ": port must be a number 0-65535");
   a.port = static_cast<uint16_t>(p);
   return a;
+}
+
+Result<std::string> pods_cgroup(const std::string& root, const std::string& driver) {
+  if (driver == "none") return root;
+  const std::string systemd = root + (root.ends_with('/') ? "" : "/") + "kubepods.slice";
+  const std::string cgroupfs = root + (root.ends_with('/') ? "" : "/") + "kubepods";
+  if (driver == "systemd" || driver == "cgroupfs") {
+    const std::string& dir = driver == "systemd" ? systemd : cgroupfs;
+    if (!is_dir(dir))
+      return Error("--cgroup-driver " + driver + ": " + dir +
+                   " does not exist (is the kubelet running with this cgroup driver, and is --cgroup-root the "
+                   "host's cgroup2 mount?)");
+    return dir;
+  }
+  if (driver != "auto")
+    return Error("--cgroup-driver " + driver + ": expected none, systemd, cgroupfs or auto", EINVAL);
+  const bool s = is_dir(systemd), c = is_dir(cgroupfs);
+  if (s && c)
+    return Error("--cgroup-driver auto: both " + systemd + " and " + cgroupfs +
+                 " exist; say which the kubelet uses with --cgroup-driver systemd or cgroupfs");
+  if (!s && !c)
+    return Error("--cgroup-driver auto: neither " + systemd + " (systemd driver) nor " + cgroupfs +
+                 " (cgroupfs driver) exists below --cgroup-root; is the kubelet running, and is --cgroup-root the "
+                 "host's cgroup2 mount?");
+  return s ? systemd : cgroupfs;
+}
+
+std::string listening_ports(const std::vector<std::string>& listen) {
+  std::string out;
+  for (const auto& l : listen) {
+    auto a = parse_listen(l);
+    if (!a) continue;
+    if (!out.empty()) out += ',';
+    out += a->host.find(':') == std::string::npos ? fmt::format("{}:{}", a->host, a->port)
+                                                  : fmt::format("[{}]:{}", a->host, a->port);
+  }
+  return out;
 }
 
 Result<maps::Capacities> parse_capacities(const std::vector<std::string>& flags) {
@@ -102,7 +139,12 @@ Status validate(const AgentConfig& c) {
   if (c.bpffs.empty() || c.bpffs[0] != '/') problems.push_back("--bpffs " + c.bpffs + ": must be an absolute path");
   if (!c.cgroup_root.empty() && c.cgroup_root[0] != '/')
     problems.push_back("--cgroup-root " + c.cgroup_root + ": must be an absolute path");
-  if (auto l = parse_listen(c.listen); !l) problems.push_back(l.error().message());
+  if (c.cgroup_driver != "none" && c.cgroup_driver != "systemd" && c.cgroup_driver != "cgroupfs" &&
+      c.cgroup_driver != "auto")
+    problems.push_back("--cgroup-driver " + c.cgroup_driver + ": expected none, systemd, cgroupfs or auto");
+  if (c.listen.empty()) problems.push_back("--listen: give at least one ADDR:PORT");
+  for (const auto& l : c.listen)
+    if (auto a = parse_listen(l); !a) problems.push_back(a.error().message());
   if (c.sync_grace_s < 1 || c.sync_grace_s > 86400)
     problems.push_back(fmt::format("--sync-grace {}: expected seconds from 1 to 86400", c.sync_grace_s));
   if (c.metrics_max_edges < 1 || c.metrics_max_edges > kMaxMetricsEdges)
@@ -123,6 +165,8 @@ Status check_host(AgentConfig& c) {
   std::vector<std::string> problems;
   if (c.source == SourceKind::manifests && !is_dir(c.manifests_dir))
     problems.push_back("--manifests " + c.manifests_dir + ": no such directory");
+  // On cgroup2, not under the first cgroup2 mount: in a DaemonSet the host's
+  // tree is a second mount (/host/cgroup) beside the container's own.
   if (c.cgroup_root.empty()) {
     auto cg = find_cgroup2_mount();
     if (cg)
@@ -131,8 +175,14 @@ Status check_host(AgentConfig& c) {
       problems.push_back(cg.error().message());
   } else if (!is_dir(c.cgroup_root)) {
     problems.push_back("--cgroup-root " + c.cgroup_root + ": no such directory");
-  } else if (auto cg = find_cgroup2_mount(); cg && c.cgroup_root.rfind(*cg, 0) != 0) {
-    problems.push_back("--cgroup-root " + c.cgroup_root + ": not inside the cgroup2 mount " + *cg);
+  } else if (!is_cgroup2(c.cgroup_root)) {
+    problems.push_back("--cgroup-root " + c.cgroup_root + ": not on a cgroup2 filesystem");
+  }
+  if (!c.cgroup_root.empty() && is_dir(c.cgroup_root)) {
+    if (auto pods = pods_cgroup(c.cgroup_root, c.cgroup_driver); !pods)
+      problems.push_back(pods.error().message());
+    else
+      c.cgroup_root = *pods;
   }
   if (auto st = require_bpffs(c.bpffs); !st) problems.push_back("--bpffs " + st.error().message());
   if (problems.empty()) return ok();

@@ -25,8 +25,11 @@ struct AgentConfig {
   std::string kubeconfig;        // --kubeconfig (empty: in-cluster)
   std::string node;              // --node
   std::string cgroup_root;       // --cgroup-root (empty: the cgroup2 mount)
+  std::string cgroup_driver = "none";     // --cgroup-driver none|systemd|cgroupfs|auto
   std::string bpffs = "/sys/fs/bpf/smi";  // --bpffs
-  std::string listen = "127.0.0.1:9090";  // --listen
+  // --listen, repeatable: loopback by default (port outside Prometheus'
+  // 9090-9999); a DaemonSet opts in to the node address with a second one.
+  std::vector<std::string> listen{"127.0.0.1:4290"};
   std::string mode = "enforce";           // --mode enforce|permissive|named
   std::vector<std::string> unmeshed_namespaces;  // --unmeshed-namespace (repeatable), besides kube-system
   std::string trust_domain = "cluster.local";
@@ -59,7 +62,18 @@ Status validate(const AgentConfig& c);
 // (cgroup_root from the cgroup2 mount).
 Status check_host(AgentConfig& c);
 
-// "ADDR:PORT" or "[ADDR]:PORT" with a literal address.
+// Where the kubelet puts pods below `root` for a --cgroup-driver: "none" is
+// `root` itself; systemd is root/kubepods.slice, cgroupfs root/kubepods; auto
+// is whichever of the two exists (neither, or both, is an error naming what
+// was found, since attaching at the wrong one meshes nothing or too much).
+Result<std::string> pods_cgroup(const std::string& root, const std::string& driver);
+
+// "ADDR:PORT" or "[ADDR]:PORT" with a literal address (an IPv6 address may go
+// without brackets, "fd00::5:4290", as a downward-API $(NODE_IP):PORT gives).
 Result<ListenAddr> parse_listen(const std::string& text);
+
+// The --listen values as one civetweb listening_ports list: "[v6]:port" for
+// IPv6, comma separated. Call after validate().
+std::string listening_ports(const std::vector<std::string>& listen);
 
 }  // namespace smi::daemon

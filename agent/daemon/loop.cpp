@@ -124,6 +124,10 @@ bool AgentLoop::attach_once() {
     return false;
   }
   complete_restart(started_.restart, config_.bpffs);
+  L()->info(
+      "cgroup programs attached at {} (--cgroup-driver {}): its pods are meshed, the rest of "
+      "the node is not",
+      config_.cgroup_root, config_.cgroup_driver);
   attached_ = true;
   return true;
 }

@@ -1,12 +1,13 @@
 // HttpServer: the agent's one HTTP listener (civetweb), serving a Router on
-// the address --listen gives ("127.0.0.1:9090", "[::1]:0", "0.0.0.0:9090";
-// port 0 picks a free one, read it back with port()). Requests run on
+// the addresses --listen gives, as civetweb's list ("127.0.0.1:4290",
+// "[::1]:0", "127.0.0.1:4290,10.0.0.5:4290"; port 0 picks a free one, read
+// the first back with port()). Requests run on
 // civetweb's own small thread pool, never on the reconcile loop.
 //
 //   http::Router router;
 //   http::add_health_routes(router, [&] { return agent.ready(); });
 //   metrics_service.add_routes(router);
-//   auto server = http::HttpServer::start("127.0.0.1:9090", std::move(router));
+//   auto server = http::HttpServer::start("127.0.0.1:4290", std::move(router));
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,9 @@
 #include "daemon/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 namespace smi::daemon {
 namespace {
@@ -25,7 +28,7 @@ TEST(AgentConfig, EveryProblemIsListedWithItsFlag) {
   AgentConfig c;
   c.node = "";
   c.mode = "strict";
-  c.listen = "localhost";
+  c.listen = {"localhost"};
   c.bpffs = "relative/dir";
   expect_error_naming(validate(c), {"--manifests DIR or --kubernetes", "--node is required", "--mode strict",
                                     "--listen localhost", "--bpffs relative/dir"});
@@ -80,6 +83,24 @@ TEST(ParseListen, Forms) {
   EXPECT_EQ(v6->port, 0);
   for (const char* bad : {"9090", ":9090", "127.0.0.1:", "127.0.0.1:70000", "[::1]9090", "example.com:80", "1.2.3.4:x"})
     EXPECT_FALSE(parse_listen(bad).ok()) << bad;
+  // $(NODE_IP):PORT on an IPv6 node: the last colon is the port's.
+  auto bare6 = parse_listen("fd00::5:4290");
+  ASSERT_TRUE(bare6.ok());
+  EXPECT_EQ(bare6->host, "fd00::5");
+  EXPECT_EQ(bare6->port, 4290);
+}
+
+TEST(ListeningPorts, OneCivetwebListWithIpv6Bracketed) {
+  EXPECT_EQ(listening_ports({"127.0.0.1:4290"}), "127.0.0.1:4290");
+  EXPECT_EQ(listening_ports({"127.0.0.1:4290", "fd00::5:4290", "[::1]:0"}), "127.0.0.1:4290,[fd00::5]:4290,[::1]:0");
+}
+
+TEST(AgentConfig, EveryListenAddressIsChecked) {
+  auto c = good();
+  c.listen = {"127.0.0.1:4290", "node-ip:4290"};
+  expect_error_naming(validate(c), {"--listen node-ip:4290: 'node-ip' is not an IP address"});
+  c.listen = {};
+  expect_error_naming(validate(c), {"--listen: give at least one ADDR:PORT"});
 }
 
 TEST(CheckHost, NamesWhatIsMissing) {
@@ -90,6 +111,74 @@ TEST(CheckHost, NamesWhatIsMissing) {
   expect_error_naming(check_host(c), {"--manifests /nonexistent/manifests: no such directory",
                                       "--cgroup-root /nonexistent/cgroup: no such directory",
                                       "not on a bpf filesystem"});
+}
+
+TEST(CheckHost, ADirectoryThatIsNotCgroup2IsRefusedWherePrefixesWouldPassIt) {
+  // /tmp exists but is no cgroup2 tree; the old check compared path prefixes
+  // with the first cgroup2 mount and so refused a DaemonSet's /host/cgroup.
+  auto c = good();
+  c.manifests_dir = "/tmp";
+  c.cgroup_root = "/tmp";
+  expect_error_naming(check_host(c), {"--cgroup-root /tmp: not on a cgroup2 filesystem"});
+}
+
+// A host cgroup tree laid out by a kubelet, in a scratch directory (the
+// choice reads only directory names).
+class PodsCgroup : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/smi-pods-cgroup-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  void make(const char* name) { std::filesystem::create_directory(root_ + "/" + name); }
+  std::string root_;
+};
+
+TEST_F(PodsCgroup, EachDriverNamesItsKubeletDirectory) {
+  make("kubepods.slice");
+  make("kubepods");
+  EXPECT_EQ(*pods_cgroup(root_, "systemd"), root_ + "/kubepods.slice");
+  EXPECT_EQ(*pods_cgroup(root_, "cgroupfs"), root_ + "/kubepods");
+  EXPECT_EQ(*pods_cgroup(root_, "none"), root_);
+}
+
+TEST_F(PodsCgroup, AutoFindsWhicheverTheKubeletMade) {
+  make("kubepods");
+  EXPECT_EQ(*pods_cgroup(root_, "auto"), root_ + "/kubepods");
+  EXPECT_EQ(*pods_cgroup(root_ + "/", "auto"), root_ + "/kubepods");
+  std::filesystem::remove(root_ + "/kubepods");
+  make("kubepods.slice");
+  EXPECT_EQ(*pods_cgroup(root_, "auto"), root_ + "/kubepods.slice");
+}
+
+TEST_F(PodsCgroup, AutoRefusesToGuessAndSaysWhatItFound) {
+  auto none = pods_cgroup(root_, "auto");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message().find("neither " + root_ + "/kubepods.slice"), std::string::npos)
+      << none.error().message();
+  make("kubepods.slice");
+  make("kubepods");
+  auto both = pods_cgroup(root_, "auto");
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message().find("both"), std::string::npos) << both.error().message();
+  EXPECT_NE(both.error().message().find("--cgroup-driver systemd or cgroupfs"), std::string::npos);
+}
+
+TEST_F(PodsCgroup, ANamedDriverWhoseDirectoryIsMissingIsAnError) {
+  make("kubepods.slice");
+  auto r = pods_cgroup(root_, "cgroupfs");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("--cgroup-driver cgroupfs: " + root_ + "/kubepods does not exist"),
+            std::string::npos)
+      << r.error().message();
+}
+
+TEST(AgentConfig, AnUnknownCgroupDriverIsAUsageError) {
+  auto c = good();
+  c.cgroup_driver = "kubelet";
+  expect_error_naming(validate(c), {"--cgroup-driver kubelet: expected none, systemd, cgroupfs or auto"});
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ std::optional<spdlog::level::level_enum> find_level(std::string_view name) {
 std::optional<Log> find_log(std::string_view name) {
   for (Log id : kAllLogs)
     if (log_name(id) == name) return id;
+  // What operators call the Kubernetes source (the issue's own example:
+  // --log-level datapath=debug,kube=info).
+  if (name == "kube") return Log::source;
   return std::nullopt;
 }
 

@@ -83,7 +83,7 @@ TEST(AgentCli, UsageErrorsExitTwoNamingTheProblem) {
       {"uninstall --format yaml", "yaml"},
       {"no-such-command", "no-such-command"},
       {"--log-level loud compile --manifests x", "loud"},  // unknown level
-      {"--log-level kube=info compile --manifests x", "kube"},  // unknown subsystem
+      {"--log-level kubelet=info compile --manifests x", "kubelet"},  // unknown subsystem
       {"compile --manifests x --log-level datapath=loud", "loud"},
       {"compile --manifests x --log-format xml", "xml"},
       {"run --manifests /nonexistent", "--node"},          // run's own flag checks come first
@@ -191,6 +191,11 @@ TEST(AgentCli, PerSubsystemLevels) {
   EXPECT_TRUE(shows("off,agent=error"));      // the override beats the default
   EXPECT_TRUE(shows("agent=error,off"));      // wherever the default stands
   EXPECT_FALSE(shows("error,agent=off,datapath=trace"));
+  EXPECT_TRUE(shows("datapath=debug,kube=info"));  // kube: the Kubernetes source, by its usual name
+
+  AgentRun alias = run_agent(run + "--log-level source=info,kube=debug");
+  EXPECT_EQ(alias.status, 2);
+  EXPECT_NE(alias.err.find("'kube' given twice"), std::string::npos) << "kube is source:\n" << alias.err;
 
   AgentRun twice = run_agent(run + "--log-level agent=info,agent=debug");
   EXPECT_EQ(twice.status, 2);

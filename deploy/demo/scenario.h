@@ -22,7 +22,7 @@ struct Options {
   std::string examples;    // deploy/examples
   int connections = 5000;  // per split measurement
   int probes = 20;         // connections per access probe
-  uint16_t port_base = 9090;
+  uint16_t port_base = 4290;  // the agent's default --listen port
   bool check = false;      // exit status reflects the checks
 };
 

@@ -1,12 +1,15 @@
-// deploy/kubernetes: namespace, ServiceAccount, RBAC, DaemonSet and the
-// Prometheus scrape configuration. Every reference resolves (account, role,
-// binding, CRDs, volumes, ports, labels), the RBAC grants reading exactly
-// what the agent reads, and the DaemonSet's command line is one the agent
-// accepts.
+// deploy/kubernetes: namespace, ServiceAccount, RBAC, DaemonSet, the
+// kustomize base and its component, and the Prometheus scrape configuration.
+// Every reference resolves (account, role, binding, CRDs, volumes, ports,
+// labels, kustomize resources), the RBAC grants reading exactly what the
+// agent reads, and the DaemonSet's command line, with and without the
+// component, is one the agent accepts. (daemonset_e2e_test runs it.)
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "deploy/agent_cli.h"
 #include "deploy/manifests.h"
@@ -16,6 +19,45 @@ namespace smi::test {
 namespace {
 
 constexpr const char* kNamespace = "smi-system";
+// A registry, so nodes do not guess one (docker.io) for a bare name.
+constexpr const char* kImage = "ghcr.io/smi-agent/smi-agent";
+
+// kustomize's own files: checked by the Kustomize tests, not as objects.
+bool kustomize_file(const std::string& file) {
+  return file == "kubernetes/kustomization.yaml" || file.rfind("kubernetes/components/", 0) == 0;
+}
+
+// RFC 6902 "add" on a YAML tree, the one operation the component uses: a
+// key in a map (created) or "-" at the end of a sequence. Paths are JSON
+// pointers ("~1" is '/', "~0" is '~').
+void json_patch_add(YAML::Node root, const std::string& path, const YAML::Node& value) {
+  std::vector<std::string> parts;
+  std::stringstream in(path.substr(1));
+  for (std::string p; std::getline(in, p, '/');) {
+    for (size_t i; (i = p.find("~1")) != std::string::npos;) p.replace(i, 2, "/");
+    for (size_t i; (i = p.find("~0")) != std::string::npos;) p.replace(i, 2, "~");
+    parts.push_back(p);
+  }
+  ASSERT_FALSE(parts.empty()) << path;
+  YAML::Node cur;
+  cur.reset(root);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next;
+    if (cur.IsSequence())
+      next.reset(cur[std::stoul(parts[i])]);
+    else
+      next.reset(cur[parts[i]]);
+    ASSERT_TRUE(next.IsDefined() && !next.IsNull()) << path << ": no " << parts[i];
+    cur.reset(next);
+  }
+  if (cur.IsSequence()) {
+    ASSERT_EQ(parts.back(), "-") << path << ": the component only appends to lists";
+    cur.push_back(YAML::Clone(value));
+  } else {
+    ASSERT_TRUE(cur.IsMap()) << path;
+    cur[parts.back()] = YAML::Clone(value);
+  }
+}
 
 bool cluster_scoped(const std::string& kind) {
   return kind == "Namespace" || kind == "ClusterRole" || kind == "ClusterRoleBinding" ||
@@ -25,7 +67,8 @@ bool cluster_scoped(const std::string& kind) {
 class Kubernetes : public ::testing::Test {
  protected:
   void SetUp() override {
-    docs_ = load_docs("kubernetes");
+    for (auto& d : load_docs("kubernetes"))
+      if (!kustomize_file(d.file)) docs_.push_back(std::move(d));
     auto ds = of_kind(docs_, "DaemonSet");
     ASSERT_EQ(ds.size(), 1u);
     ds_ = ds[0];
@@ -34,17 +77,49 @@ class Kubernetes : public ::testing::Test {
     for (const auto& c : pod_["containers"])
       if (str(c, "name") == "smi-agent") agent_.reset(c);
     ASSERT_TRUE(agent_) << "no smi-agent container";
-    for (const auto& a : agent_["command"]) argv_.push_back(a.Scalar());
-    for (const auto& a : agent_["args"]) argv_.push_back(a.Scalar());
+    argv_ = argv_of(agent_);
   }
 
-  // The value after `flag` in the agent's argv ("" when absent).
+  static std::vector<std::string> argv_of(const YAML::Node& container) {
+    std::vector<std::string> argv;
+    for (const auto& a : container["command"]) argv.push_back(a.Scalar());
+    for (const auto& a : container["args"]) argv.push_back(a.Scalar());
+    return argv;
+  }
+
+  // Every value given to `flag` in an argv, in order.
+  static std::vector<std::string> args(const std::vector<std::string>& argv, const std::string& flag) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (argv[i] == flag && i + 1 < argv.size())
+        out.push_back(argv[++i]);
+      else if (argv[i].rfind(flag + "=", 0) == 0)
+        out.push_back(argv[i].substr(flag.size() + 1));
+    }
+    return out;
+  }
+  // The (first) value after `flag` in the agent's argv ("" when absent).
   std::string arg(const std::string& flag) const {
-    for (size_t i = 0; i + 1 < argv_.size(); ++i)
-      if (argv_[i] == flag) return argv_[i + 1];
-    for (const auto& a : argv_)
-      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
-    return "";
+    auto all = args(argv_, flag);
+    return all.empty() ? "" : all.front();
+  }
+
+  // The DaemonSet with components/metrics-on-node-address applied.
+  YAML::Node with_node_address_component() const {
+    YAML::Node ds = YAML::Clone(ds_->node);
+    auto comp = YAML::LoadFile(deploy_dir() + "/kubernetes/components/metrics-on-node-address/kustomization.yaml");
+    EXPECT_EQ(str(comp, "kind"), "Component");
+    EXPECT_EQ(comp["patches"].size(), 1u);
+    for (const auto& p : comp["patches"]) {
+      EXPECT_EQ(str(p, "target.kind"), "DaemonSet");
+      EXPECT_EQ(str(p, "target.name"), ds_->name());
+      EXPECT_EQ(str(p, "target.namespace"), ds_->ns());
+      for (const auto& op : YAML::Load(str(p, "patch"))) {
+        EXPECT_EQ(str(op, "op"), "add");
+        json_patch_add(ds, str(op, "path"), op["value"]);
+      }
+    }
+    return ds;
   }
 
   // The agent container's port number for a name or number.
@@ -148,14 +223,12 @@ TEST_F(Kubernetes, RbacGrantsReadingExactlyWhatTheAgentReads) {
   EXPECT_EQ(granted_smi, crds);
 }
 
-TEST_F(Kubernetes, CommandLineIsOneTheAgentAccepts) {
+// An argv the built agent accepts: smi-agent [global options] run [run options].
+void expect_agent_accepts(const std::vector<std::string>& argv) {
   AgentCli cli = agent_cli();
   ASSERT_TRUE(cli.global.options.count("--log-level")) << "could not read `" << agent_path() << " --help`";
   ASSERT_TRUE(cli.global.subcommands.count("run")) << "the built agent has no `run` subcommand";
-  ASSERT_GE(argv_.size(), 2u);
-  EXPECT_EQ(argv_[0], "smi-agent");
-
-  // smi-agent [global options] run [run options]
+  ASSERT_GE(argv.size(), 2u);
   auto check = [](const CliHelp& help, const std::vector<std::string>& a, size_t& i, const std::string& where) {
     while (i < a.size() && a[i].rfind("--", 0) == 0) {
       std::string name = a[i], value;
@@ -185,15 +258,20 @@ TEST_F(Kubernetes, CommandLineIsOneTheAgentAccepts) {
     }
   };
   size_t i = 1;
-  check(cli.global, argv_, i, "smi-agent");
-  ASSERT_LT(i, argv_.size());
-  EXPECT_EQ(argv_[i], "run");
+  check(cli.global, argv, i, "smi-agent");
+  ASSERT_LT(i, argv.size());
+  EXPECT_EQ(argv[i], "run");
   ++i;
-  check(cli.run, argv_, i, "smi-agent run");
-  EXPECT_EQ(i, argv_.size()) << "stray argument " << (i < argv_.size() ? argv_[i] : "");
+  check(cli.run, argv, i, "smi-agent run");
+  EXPECT_EQ(i, argv.size()) << "stray argument " << (i < argv.size() ? argv[i] : "");
+}
+
+TEST_F(Kubernetes, CommandLineIsOneTheAgentAccepts) {
+  expect_agent_accepts(argv_);  // argv_[0] is where the image puts it: image_test
 
   // The settings the rest of the manifest depends on are given explicitly.
-  for (const std::string f : {"--kubernetes", "--node", "--listen", "--bpffs", "--cgroup-root", "--mode"})
+  for (const std::string f :
+       {"--kubernetes", "--node", "--listen", "--bpffs", "--cgroup-root", "--cgroup-driver", "--state-dir", "--mode"})
     EXPECT_NE(std::find(argv_.begin(), argv_.end(), f), argv_.end()) << f;
   EXPECT_EQ(std::find(argv_.begin(), argv_.end(), "--manifests"), argv_.end()) << "the cluster is the source";
 }
@@ -209,10 +287,16 @@ TEST_F(Kubernetes, NodeNameComesFromTheDownwardApi) {
   EXPECT_TRUE(found);
 }
 
-TEST_F(Kubernetes, ProbesAndMetricsUseTheListenPort) {
-  auto listen = arg("--listen");
-  ASSERT_NE(listen.rfind(':'), std::string::npos) << listen;
-  auto port = listen.substr(listen.rfind(':') + 1);
+TEST_F(Kubernetes, MetricsListenOnLoopbackOutsidePrometheusPortsAndProbesReachThem) {
+  auto listen = args(argv_, "--listen");
+  ASSERT_EQ(listen.size(), 1u) << "one listener unless an operator opts in";
+  auto colon = listen[0].rfind(':');
+  ASSERT_NE(colon, std::string::npos) << listen[0];
+  const std::string host = listen[0].substr(0, colon), port = listen[0].substr(colon + 1);
+  EXPECT_EQ(host, "127.0.0.1") << "the traffic graph is not served on the node's address by default";
+  const int p = std::stoi(port);
+  EXPECT_FALSE(p >= 9090 && p <= 9999) << port << " is Prometheus' own or its exporters' range";
+  EXPECT_FALSE(p >= 10248 && p <= 10259) << port << " is the kubelet's and control plane's";
   EXPECT_EQ(container_port("metrics"), port);
   EXPECT_EQ(str(pod_, "hostNetwork"), "true");
   for (const auto& p : agent_["ports"])
@@ -227,13 +311,37 @@ TEST_F(Kubernetes, ProbesAndMetricsUseTheListenPort) {
     ASSERT_TRUE(agent_[probe]);
     EXPECT_EQ(str(agent_[probe], "httpGet.path"), path);
     EXPECT_EQ(container_port(str(agent_[probe], "httpGet.port")), port);
+    EXPECT_EQ(str(agent_[probe], "httpGet.host"), host) << "the kubelet probes from the node: loopback reaches it";
     EXPECT_EQ(str(agent_[probe], "httpGet.scheme"), "") << "plain HTTP";
   }
-
   auto annotations = at(ds_->node, "spec.template.metadata.annotations");
+  EXPECT_EQ(key(annotations, "prometheus.io/scrape"), "") << "nothing to scrape on loopback";
+  EXPECT_EQ(key(annotations, "kubectl.kubernetes.io/default-container"), "smi-agent");
+}
+
+TEST_F(Kubernetes, TheNodeAddressComponentAddsAListenerPrometheusFinds) {
+  YAML::Node ds = with_node_address_component();
+  YAML::Node agent;
+  agent.reset(at(ds, "spec.template.spec.containers")[0]);
+  ASSERT_EQ(str(agent, "name"), "smi-agent") << "the component patches containers/0";
+  auto argv = argv_of(agent);
+  expect_agent_accepts(argv);
+  const std::string port = container_port("metrics");
+  EXPECT_EQ(args(argv, "--listen"), (std::vector<std::string>{"127.0.0.1:" + port, "$(NODE_IP):" + port}))
+      << "loopback stays for the probes";
+  bool node_ip = false;
+  for (const auto& e : agent["env"])
+    if (str(e, "name") == "NODE_IP") {
+      node_ip = true;
+      EXPECT_EQ(str(e, "valueFrom.fieldRef.fieldPath"), "status.hostIP");
+    }
+  EXPECT_TRUE(node_ip) << "$(NODE_IP) names no env of the container";
+  auto annotations = at(ds, "spec.template.metadata.annotations");
   EXPECT_EQ(key(annotations, "prometheus.io/scrape"), "true");
   EXPECT_EQ(key(annotations, "prometheus.io/port"), port);
   EXPECT_EQ(key(annotations, "prometheus.io/path"), "/metrics");
+  EXPECT_EQ(key(annotations, "kubectl.kubernetes.io/default-container"), "smi-agent") << "kept";
+  EXPECT_EQ(args(argv_, "--listen").size(), 1u) << "the base is not modified by applying the component";
 }
 
 TEST_F(Kubernetes, VolumesAndMountsReferenceEachOther) {
@@ -269,7 +377,12 @@ TEST_F(Kubernetes, AgentPathsLieOnTheRightHostMounts) {
   auto cgroup = volume_holding(arg("--cgroup-root"), &mp);
   ASSERT_TRUE(cgroup) << "--cgroup-root " << arg("--cgroup-root") << " is on no volume";
   EXPECT_EQ(str(cgroup, "hostPath.path"), "/sys/fs/cgroup");
-  EXPECT_NE(arg("--cgroup-root"), mp) << "attach below kubepods, never at the host's root cgroup";
+  if (arg("--cgroup-root") == mp) {
+    EXPECT_NE(arg("--cgroup-driver"), "none") << "attach below kubepods, never at the host's root cgroup";
+  }
+  EXPECT_TRUE(arg("--cgroup-driver") == "auto" || arg("--cgroup-driver") == "systemd" ||
+              arg("--cgroup-driver") == "cgroupfs")
+      << arg("--cgroup-driver");
   EXPECT_NE(mp.rfind("/sys/fs/cgroup", 0), 0u) << "the container's own /sys/fs/cgroup is its cgroup namespace";
 
   auto netns = volume_holding("/run/netns", &mp);
@@ -279,6 +392,17 @@ TEST_F(Kubernetes, AgentPathsLieOnTheRightHostMounts) {
     if (str(m, "mountPath") == "/run/netns") {
       EXPECT_EQ(str(m, "mountPropagation"), "HostToContainer");
     }
+
+  // The state directory is written under a read-only root: its own
+  // volume, writable, on the host so it lasts as long as the pins.
+  auto state = volume_holding(arg("--state-dir"), &mp);
+  ASSERT_TRUE(state) << "--state-dir " << arg("--state-dir") << " is on no volume";
+  EXPECT_EQ(mp, arg("--state-dir"));
+  EXPECT_EQ(str(state, "hostPath.path"), arg("--state-dir"));
+  for (const auto& m : agent_["volumeMounts"])
+    if (str(m, "mountPath") == mp) {
+      EXPECT_NE(str(m, "readOnly"), "true");
+    }
 }
 
 TEST_F(Kubernetes, AgentRunsWithNamedCapabilitiesNotPrivileged) {
@@ -286,6 +410,11 @@ TEST_F(Kubernetes, AgentRunsWithNamedCapabilitiesNotPrivileged) {
   EXPECT_EQ(str(sc, "privileged"), "false");
   EXPECT_EQ(str(sc, "readOnlyRootFilesystem"), "true");
   EXPECT_EQ(str(sc, "seccompProfile.type"), "RuntimeDefault");
+  // The field of Kubernetes 1.30+, not the deprecated annotation.
+  EXPECT_EQ(str(sc, "appArmorProfile.type"), "Unconfined");
+  for (const auto& kv : at(ds_->node, "spec.template.metadata.annotations"))
+    EXPECT_EQ(kv.first.Scalar().rfind("container.apparmor.security.beta.kubernetes.io/", 0), std::string::npos);
+  EXPECT_EQ(str(sc, "seLinuxOptions.type"), "spc_t");
   // The API server rejects allowPrivilegeEscalation: false with SYS_ADMIN.
   EXPECT_FALSE(sc["allowPrivilegeEscalation"]);
   std::set<std::string> drop, add;
@@ -301,10 +430,16 @@ TEST_F(Kubernetes, AgentRunsWithNamedCapabilitiesNotPrivileged) {
   EXPECT_EQ(str(pod_["initContainers"][0], "securityContext.privileged"), "true");
 }
 
-TEST_F(Kubernetes, RollingUpdateReplacesOneNodeAtATime) {
+TEST_F(Kubernetes, RollingUpdateMovesInStepsThatSuitALargeCluster) {
   EXPECT_EQ(str(ds_->node, "spec.updateStrategy.type"), "RollingUpdate");
-  EXPECT_EQ(str(ds_->node, "spec.updateStrategy.rollingUpdate.maxUnavailable"), "1");
-  EXPECT_EQ(str(ds_->node, "spec.updateStrategy.rollingUpdate.maxSurge"), "0");
+  // A percentage: the number of waves does not grow with the cluster.
+  const std::string unavailable = str(ds_->node, "spec.updateStrategy.rollingUpdate.maxUnavailable");
+  ASSERT_TRUE(!unavailable.empty() && unavailable.back() == '%') << unavailable;
+  const int pct = std::stoi(unavailable);
+  EXPECT_TRUE(pct >= 5 && pct <= 25) << unavailable;
+  EXPECT_EQ(str(ds_->node, "spec.updateStrategy.rollingUpdate.maxSurge"), "0") << "two agents on a node share pins";
+  const std::string min_ready = str(ds_->node, "spec.minReadySeconds");
+  EXPECT_LE(std::stoi(min_ready.empty() ? "0" : min_ready), 10);
   // The selector picks the template's pods.
   for (const auto& kv : at(ds_->node, "spec.selector.matchLabels"))
     EXPECT_EQ(key(at(ds_->node, "spec.template.metadata.labels"), kv.first.Scalar()), kv.second.Scalar());
@@ -313,12 +448,35 @@ TEST_F(Kubernetes, RollingUpdateReplacesOneNodeAtATime) {
   EXPECT_FALSE(str(agent_, "resources.limits.memory").empty());
 }
 
-TEST_F(Kubernetes, ImagesCarryTheProjectVersion) {
+TEST_F(Kubernetes, ImagesComeFromARegistryAtTheProjectVersion) {
   auto check = [](const YAML::Node& containers) {
-    for (const auto& c : containers) EXPECT_EQ(str(c, "image"), std::string("smi-agent:") + SMI_VERSION);
+    for (const auto& c : containers) EXPECT_EQ(str(c, "image"), std::string(kImage) + ":" + SMI_VERSION);
   };
   check(pod_["containers"]);
   check(pod_["initContainers"]);
+}
+
+TEST_F(Kubernetes, KustomizationHoldsEveryObjectFileAndTheImage) {
+  namespace fs = std::filesystem;
+  auto k = YAML::LoadFile(deploy_dir() + "/kubernetes/kustomization.yaml");
+  EXPECT_EQ(str(k, "apiVersion"), "kustomize.config.k8s.io/v1beta1");
+  EXPECT_EQ(str(k, "kind"), "Kustomization");
+  std::set<std::string> listed, want;
+  for (const auto& r : k["resources"]) {
+    EXPECT_TRUE(fs::exists(deploy_dir() + "/kubernetes/" + r.Scalar())) << r.Scalar();
+    EXPECT_TRUE(listed.insert(r.Scalar()).second) << r.Scalar() << " twice";
+  }
+  // Everything but the Prometheus Operator's objects (their CRDs may be
+  // missing), the Prometheus fragment and kustomize's own files.
+  for (const auto& d : docs_) {
+    const std::string rel = d.file.substr(std::string("kubernetes/").size());
+    if (rel.rfind("monitoring/", 0) == 0 || rel.rfind("prometheus/", 0) == 0) continue;
+    want.insert(rel);
+  }
+  EXPECT_EQ(listed, want);
+  ASSERT_EQ(k["images"].size(), 1u);
+  EXPECT_EQ(str(k["images"][0], "name"), kImage);
+  EXPECT_EQ(str(k["images"][0], "newTag"), SMI_VERSION);
 }
 
 TEST_F(Kubernetes, ServiceMonitorFindsTheAgentsMetricsPort) {
@@ -359,7 +517,7 @@ TEST_F(Kubernetes, PrometheusScrapeConfigFollowsTheAnnotations) {
   std::map<std::string, std::string> keep;  // source label -> regex of "keep" rules
   for (const auto& r : job["relabel_configs"])
     if (str(r, "action") == "keep") keep[r["source_labels"][0].Scalar()] = str(r, "regex");
-  auto annotations = at(ds_->node, "spec.template.metadata.annotations");
+  auto annotations = at(with_node_address_component(), "spec.template.metadata.annotations");
   EXPECT_EQ(keep["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], key(annotations, "prometheus.io/scrape"));
   EXPECT_FALSE(container_port(keep["__meta_kubernetes_pod_container_port_name"]).empty());
 }

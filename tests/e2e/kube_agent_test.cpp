@@ -19,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "e2e/agent_env.h"
+#include "e2e/api_objects.h"
 #include "e2e/shared_env.h"
 #include "fixture/cluster.h"
 #include "kube_fake_api.h"
@@ -37,38 +38,6 @@ using kube::testing::FakeApi;
 
 constexpr const char* kToken = "e2e-token-5b1f";
 
-// YAML as the API server would hold it in JSON: plain scalars that are
-// numbers, booleans or null become those, everything else a string.
-json to_json(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      json o = json::object();
-      for (const auto& kv : n) o[kv.first.Scalar()] = to_json(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Sequence: {
-      json a = json::array();
-      for (const auto& v : n) a.push_back(to_json(v));
-      return a;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted
-      if (s == "true" || s == "false") return s == "true";
-      if (s == "null" || s == "~") return nullptr;
-      if (!s.empty() && s.find_first_not_of("-0123456789") == std::string::npos && s != "-")
-        return std::stoll(s);
-      return s;
-    }
-    default: return nullptr;
-  }
-}
-
-const ResourceType& type_of(const std::string& api_version, const std::string& kind) {
-  for (const auto& t : kube::all_resources())
-    if (t.api_version() == api_version && t.kind == kind) return t;
-  throw std::runtime_error("not a watched resource: " + api_version + " " + kind);
-}
 const ResourceType& kTargets = type_of("access.smi-spec.io/v1alpha3", "TrafficTarget");
 const ResourceType& kPods = type_of("v1", "Pod");
 
@@ -89,7 +58,9 @@ std::string from(const Pod& pod) {
   auto r = in_pod(pod, [] { return ask_store(1000); });
   return r ? *r : "error:" + r.error().message();
 }
-bool reaches_store(const std::string& answer) { return answer.rfind("store-", 0) == 0; }
+bool reaches_store(const std::string& answer) {
+  return answer.rfind("store-", 0) == 0;
+}
 
 class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
  public:  // the suite hooks SharedEnvTest calls
@@ -112,22 +83,14 @@ class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
         return;
       }
       try {
-        api_ = new FakeApi(
-            {.tls = kube::testing::TlsIdentity{pki_->server_cert, pki_->server_key, ""}, .token = kToken});
+        api_ =
+            new FakeApi({.tls = kube::testing::TlsIdentity{pki_->server_cert, pki_->server_key, ""}, .token = kToken});
       } catch (const std::exception& e) {
         made = Error(std::string("fake API server: ") + e.what());
       }
     }).join();
     SMI_TRY(made);
-    for (const auto& t : kube::all_resources()) api_->serve(t);
-    for (const auto& f : fs::directory_iterator(env_->manifests())) {
-      if (f.path().filename().string()[0] == '.') continue;
-      for (const auto& doc : YAML::LoadAllFromFile(f.path())) {
-        if (!doc.IsMap()) continue;
-        json obj = to_json(doc);
-        api_->put(type_of(obj["apiVersion"], obj["kind"]), obj);
-      }
-    }
+    serve_manifests(*api_, env_->manifests());
     const std::string dir = env_->work_dir();
     std::ofstream(dir + "/ca.crt") << pki_->ca_cert;
     std::ofstream(dir + "/token") << kToken << "\n";
@@ -243,8 +206,7 @@ TEST_F(KubeAgentTest, ApiServerAwayAndBack) {
   while (Clock::now() - t0 < 8s && !(unready && Clock::now() - t0 > *unready + 1s)) {
     EXPECT_TRUE(reaches_store(from(pod("buyer")))) << "buyer still allowed while the API is away";
     EXPECT_EQ(from(thief), fmt::format("errno:{}", EPERM)) << "thief still refused while the API is away";
-    if (!unready && !is_ready())
-      unready = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    if (!unready && !is_ready()) unready = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(unready) << "/readyz stayed 200 with the API server away: " << readyz();
@@ -281,8 +243,8 @@ TEST_F(KubeAgentTest, ABadObjectIsRefusedAloneWithAnEvent) {
   // A TrafficTarget naming a route that does not exist, beside a new Pod.
   api_->put(kTargets, target("broken", "thief", "no-such-route"));
   api_->put(kPods, pod_object(nb, "buyer"));
-  EXPECT_TRUE(until([&] { return reaches_store(from(nb)); }))
-      << "the bad TrafficTarget held back the new Pod\n" << env_->log_of("n1");
+  EXPECT_TRUE(until([&] { return reaches_store(from(nb)); })) << "the bad TrafficTarget held back the new Pod\n"
+                                                              << env_->log_of("n1");
   EXPECT_EQ(from(pod("thief")), fmt::format("errno:{}", EPERM)) << "the bad object grants nothing";
 
   auto posted = [&] {
@@ -292,8 +254,7 @@ TEST_F(KubeAgentTest, ABadObjectIsRefusedAloneWithAnEvent) {
       if (all[i]["involvedObject"].value("name", "") == "broken") out.push_back(all[i]);
     return out;
   };
-  ASSERT_TRUE(until([&] { return !posted().empty(); })) << "no Event for the refused object\n"
-                                                        << env_->log_of("n1");
+  ASSERT_TRUE(until([&] { return !posted().empty(); })) << "no Event for the refused object\n" << env_->log_of("n1");
   const json ev = posted().front();
   EXPECT_EQ(ev["type"], "Warning");
   EXPECT_EQ(ev["reason"], "SMIObjectRefused");

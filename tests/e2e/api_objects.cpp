@@ -1,0 +1,53 @@
+#include "e2e/api_objects.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace smi::test {
+
+using nlohmann::json;
+
+json to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      json o = json::object();
+      for (const auto& kv : n) o[kv.first.Scalar()] = to_json(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      json a = json::array();
+      for (const auto& v : n) a.push_back(to_json(v));
+      return a;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted
+      if (s == "true" || s == "false") return s == "true";
+      if (s == "null" || s == "~") return nullptr;
+      if (!s.empty() && s.find_first_not_of("-0123456789") == std::string::npos && s != "-") return std::stoll(s);
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+const kube::ResourceType& type_of(const std::string& api_version, const std::string& kind) {
+  for (const auto& t : kube::all_resources())
+    if (t.api_version() == api_version && t.kind == kind) return t;
+  throw std::runtime_error("not a watched resource: " + api_version + " " + kind);
+}
+
+void serve_manifests(kube::testing::FakeApi& api, const std::string& dir) {
+  for (const auto& t : kube::all_resources()) api.serve(t);
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.path().filename().string()[0] == '.') continue;
+    for (const auto& doc : YAML::LoadAllFromFile(f.path())) {
+      if (!doc.IsMap()) continue;
+      json obj = to_json(doc);
+      api.put(type_of(obj["apiVersion"], obj["kind"]), obj);
+    }
+  }
+}
+
+}  // namespace smi::test

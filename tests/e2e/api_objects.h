@@ -1,0 +1,28 @@
+// Manifests as API objects, for suites that serve the fixture's cluster from
+// the in-process API server (tests/kube_fake) instead of a directory.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "kube_fake_api.h"
+#include "sources/kube/resources.h"
+
+namespace smi::test {
+
+// YAML as the API server would hold it in JSON: plain scalars that are
+// numbers, booleans or null become those, everything else a string.
+nlohmann::json to_json(const YAML::Node& n);
+
+// The watched resource of an apiVersion and kind; throws for one the agent
+// does not watch.
+const kube::ResourceType& type_of(const std::string& api_version, const std::string& kind);
+
+// Serves every resource type and puts every object of the *.yaml files in
+// `dir` (hidden files skipped).
+void serve_manifests(kube::testing::FakeApi& api, const std::string& dir);
+
+}  // namespace smi::test

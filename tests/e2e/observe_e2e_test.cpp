@@ -2,7 +2,8 @@
 // connections to the store service are denied at its connect(), the buyer's
 // allowed; both must come out of the agent's observe socket, named, in
 // `observe -o json` (the recent history) and in `observe --follow` (live,
-// filtered by the agent).
+// filtered by the agent). In permissive mode the thief gets through and
+// observe shows what enforce would have denied.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -136,6 +137,30 @@ TEST_F(ObserveTest, NoAgentOrABadFilterIsAClearError) {
   auto bad = run_output({SMI_AGENT_BIN, "observe", "--state-dir", state_dir("n1"), "--verdict", "maybe"});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message().find("--verdict"), std::string::npos) << bad.error().message();
+}
+
+// Last: it restarts n1's agent in permissive mode (and back to enforce).
+TEST_F(ObserveTest, PermissiveModeShowsTheThiefsWouldBeDenials) {
+  ASSERT_TRUE(env_->start_agent("n1", {"--mode", "permissive"}).ok()) << env_->log_of("n1");
+  auto thief = connect("thief", 3);
+  EXPECT_EQ(thief["errno:1"], 0) << "permissive mode refuses nothing";
+  std::this_thread::sleep_for(400ms);  // the reader drains every 100 ms
+  auto out =
+      run_output({SMI_AGENT_BIN, "observe", "--state-dir", state_dir("n1"), "-o", "json", "--verdict", "would-deny"});
+  ASSERT_TRUE(out.ok()) << out.error().message() << "\n" << env_->log_of("n1");
+  auto records = json_lines(*out);
+  EXPECT_GE(count(records, "thief", "would-deny", "audit"), 3) << *out;
+  for (const auto& r : records) {
+    ASSERT_TRUE(r.is_object()) << *out;
+    EXPECT_EQ(r.value("verdict", ""), "would-deny") << "the agent filtered: " << r.dump();
+    EXPECT_EQ(r.value("reason", ""), "policy") << r.dump();
+    EXPECT_NE(r.value("/source/service_account"_json_pointer, std::string()), "buyer") << r.dump();
+  }
+  auto text = run_output({SMI_AGENT_BIN, "observe", "--state-dir", state_dir("n1"), "--identity", "default/thief"});
+  ASSERT_TRUE(text.ok()) << text.error().message();
+  EXPECT_NE(text->find("(enforce would deny at client: policy)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("ALLOWED"), std::string::npos) << "the connection itself went through:\n" << *text;
+  EXPECT_TRUE(env_->start_agent("n1").ok()) << env_->log_of("n1");
 }
 
 }  // namespace

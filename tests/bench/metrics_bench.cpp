@@ -3,7 +3,11 @@
 //   2. reader throughput through a real ring buffer (consume + aggregate);
 //   3. TCP connections/s between two sockets in a pod with the event
 //      producers off vs on (test-only sockops+connect4, reader running),
-//      interleaved rounds, side by side.
+//      interleaved rounds, side by side;
+//   4. one /metrics render of 10,000 kept edges that are all distinct
+//      workload pairs, for each label mode and histograms on/off;
+//   5. what `smi-agent observe` costs the reader: EventHub::publish per
+//      event with no watcher (history only) and with one.
 // Needs root for 2 and 3 (skipped otherwise). Usage: metrics_bench [seconds per round]
 #include <CLI/CLI.hpp>
 #include <bpf/bpf.h>
@@ -22,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "abi/events.h"  // before the skeletons, whose .bss holds a struct smi_event
 #include "abi/identity.h"
 #include "base/log.h"
@@ -30,7 +36,10 @@
 #include "event_source.skel.h"
 #include "fixture/cluster.h"
 #include "metrics/event_reader.h"
+#include "metrics/prometheus.h"
+#include "metrics/resolver.h"
 #include "metrics/service.h"
+#include "observe/event_hub.h"
 #include "unit/metrics_events.h"
 
 namespace smi::metrics {
@@ -98,6 +107,70 @@ void bench_aggregation() {
     }
     const double r = median(rates);
     std::printf("   %-34s %14.0f %12.1f\n", c.name, r, 1e9 / r);
+  }
+}
+
+// 4. The worst case for the default label mode: every kept edge its own
+// workload pair (each source pod a Deployment of its own).
+void bench_render() {
+  std::printf("4. one /metrics render, 10,000 edges that are all distinct workload pairs (best of 3)\n");
+  std::printf("   %-28s %12s %12s %12s\n", "labels, histograms", "series", "text", "render");
+  constexpr uint32_t kEdges = 10000;
+  InMemoryResolver resolver;
+  Aggregator agg({.max_edges = kEdges});
+  std::vector<smi_event> events;
+  for (uint32_t i = 0; i < kEdges; ++i) {
+    const std::string src = fmt::format("10.{}.{}.{}", 1 + i / 65536, (i / 256) % 256, i % 256);
+    resolver.add_pod(*parse_address(src), PodInfo{.ns = "team-" + std::to_string(i % 50),
+                                                  .name = fmt::format("client-{}-abcde", i),
+                                                  .service_account = "client",
+                                                  .owner = OwnerRef{"Deployment", fmt::format("client-{}", i)}});
+    smi_event e = event(0, src, "10.244.2.3", 8080, 1000 + i, 2000);
+    events.push_back(opened(e, 20'000 + (i % 1000) * 100));
+    events.push_back(closed(e, 512, 4096, 40 + i % 200));
+  }
+  resolver.add_pod(*parse_address("10.244.2.3"), PodInfo{.ns = "shop",
+                                                         .name = "store-7d9f-xyz",
+                                                         .service_account = "store",
+                                                         .owner = OwnerRef{"Deployment", "store"}});
+  agg.ingest(events);
+  for (auto labels : {LabelMode::workload, LabelMode::pod, LabelMode::ns})
+    for (bool histograms : {true, false}) {
+      Exposition exposition;
+      exposition.add(
+          std::make_shared<EdgeCollector>(agg, resolver, EdgeDetail{.labels = labels, .histograms = histograms}));
+      double best = 1e9;
+      std::string text;
+      for (int round = 0; round < 3; ++round) {
+        const auto t0 = Clock::now();
+        text = exposition.render();
+        best = std::min(best, seconds_since(t0));
+      }
+      size_t series = 0;
+      for (size_t at = 0; (at = text.find('\n', at)) != std::string::npos; ++at)
+        if (at + 1 < text.size() && text[at + 1] != '#') ++series;
+      std::printf("   %-28s %12zu %10.1f MB %10.0f ms\n",
+                  fmt::format("{}, {}", label_mode_name(labels), histograms ? "on" : "off").c_str(), series,
+                  static_cast<double>(text.size()) / 1e6, best * 1e3);
+    }
+}
+
+// 5. The reader hands every batch to the observe hub.
+void bench_observe_hub() {
+  std::printf("5. observe: EventHub::publish on the reader's thread, batches of 256 events (median of 5)\n");
+  const auto events = synthetic(1 << 20, 1000);
+  for (int watchers : {0, 1}) {
+    std::vector<double> ns;
+    for (int round = 0; round < 5; ++round) {
+      observe::EventHub hub;
+      std::shared_ptr<observe::Subscription> w;
+      if (watchers) w = hub.subscribe();  // never drained: the worst case, its queue full and dropping
+      const auto t0 = Clock::now();
+      for (size_t i = 0; i < events.size(); i += 256) hub.publish(std::span(events).subspan(i, 256));
+      ns.push_back(seconds_since(t0) * 1e9 / static_cast<double>(events.size()));
+    }
+    std::printf("   %-34s %8.1f ns/event\n", watchers ? "one watcher (queue full)" : "nobody watching (history only)",
+                median(ns));
   }
 }
 
@@ -242,6 +315,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   smi::set_log_level(spdlog::level::warn);
   smi::metrics::bench_aggregation();
+  smi::metrics::bench_render();
+  smi::metrics::bench_observe_hub();
   if (::geteuid() != 0) {
     std::printf("2./3. skipped: need root\n");
     return 0;

@@ -26,7 +26,9 @@ static __always_inline void smi_count(__u32 reason, __u8 direction, __u64 bytes)
     if (!v) return; /* the map is full: smi_counters_v1 holds every reason, so not reached */
   }
   __sync_fetch_and_add(&v->packets, 1);
-  __sync_fetch_and_add(&v->bytes, bytes);
+  /* Not for 0: LLVM turns an atomic add of a known 0 into an atomic OR,
+   * which kernels before 5.12 refuse ("BPF_STX uses reserved fields"). */
+  if (bytes) __sync_fetch_and_add(&v->bytes, bytes);
 }
 
 #endif

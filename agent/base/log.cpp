@@ -128,9 +128,28 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
   if (level == LIBBPF_WARN) lvl = spdlog::level::warn;
   else if (level == LIBBPF_INFO) lvl = spdlog::level::debug;
   if (!l->should_log(lvl)) return 0;
-  char buf[2048];
-  int n = std::vsnprintf(buf, sizeof(buf), format, args);
-  std::string_view msg(buf, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
+  // A verifier log can be long and its reason is at the end: format all of
+  // it, and past kMaxLibbpfMessage keep the head and the tail.
+  va_list again;
+  va_copy(again, args);
+  char small[2048];
+  int n = std::vsnprintf(small, sizeof(small), format, args);
+  std::string text;
+  if (n >= static_cast<int>(sizeof(small))) {
+    text.resize(static_cast<size_t>(n) + 1);
+    std::vsnprintf(text.data(), text.size(), format, again);
+    text.resize(static_cast<size_t>(n));
+  } else if (n > 0) {
+    text.assign(small, static_cast<size_t>(n));
+  }
+  va_end(again);
+  constexpr size_t kMaxLibbpfMessage = 64 * 1024, kHead = 8 * 1024;
+  if (text.size() > kMaxLibbpfMessage) {
+    const size_t tail = kMaxLibbpfMessage - kHead;
+    text = text.substr(0, kHead) + fmt::format("\n... {} bytes of the log left out ...\n", text.size() - kHead - tail) +
+           text.substr(text.size() - tail);
+  }
+  std::string_view msg(text);
   while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
   l->log(lvl, "{}", msg);
   return n;

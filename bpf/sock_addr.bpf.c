@@ -6,7 +6,8 @@
  * - getpeername4/6: the application keeps seeing the service address.
  * Refusals: policy -> EPERM (return 0); a service with no ready backend ->
  * ECONNREFUSED (bpf_set_retval), as a service without endpoints behaves
- * elsewhere in Kubernetes. Nothing is sent in either case. An audited
+ * elsewhere in Kubernetes, or EPERM on kernels without that helper (before
+ * 5.18: the loader clears smi_has_set_retval and the verifier drops the call). Nothing is sent in either case. An audited
  * destination's would-be policy refusal is reported (AUDIT) and let through. */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -20,6 +21,9 @@
 #include "lib/net.h"
 #include "lib/policy.h"
 #include "lib/service.h"
+
+/* Set by the loader from the probe helper:set_retval(cgroup_sock_addr). */
+const volatile __u8 smi_has_set_retval = 0;
 
 /* The context's address words are read and written one 4-byte field at a
  * time with constant offsets, as the verifier requires. An IPv6 socket's
@@ -89,7 +93,7 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
   if (picked == SMI_SVC_NO_BACKEND) {
     e.reason = SMI_EVREASON_NO_BACKEND;
     smi_deny(f, &e, SMI_REASON_NO_BACKEND, SMI_DIR_EGRESS);
-    bpf_set_retval(-SMI_ECONNREFUSED);
+    if (smi_has_set_retval) bpf_set_retval(-SMI_ECONNREFUSED);
     return 0;
   }
 

@@ -11,6 +11,7 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/system.h"
+#include "datapath/features.h"
 #include "datapath/object_load.h"
 #include "datapath/pinned_links.h"
 
@@ -29,7 +30,12 @@ constexpr std::initializer_list<const char*> kSockAddrProgs = {
 }  // namespace
 
 Result<SockAddrPrograms> SockAddrPrograms::load(const DatapathConfig& config) {
-  auto skel = load_object<sock_addr>(config, "sock_addr programs");
+  // Without bpf_set_retval a connect to a service with no backend is refused
+  // with EPERM instead of ECONNREFUSED (the probe's fallback).
+  const Feature* retval = find_feature(kernel_features(), "helper:set_retval(cgroup_sock_addr)");
+  const bool has_retval = retval != nullptr && retval->available;
+  auto skel = load_object<sock_addr>(config, "sock_addr programs",
+                                     [&](sock_addr* s) { s->rodata->smi_has_set_retval = has_retval ? 1 : 0; });
   if (!skel) return std::move(skel).error();
   return SockAddrPrograms(std::move(*skel), config.pin_dir);
 }

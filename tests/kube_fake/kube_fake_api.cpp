@@ -32,6 +32,27 @@ std::string status_body(int code) {
   }
 }
 
+// kube-apiserver's answer when a list asks for a version its watch cache has
+// not reached within its wait (it waits 3 s; the fake answers at once).
+std::string too_large_body(uint64_t asked, uint64_t current) {
+  return json{{"kind", "Status"},
+              {"apiVersion", "v1"},
+              {"metadata", json::object()},
+              {"status", "Failure"},
+              {"message", fmt::format("Too large resource version: {}, current: {}", asked, current)},
+              {"reason", "Timeout"},
+              {"details", {{"causes", {{{"reason", "ResourceVersionTooLarge"}, {"message", "Too large resource version"}}}},
+                           {"retryAfterSeconds", 1}}},
+              {"code", 504}}
+      .dump();
+}
+
+std::string bad_request_body(const std::string& message) {
+  return json{{"kind", "Status"},  {"apiVersion", "v1"},       {"metadata", json::object()}, {"status", "Failure"},
+              {"message", message}, {"reason", "BadRequest"}, {"code", 400}}
+      .dump();
+}
+
 std::string key_of(const json& obj) {
   const auto& md = obj.at("metadata");
   std::string name = md.at("name");
@@ -107,6 +128,18 @@ void FakeApi::compact() {
   compacted_ = ++rv_;
   for (auto& [_, c] : cols_) c.history.clear();
   cv_.notify_all();
+}
+
+void FakeApi::freeze_cache() {
+  std::lock_guard lock(mu_);
+  frozen_rv_ = rv_;
+  for (auto& [_, c] : cols_) c.frozen = c.objects;
+}
+
+void FakeApi::thaw_cache() {
+  std::lock_guard lock(mu_);
+  frozen_rv_.reset();
+  for (auto& [_, c] : cols_) c.frozen.reset();
 }
 
 uint64_t FakeApi::resource_version() const {
@@ -236,25 +269,49 @@ void FakeApi::handle_list(const Request& req, Response& resp, Collection& c, std
       default: return resp.send(500, status_body(500));
     }
   }
+  const auto rv_param = req.query.find("resourceVersion");
+  const std::string asked = rv_param == req.query.end() ? "" : rv_param->second;
+  if (!cont.empty() && !asked.empty() && asked != "0") {
+    lock.unlock();
+    return resp.send(400, bad_request_body("specifying resource version is not allowed when using continue"));
+  }
   // Continue tokens carry the offset and the list's resourceVersion, so every
   // page reports the same version (the real server serves all pages from one
   // snapshot).
   size_t offset = 0;
   uint64_t list_rv = rv_;
+  const std::map<std::string, json>* objects = &c.objects;
+  size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 0;
+  if (opts_.watch_cache && cont.empty() && !asked.empty()) {
+    // From the watch cache: everything at once, at the cache's version.
+    uint64_t want = 0;
+    try {
+      want = std::stoull(asked);
+    } catch (const std::exception&) {
+      lock.unlock();
+      return resp.send(400, bad_request_body("invalid resourceVersion " + asked));
+    }
+    if (c.frozen) objects = &*c.frozen;
+    list_rv = frozen_rv_.value_or(rv_);
+    if (want > list_rv) {
+      lock.unlock();
+      return resp.send(504, too_large_body(want, list_rv));
+    }
+    limit = 0;
+  }
   if (!cont.empty()) std::sscanf(cont.c_str(), "off=%zu;rv=%lu", &offset, &list_rv);
-  const size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 0;
   json items = json::array();
   size_t i = 0;
-  for (const auto& [key, obj] : c.objects) {
+  for (const auto& [key, obj] : *objects) {
     if (i++ < offset) continue;
     if (limit && items.size() == limit) break;
     items.push_back(obj);
   }
   json md = {{"resourceVersion", std::to_string(list_rv)}};
   const size_t next = offset + items.size();
-  if (next < c.objects.size()) {
+  if (next < objects->size()) {
     md["continue"] = fmt::format("off={};rv={}", next, list_rv);
-    md["remainingItemCount"] = c.objects.size() - next;
+    md["remainingItemCount"] = objects->size() - next;
   }
   json list = {{"kind", std::string(c.type.kind) + "List"},
                {"apiVersion", c.type.api_version()},

@@ -1,6 +1,12 @@
 // An in-process stand-in for kube-apiserver's list/watch protocol, serving
 // collections from fixture files shaped like real API responses:
 //   GET <path>?limit=N[&continue=T]          -> <Kind>List pages, metadata.resourceVersion/continue
+//                                              (no resourceVersion: the current state, consistent)
+//   GET <path>?resourceVersion=0|RV[&limit]  -> from the watch cache: every item in one answer
+//                                              (limit ignored), at the cache's version, which
+//                                              may lag (freeze_cache()); RV newer than the
+//                                              cache -> 504 ResourceVersionTooLarge
+//   continue with a resourceVersion other than 0 -> 400, as kube-apiserver answers
 //   GET <path>?watch=1&resourceVersion=RV... -> chunked stream, one JSON event per line,
 //                                              every event after RV, then live events,
 //                                              BOOKMARKs, ended after timeoutSeconds
@@ -47,6 +53,9 @@ class FakeApi {
   struct Options {
     std::optional<TlsIdentity> tls;
     std::string token;  // non-empty: require "Authorization: Bearer <token>"
+    // false: no watch cache, as kube-apiserver with --watch-cache=false:
+    // every list is read from "etcd" and paged.
+    bool watch_cache = true;
   };
   explicit FakeApi(Options opts);
   FakeApi() : FakeApi(Options{}) {}
@@ -64,6 +73,10 @@ class FakeApi {
   uint64_t remove(const ResourceType& t, const std::string& key);
   void bookmark();  // every open watch gets a BOOKMARK at the current resourceVersion
   void compact();   // watches from any earlier resourceVersion get 410
+  // The watch cache stops following changes (a cache that lags behind etcd)
+  // until thaw_cache(); lists served from it show the state of this moment.
+  void freeze_cache();
+  void thaw_cache();
   uint64_t resource_version() const;
   void fault(const ResourceType& t, bool watch, Fault f);
   // Applies `f` (cut or stall) to the watch streams open now.
@@ -92,6 +105,7 @@ class FakeApi {
     std::deque<Fault> watch_faults;
     std::optional<Fault> live_fault;
     std::vector<Seen> seen;
+    std::optional<std::map<std::string, nlohmann::json>> frozen;  // the lagging cache
   };
 
   void handle(const Request& req, Response& resp);
@@ -107,6 +121,7 @@ class FakeApi {
   std::map<std::string, Collection> cols_;  // by path
   uint64_t rv_ = 1000;
   uint64_t compacted_ = 0;
+  std::optional<uint64_t> frozen_rv_;  // the lagging cache's version
   uint64_t bookmarks_ = 0;
   std::vector<nlohmann::json> events_;
   std::deque<int> event_faults_;

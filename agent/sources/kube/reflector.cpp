@@ -226,9 +226,24 @@ Reflector::ListOutcome Reflector::list() {
   std::string rv;
   const std::string path = type_.path();
   const TransferLimits limits{opts_.list_timeout, opts_.list_timeout};
+  // "" = consistent; "0" = any state; else not older than that version.
+  const std::string asked = consistent_next_ ? "" : rv_.empty() ? "0" : rv_;
+  // The watch cache serves rv=0 whatever the limit, but a specific version
+  // only without one (with a limit, older servers go to etcd).
+  const bool paged = asked.empty() || asked == "0" || server_pages_;
   for (bool first = true;; first = false) {
-    std::string target = fmt::format("{}?limit={}", path, opts_.page_size);
-    if (!cont.empty()) target += "&continue=" + url_escape(cont);
+    std::string target = path;
+    char sep = '?';
+    auto param = [&](std::string_view k, const std::string& v) {
+      target += fmt::format("{}{}={}", sep, k, v);
+      sep = '&';
+    };
+    if (paged) param("limit", std::to_string(opts_.page_size));
+    if (!cont.empty()) {
+      param("continue", url_escape(cont));
+    } else if (!asked.empty()) {
+      param("resourceVersion", url_escape(asked));
+    }
     stat([](ResourceStatus& s) { ++s.requests; });
     auto r = http_->get(target, limits);
     if (!r) {
@@ -238,6 +253,15 @@ Reflector::ListOutcome Reflector::list() {
     if (r->status == 404 && first) return ListOutcome::not_served;
     if (r->status == 410 && !cont.empty()) {
       failed("list: the continue token expired between pages; listing again from the start", "410");
+      return ListOutcome::failed;
+    }
+    if (r->status == 410 || (r->status == 504 && resource_version_too_large(r->body))) {
+      // The version asked for is compacted away, or the cache has not reached
+      // it: only the current state can be listed now.
+      consistent_next_ = true;
+      failed(fmt::format("list {} at resourceVersion {}: HTTP {}: {}: listing the current state next", path, asked,
+                         r->status, status_message(r->body)),
+             std::to_string(r->status));
       return ListOutcome::failed;
     }
     if (r->status != 200) {
@@ -262,9 +286,11 @@ Reflector::ListOutcome Reflector::list() {
     rv = page->resource_version;
     cont = page->continue_token;
     if (cont.empty()) break;
+    if (!paged) server_pages_ = true;  // asked for all, got a page: no watch cache here
   }
   store_.replace(index_, std::move(objects));
   rv_ = rv;
+  consistent_next_ = false;
   stat([&](ResourceStatus& s) {
     ++s.lists;
     s.resource_version = rv;
@@ -299,8 +325,9 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
       break;
     case EventType::error:
       if (ev.error_code == 410) {
-        log(Log::source)->info("kubernetes {}: resourceVersion {} is too old ({}); re-listing", name_, rv_,
-                               ev.error_message);
+        log(Log::source)->info("kubernetes {}: resourceVersion {} is too old ({}); re-listing the current state",
+                               name_, rv_, ev.error_message);
+        consistent_next_ = true;
         stat([](ResourceStatus& s) { ++s.gone; });
         res.outcome = WatchOutcome::gone;
       } else {
@@ -322,9 +349,10 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
 
 Reflector::WatchResult Reflector::watch() {
   WatchResult res;
+  const auto timeout = opts_.watch_timeout;
   const std::string target =
       fmt::format("{}?watch=1&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds={}", type_.path(),
-                  url_escape(rv_), opts_.watch_timeout.count());
+                  url_escape(rv_), timeout.count());
   LineBuffer lines;
   bool too_long = false;
   auto on_body = [&](std::string_view data) {
@@ -336,8 +364,8 @@ Reflector::WatchResult Reflector::watch() {
     ++s.requests;
     ++s.watches;
   });
-  const TransferLimits limits{milliseconds(0), std::chrono::duration_cast<milliseconds>(opts_.watch_timeout) +
-                                                   opts_.idle_slack, size_t{1} << 20};
+  const TransferLimits limits{milliseconds(0), std::chrono::duration_cast<milliseconds>(timeout) + opts_.idle_slack,
+                              size_t{1} << 20};
   auto on_status = [&](long status) {
     if (status == 200) answered();
   };
@@ -355,7 +383,9 @@ Reflector::WatchResult Reflector::watch() {
     return res;
   }
   if (r->status == 410) {
-    log(Log::source)->info("kubernetes {}: resourceVersion {} is gone (HTTP 410); re-listing", name_, rv_);
+    log(Log::source)->info("kubernetes {}: resourceVersion {} is gone (HTTP 410); re-listing the current state",
+                           name_, rv_);
+    consistent_next_ = true;
     stat([](ResourceStatus& s) { ++s.gone; });
     res.outcome = WatchOutcome::gone;
     return res;

@@ -1,7 +1,19 @@
-// One reflector per resource: LIST (paged) then WATCH from the list's
+// One reflector per resource: LIST then WATCH from the list's
 // resourceVersion, applying events to the Store, for as long as it runs.
 //
-//   410 Gone (HTTP status or ERROR event)   -> re-list
+// Which state a list asks for (the API server's resourceVersion semantics):
+//   first list                  resourceVersion=0: any state, served from the
+//                               API server's watch cache (which ignores limit),
+//                               never a read of etcd per node at start-up
+//   re-list after a 410         no resourceVersion: the current state, read
+//                               consistently and paged (the cache may be older
+//                               than what we already saw: rv=0 could go back in time)
+//   any other re-list           resourceVersion=<the last one seen>, no limit:
+//                               from the cache, never older than what we saw
+//   list answered 410, or 504 "ResourceVersionTooLarge" -> the next list is consistent
+// Continue pages carry no resourceVersion (their token holds it).
+//
+//   410 Gone (HTTP status or ERROR event)   -> re-list (consistent)
 //   BOOKMARK                                -> remember its resourceVersion only
 //   stream ends normally (timeoutSeconds)   -> watch again from the last resourceVersion
 //   stream breaks, stalls, HTTP error       -> backoff, watch again from the last resourceVersion
@@ -121,6 +133,11 @@ class Reflector {
   const ReflectorOptions opts_;
   Backoff backoff_;
   std::string rv_;  // owned by the reflector thread
+  // The next list must read the current state (not the cache); reflector thread.
+  bool consistent_next_ = false;
+  // A list from the cache came back paged: the server has no watch cache for
+  // this resource, so later lists page too (reflector thread).
+  bool server_pages_ = false;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

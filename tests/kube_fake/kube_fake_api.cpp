@@ -1,6 +1,8 @@
 #include "kube_fake_api.h"
 
+#include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <fstream>
 #include <stdexcept>
 
@@ -51,6 +53,20 @@ std::string bad_request_body(const std::string& message) {
   return json{{"kind", "Status"},  {"apiVersion", "v1"},       {"metadata", json::object()}, {"status", "Failure"},
               {"message", message}, {"reason", "BadRequest"}, {"code", 400}}
       .dump();
+}
+
+// Kubernetes' version priority: GA before beta before alpha, higher numbers
+// first ("v1" > "v1beta2" > "v1beta1" > "v1alpha4"); other names last, by name.
+std::tuple<int, int, int, std::string> version_rank(const std::string& v) {
+  unsigned major = 0, minor = 0;
+  char stage[8] = {0};
+  int used = 0;
+  if (std::sscanf(v.c_str(), "v%u%n", &major, &used) == 1 && static_cast<size_t>(used) == v.size())
+    return {0, -static_cast<int>(major), 0, ""};
+  if (std::sscanf(v.c_str(), "v%u%5[a-z]%u%n", &major, stage, &minor, &used) == 3 &&
+      static_cast<size_t>(used) == v.size() && (std::string_view(stage) == "beta" || std::string_view(stage) == "alpha"))
+    return {std::string_view(stage) == "beta" ? 1 : 2, -static_cast<int>(major), -static_cast<int>(minor), ""};
+  return {3, 0, 0, v};
 }
 
 std::string key_of(const json& obj) {
@@ -142,6 +158,52 @@ void FakeApi::thaw_cache() {
   for (auto& [_, c] : cols_) c.frozen.reset();
 }
 
+void FakeApi::fault_discovery(const std::string& group, Fault f) {
+  std::lock_guard lock(mu_);
+  discovery_faults_[group].push_back(f);
+}
+
+void FakeApi::prefer(const std::string& group, const std::string& version) {
+  std::lock_guard lock(mu_);
+  preferred_[group] = version;
+}
+
+size_t FakeApi::discoveries(const std::string& group) const {
+  std::lock_guard lock(mu_);
+  auto it = discoveries_.find(group);
+  return it == discoveries_.end() ? 0 : it->second;
+}
+
+void FakeApi::handle_discovery(const std::string& group, Response& resp, std::unique_lock<std::mutex>& lock) {
+  ++discoveries_[group];
+  if (auto q = discovery_faults_.find(group); q != discovery_faults_.end() && !q->second.empty()) {
+    const Fault f = q->second.front();
+    q->second.pop_front();
+    lock.unlock();
+    if (f == Fault::garbage) return resp.send(200, "<html><body>502 Bad Gateway</body></html>", "text/html");
+    if (f == Fault::http_403) return resp.send(403, status_body(403));
+    return resp.send(500, status_body(500));
+  }
+  std::vector<std::string> versions;
+  for (const auto& [_, c] : cols_)
+    if (c.type.group == group) versions.emplace_back(c.type.version);
+  std::sort(versions.begin(), versions.end(),
+            [](const std::string& a, const std::string& b) { return version_rank(a) < version_rank(b); });
+  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  auto pref = preferred_.find(group);
+  lock.unlock();
+  if (versions.empty()) return resp.send(404, status_body(404));
+  json vs = json::array();
+  for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+  const std::string preferred = pref != preferred_.end() ? pref->second : versions.front();
+  json doc = {{"kind", "APIGroup"},
+              {"apiVersion", "v1"},
+              {"name", group},
+              {"versions", vs},
+              {"preferredVersion", {{"groupVersion", group + "/" + preferred}, {"version", preferred}}}};
+  resp.send(200, doc.dump());
+}
+
 uint64_t FakeApi::resource_version() const {
   std::lock_guard lock(mu_);
   return rv_;
@@ -198,6 +260,9 @@ void FakeApi::handle(const Request& req, Response& resp) {
     return;
   }
   if (req.method == "POST") return handle_event_post(req, resp, lock);
+  if (const std::string_view p(req.path); it == cols_.end() && p.starts_with("/apis/") &&
+                                          p.find('/', 6) == std::string_view::npos && p.size() > 6)
+    return handle_discovery(std::string(p.substr(6)), resp, lock);
   if (it == cols_.end()) {
     lock.unlock();
     resp.send(404, status_body(404));

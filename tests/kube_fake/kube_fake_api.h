@@ -10,6 +10,10 @@
 //   GET <path>?watch=1&resourceVersion=RV... -> chunked stream, one JSON event per line,
 //                                              every event after RV, then live events,
 //                                              BOOKMARKs, ended after timeoutSeconds
+//   GET /apis/<group>                        -> APIGroup discovery document: the versions of
+//                                              the group served here, in Kubernetes' priority
+//                                              order (v1 > v1beta2 > v1alpha4 > v1alpha3),
+//                                              preferredVersion the first (or prefer())
 //   unknown path -> 404 Status; RV older than the last compaction -> ERROR event 410
 //   POST /api/v1/namespaces/NS/events (and events.k8s.io/v1) -> 201, kept for events()
 // plus one-shot faults a test injects to see the client survive them.
@@ -79,6 +83,11 @@ class FakeApi {
   void thaw_cache();
   uint64_t resource_version() const;
   void fault(const ResourceType& t, bool watch, Fault f);
+  // The next discovery of `group` gets `f` (http_500, http_403 or garbage).
+  void fault_discovery(const std::string& group, Fault f);
+  // Discovery names `version` as the group's preferred version.
+  void prefer(const std::string& group, const std::string& version);
+  size_t discoveries(const std::string& group) const;
   // Applies `f` (cut or stall) to the watch streams open now.
   void fault_open_watches(const ResourceType& t, Fault f);
 
@@ -111,6 +120,7 @@ class FakeApi {
   void handle(const Request& req, Response& resp);
   void handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
   void handle_watch(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
+  void handle_discovery(const std::string& group, Response& resp, std::unique_lock<std::mutex>& lock);
   void handle_event_post(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock);
   std::optional<Fault> take(std::deque<Fault>& q, bool continue_page);
   uint64_t record(Collection& c, const char* type, nlohmann::json obj, bool quiet = false);
@@ -124,6 +134,9 @@ class FakeApi {
   std::optional<uint64_t> frozen_rv_;  // the lagging cache's version
   uint64_t bookmarks_ = 0;
   std::vector<nlohmann::json> events_;
+  std::map<std::string, std::string> preferred_;           // group -> version
+  std::map<std::string, std::deque<Fault>> discovery_faults_;  // group -> faults
+  std::map<std::string, size_t> discoveries_;              // group -> requests
   std::deque<int> event_faults_;
   std::unique_ptr<HttpServer> server_;
 };

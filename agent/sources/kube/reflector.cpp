@@ -1,11 +1,15 @@
 #include "sources/kube/reflector.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
+#include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.h"
+#include "sources/kube/discovery.h"
 #include "sources/kube/objects.h"
 #include "sources/kube/watch_stream.h"
 
@@ -59,10 +63,10 @@ const char* state_name(ResourceState s) {
   return "?";
 }
 
-Reflector::Reflector(ResourceType type, size_t index, Store& store, std::unique_ptr<HttpSession> http,
-                     const ReflectorOptions& opts)
-    : type_(type), name_(type.name()), index_(index), store_(store), http_(std::move(http)), opts_(opts),
-      backoff_(opts.backoff) {
+Reflector::Reflector(std::vector<ResourceType> versions, size_t index, Store& store,
+                     std::unique_ptr<HttpSession> http, const ReflectorOptions& opts)
+    : versions_(std::move(versions)), type_(versions_.at(0)), name_(type_.name()), index_(index), store_(store),
+      http_(std::move(http)), opts_(opts), backoff_(opts.backoff) {
   status_.name = name_;
 }
 
@@ -148,7 +152,9 @@ void Reflector::run() {
     }
     if (need_list) {
       set_state(ResourceState::listing);
-      switch (list()) {
+      ListOutcome outcome = discover();
+      if (outcome == ListOutcome::ok) outcome = list();
+      switch (outcome) {
         case ListOutcome::ok:
           need_list = false;
           not_served_logged = false;
@@ -162,9 +168,8 @@ void Reflector::run() {
           // A CRD version that is not installed: nothing to watch, and the
           // agent is synced as far as this resource goes.
           if (!not_served_logged) {
-            log(Log::source)->info("kubernetes {}: not served by this API server (CRD version not installed); "
-                                   "checking again every {} s",
-                                   name_, opts_.not_served_retry.count() / 1000);
+            log(Log::source)->info("kubernetes {}: not served by this API server ({}); checking again every {} s",
+                                   name_, not_served_why_, opts_.not_served_retry.count() / 1000);
             not_served_logged = true;
           }
           stat([](ResourceStatus& s) {
@@ -217,7 +222,81 @@ void Reflector::run() {
         sleep_for(backoff_.next());
         break;
     }
+    if (!need_list && fallback_ && Clock::now() >= rediscover_at_) {
+      // The version watched is a guess: ask again, re-list if the answer differs.
+      const std::string before(type_.version);
+      const ListOutcome o = discover();
+      if (o != ListOutcome::ok || type_.version != before) need_list = true;
+      fresh_discovery_ = need_list && o == ListOutcome::ok && !fallback_;  // the list need not ask again
+    }
   }
+}
+
+Reflector::ListOutcome Reflector::discover() {
+  if (versions_.size() < 2) return ListOutcome::ok;  // nothing to choose
+  if (std::exchange(fresh_discovery_, false)) return ListOutcome::ok;
+  const std::string_view group = versions_[0].group;
+  const std::string path = api_group_path(group);
+  stat([](ResourceStatus& s) {
+    ++s.requests;
+    ++s.discoveries;
+  });
+  auto r = http_->get(path, TransferLimits{opts_.list_timeout, opts_.list_timeout, size_t{1} << 20});
+  std::string problem;
+  if (!r && http_->interrupted()) return ListOutcome::failed;  // stopping
+  if (!r) {
+    problem = r.error().message();
+  } else if (r->status == 404) {
+    not_served_why_ = fmt::format("API group {} not installed", group);
+    fallback_ = false;
+    return ListOutcome::not_served;
+  } else if (r->status != 200) {
+    problem = http_problem(fmt::format("GET {}", path), *r, fmt::format("the API group {}", group));
+  } else if (auto g = decode_api_group(r->body, group); !g) {
+    problem = g.error().message();
+  } else {
+    std::vector<std::string_view> known;
+    for (const auto& t : versions_) known.push_back(t.version);
+    auto v = choose_version(known, *g);
+    fallback_ = false;
+    if (!v) {
+      not_served_why_ = fmt::format("API group {} serves versions {}, none of which the agent decodes ({})", group,
+                                    fmt::join(g->versions, ", "), fmt::join(known, ", "));
+      return ListOutcome::not_served;
+    }
+    use_version(*v, *v == g->preferred ? "preferred by the server"
+                                       : fmt::format("newest served version the agent decodes; the server prefers {}",
+                                                     g->preferred.empty() ? "none" : g->preferred));
+    return ListOutcome::ok;
+  }
+  const bool first_failure = !fallback_;
+  fallback_ = true;
+  rediscover_at_ = Clock::now() + opts_.discovery_retry;
+  use_version(versions_[0].version, "discovery failed: newest version the agent decodes");
+  if (!r || r->status != 200) stat([&](ResourceStatus& s) { ++s.api_errors[r ? std::to_string(r->status) : "none"]; });
+  if (first_failure)
+    log(Log::source)->warn("kubernetes {}: discovery of {} failed ({}); watching {}, the newest version the agent "
+                           "decodes, and asking again every {} s",
+                           versions_[0].kind, path, problem, name_, opts_.discovery_retry.count() / 1000);
+  return ListOutcome::ok;
+}
+
+void Reflector::use_version(std::string_view version, const std::string& why) {
+  const auto it = std::find_if(versions_.begin(), versions_.end(), [&](const auto& t) { return t.version == version; });
+  const bool changed = it->version != type_.version || status().version_choice.empty();
+  if (it->version != type_.version) {
+    // Another resource: its versions and paging say nothing about this one.
+    rv_.clear();
+    consistent_next_ = false;
+    server_pages_ = false;
+  }
+  type_ = *it;
+  name_ = type_.name();
+  stat([&](ResourceStatus& s) {
+    s.name = name_;
+    s.version_choice = why;
+  });
+  if (changed) log(Log::source)->info("kubernetes {}: watching {} ({})", type_.kind, name_, why);
 }
 
 Reflector::ListOutcome Reflector::list() {
@@ -250,7 +329,10 @@ Reflector::ListOutcome Reflector::list() {
       failed(fmt::format("list: {}", r.error().message()), "none");
       return ListOutcome::failed;
     }
-    if (r->status == 404 && first) return ListOutcome::not_served;
+    if (r->status == 404 && first) {
+      not_served_why_ = "CRD version not installed";
+      return ListOutcome::not_served;
+    }
     if (r->status == 410 && !cont.empty()) {
       failed("list: the continue token expired between pages; listing again from the start", "410");
       return ListOutcome::failed;
@@ -349,7 +431,10 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
 
 Reflector::WatchResult Reflector::watch() {
   WatchResult res;
-  const auto timeout = opts_.watch_timeout;
+  // While the version is a guess, the watch ends in time to ask discovery again.
+  const auto timeout = fallback_ ? std::clamp(std::chrono::duration_cast<std::chrono::seconds>(opts_.discovery_retry),
+                                              std::chrono::seconds(1), opts_.watch_timeout)
+                                 : opts_.watch_timeout;
   const std::string target =
       fmt::format("{}?watch=1&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds={}", type_.path(),
                   url_escape(rv_), timeout.count());

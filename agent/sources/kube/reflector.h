@@ -1,6 +1,14 @@
 // One reflector per resource: LIST then WATCH from the list's
 // resourceVersion, applying events to the Store, for as long as it runs.
 //
+// A kind the agent decodes in several versions gets one reflector, which asks
+// API discovery (GET /apis/<group>) before every list which version to use:
+// the server's preferred one if the agent decodes it, else the newest served
+// one it decodes. Discovery answered 404, or no such version: "not served".
+// Discovery failing otherwise: the newest version the agent decodes, logged,
+// and discovery asked again every discovery_retry (the watch is cut to that
+// length meanwhile); a different answer then re-lists in that version.
+//
 // Which state a list asks for (the API server's resourceVersion semantics):
 //   first list                  resourceVersion=0: any state, served from the
 //                               API server's watch cache (which ignores limit),
@@ -33,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sources/kube/backoff.h"
 #include "sources/kube/http_session.h"
@@ -49,6 +58,7 @@ struct ReflectorOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds healthy_after{30'000};   // a watch open this long resets the backoff
   std::chrono::milliseconds not_served_retry{300'000};
+  std::chrono::milliseconds discovery_retry{60'000};  // after a failed discovery
   BackoffOptions backoff;
 };
 
@@ -56,7 +66,11 @@ enum class ResourceState { starting, listing, watching, not_served, failing, sto
 const char* state_name(ResourceState s);
 
 struct ResourceStatus {
-  std::string name;
+  std::string name;               // of the version watched now
+  // Why this version: "" (the only one the agent decodes), "preferred by the
+  // server", "newest served version the agent decodes", or the discovery failure.
+  std::string version_choice;
+  uint64_t discoveries = 0;       // discovery requests made
   ResourceState state = ResourceState::starting;
   bool synced = false;
   size_t objects = 0;             // in the store now
@@ -90,7 +104,8 @@ struct ResourceStatus {
 
 class Reflector {
  public:
-  Reflector(ResourceType type, size_t index, Store& store, std::unique_ptr<HttpSession> http,
+  // `versions`: of one kind, newest first, at least one.
+  Reflector(std::vector<ResourceType> versions, size_t index, Store& store, std::unique_ptr<HttpSession> http,
             const ReflectorOptions& opts);
   ~Reflector();
   Reflector(const Reflector&) = delete;
@@ -109,6 +124,8 @@ class Reflector {
   };
 
   void run();
+  ListOutcome discover();
+  void use_version(std::string_view version, const std::string& why);
   ListOutcome list();
   WatchResult watch();
   bool handle_line(std::string_view line, WatchResult& res);
@@ -125,8 +142,9 @@ class Reflector {
     f(status_);
   }
 
-  const ResourceType type_;
-  const std::string name_;
+  const std::vector<ResourceType> versions_;
+  ResourceType type_;  // the version watched now; type_ and name_ owned by the reflector thread
+  std::string name_;
   const size_t index_;
   Store& store_;
   std::unique_ptr<HttpSession> http_;
@@ -138,6 +156,11 @@ class Reflector {
   // A list from the cache came back paged: the server has no watch cache for
   // this resource, so later lists page too (reflector thread).
   bool server_pages_ = false;
+  // Discovery failed: the version is a guess, to be checked at rediscover_at_.
+  bool fallback_ = false;
+  std::chrono::steady_clock::time_point rediscover_at_{};
+  bool fresh_discovery_ = false;  // discovery just answered: the next list need not ask
+  std::string not_served_why_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

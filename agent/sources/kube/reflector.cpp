@@ -242,6 +242,7 @@ Reflector::ListOutcome Reflector::discover() {
     ++s.discoveries;
   });
   auto r = http_->get(path, TransferLimits{opts_.list_timeout, opts_.list_timeout, size_t{1} << 20});
+  if (r) stat([&](ResourceStatus& s) { s.bytes += r->body.size(); });
   std::string problem;
   if (!r && http_->interrupted()) return ListOutcome::failed;  // stopping
   if (!r) {
@@ -306,7 +307,7 @@ Reflector::ListOutcome Reflector::list() {
   const std::string path = type_.path();
   const TransferLimits limits{opts_.list_timeout, opts_.list_timeout};
   // "" = consistent; "0" = any state; else not older than that version.
-  const std::string asked = consistent_next_ ? "" : rv_.empty() ? "0" : rv_;
+  const std::string asked = consistent_next_ || !opts_.list_from_cache ? "" : rv_.empty() ? "0" : rv_;
   // The watch cache serves rv=0 whatever the limit, but a specific version
   // only without one (with a limit, older servers go to etcd).
   const bool paged = asked.empty() || asked == "0" || server_pages_;
@@ -329,6 +330,7 @@ Reflector::ListOutcome Reflector::list() {
       failed(fmt::format("list: {}", r.error().message()), "none");
       return ListOutcome::failed;
     }
+    stat([&](ResourceStatus& s) { s.bytes += r->body.size(); });
     if (r->status == 404 && first) {
       not_served_why_ = "CRD version not installed";
       return ListOutcome::not_served;
@@ -350,7 +352,10 @@ Reflector::ListOutcome Reflector::list() {
       failed(http_problem(fmt::format("list {}", path), *r, name_), std::to_string(r->status));
       return ListOutcome::failed;
     }
+    const auto decode_start = Clock::now();
     auto page = decode_list_page(r->body, type_);
+    const auto decode_took = Clock::now() - decode_start;
+    stat([&](ResourceStatus& s) { s.decode_time += decode_took; });
     if (!page) {
       stat([](ResourceStatus& s) { ++s.garbage; });
       failed(fmt::format("list {}: {}: keeping the last good state, retrying", path, page.error().message()));
@@ -381,7 +386,13 @@ Reflector::ListOutcome Reflector::list() {
 }
 
 bool Reflector::handle_line(std::string_view line, WatchResult& res) {
+  const auto decode_start = Clock::now();
   DecodedEvent d = decode_watch_event(line, type_);
+  const auto decode_took = Clock::now() - decode_start;
+  stat([&](ResourceStatus& s) {
+    s.bytes += line.size() + 1;  // and its newline
+    s.decode_time += decode_took;
+  });
   if (d.outcome == DecodedEvent::Outcome::garbage) {
     stat([](ResourceStatus& s) { ++s.garbage; });
     log(Log::source)->warn("kubernetes {}: watch stream sent garbage ({}); re-listing", name_, d.problem);

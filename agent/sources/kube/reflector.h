@@ -59,6 +59,9 @@ struct ReflectorOptions {
   std::chrono::milliseconds healthy_after{30'000};   // a watch open this long resets the backoff
   std::chrono::milliseconds not_served_retry{300'000};
   std::chrono::milliseconds discovery_retry{60'000};  // after a failed discovery
+  // false: every list reads the current state (consistent, paged), as before
+  // lists came from the watch cache; for comparison, or a server whose cache is suspect.
+  bool list_from_cache = true;
   BackoffOptions backoff;
 };
 
@@ -71,6 +74,8 @@ struct ResourceStatus {
   // server", "newest served version the agent decodes", or the discovery failure.
   std::string version_choice;
   uint64_t discoveries = 0;       // discovery requests made
+  uint64_t bytes = 0;             // response body bytes received (lists, watch lines, discovery)
+  std::chrono::nanoseconds decode_time{0};  // spent decoding list pages and watch events
   ResourceState state = ResourceState::starting;
   bool synced = false;
   size_t objects = 0;             // in the store now

@@ -1,7 +1,8 @@
 // Every kind the agent reads, in one table: its API group, the versions it
 // understands, its plural resource name and whether it is namespaced. The
-// manifests reader, the Kubernetes source (one watch per version) and the
-// deploy checks (CRDs, RBAC, examples) all read it from here.
+// manifests reader, the Kubernetes source (one watch per kind, in the version
+// API discovery prefers among these) and the deploy checks (CRDs, RBAC,
+// examples) all read it from here.
 #pragma once
 
 #include <span>

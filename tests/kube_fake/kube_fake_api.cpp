@@ -1,6 +1,8 @@
 #include "kube_fake_api.h"
 
+#include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <fstream>
 #include <stdexcept>
 
@@ -30,6 +32,41 @@ std::string status_body(int code) {
     case 410: return load_fixture("status-410-expired.json").dump();
     default: return load_fixture("status-500-internal.json").dump();
   }
+}
+
+// kube-apiserver's answer when a list asks for a version its watch cache has
+// not reached within its wait (it waits 3 s; the fake answers at once).
+std::string too_large_body(uint64_t asked, uint64_t current) {
+  return json{{"kind", "Status"},
+              {"apiVersion", "v1"},
+              {"metadata", json::object()},
+              {"status", "Failure"},
+              {"message", fmt::format("Too large resource version: {}, current: {}", asked, current)},
+              {"reason", "Timeout"},
+              {"details", {{"causes", {{{"reason", "ResourceVersionTooLarge"}, {"message", "Too large resource version"}}}},
+                           {"retryAfterSeconds", 1}}},
+              {"code", 504}}
+      .dump();
+}
+
+std::string bad_request_body(const std::string& message) {
+  return json{{"kind", "Status"},  {"apiVersion", "v1"},       {"metadata", json::object()}, {"status", "Failure"},
+              {"message", message}, {"reason", "BadRequest"}, {"code", 400}}
+      .dump();
+}
+
+// Kubernetes' version priority: GA before beta before alpha, higher numbers
+// first ("v1" > "v1beta2" > "v1beta1" > "v1alpha4"); other names last, by name.
+std::tuple<int, int, int, std::string> version_rank(const std::string& v) {
+  unsigned major = 0, minor = 0;
+  char stage[8] = {0};
+  int used = 0;
+  if (std::sscanf(v.c_str(), "v%u%n", &major, &used) == 1 && static_cast<size_t>(used) == v.size())
+    return {0, -static_cast<int>(major), 0, ""};
+  if (std::sscanf(v.c_str(), "v%u%5[a-z]%u%n", &major, stage, &minor, &used) == 3 &&
+      static_cast<size_t>(used) == v.size() && (std::string_view(stage) == "beta" || std::string_view(stage) == "alpha"))
+    return {std::string_view(stage) == "beta" ? 1 : 2, -static_cast<int>(major), -static_cast<int>(minor), ""};
+  return {3, 0, 0, v};
 }
 
 std::string key_of(const json& obj) {
@@ -109,6 +146,64 @@ void FakeApi::compact() {
   cv_.notify_all();
 }
 
+void FakeApi::freeze_cache() {
+  std::lock_guard lock(mu_);
+  frozen_rv_ = rv_;
+  for (auto& [_, c] : cols_) c.frozen = c.objects;
+}
+
+void FakeApi::thaw_cache() {
+  std::lock_guard lock(mu_);
+  frozen_rv_.reset();
+  for (auto& [_, c] : cols_) c.frozen.reset();
+}
+
+void FakeApi::fault_discovery(const std::string& group, Fault f) {
+  std::lock_guard lock(mu_);
+  discovery_faults_[group].push_back(f);
+}
+
+void FakeApi::prefer(const std::string& group, const std::string& version) {
+  std::lock_guard lock(mu_);
+  preferred_[group] = version;
+}
+
+size_t FakeApi::discoveries(const std::string& group) const {
+  std::lock_guard lock(mu_);
+  auto it = discoveries_.find(group);
+  return it == discoveries_.end() ? 0 : it->second;
+}
+
+void FakeApi::handle_discovery(const std::string& group, Response& resp, std::unique_lock<std::mutex>& lock) {
+  ++discoveries_[group];
+  if (auto q = discovery_faults_.find(group); q != discovery_faults_.end() && !q->second.empty()) {
+    const Fault f = q->second.front();
+    q->second.pop_front();
+    lock.unlock();
+    if (f == Fault::garbage) return resp.send(200, "<html><body>502 Bad Gateway</body></html>", "text/html");
+    if (f == Fault::http_403) return resp.send(403, status_body(403));
+    return resp.send(500, status_body(500));
+  }
+  std::vector<std::string> versions;
+  for (const auto& [_, c] : cols_)
+    if (c.type.group == group) versions.emplace_back(c.type.version);
+  std::sort(versions.begin(), versions.end(),
+            [](const std::string& a, const std::string& b) { return version_rank(a) < version_rank(b); });
+  versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
+  auto pref = preferred_.find(group);
+  lock.unlock();
+  if (versions.empty()) return resp.send(404, status_body(404));
+  json vs = json::array();
+  for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+  const std::string preferred = pref != preferred_.end() ? pref->second : versions.front();
+  json doc = {{"kind", "APIGroup"},
+              {"apiVersion", "v1"},
+              {"name", group},
+              {"versions", vs},
+              {"preferredVersion", {{"groupVersion", group + "/" + preferred}, {"version", preferred}}}};
+  resp.send(200, doc.dump());
+}
+
 uint64_t FakeApi::resource_version() const {
   std::lock_guard lock(mu_);
   return rv_;
@@ -165,6 +260,9 @@ void FakeApi::handle(const Request& req, Response& resp) {
     return;
   }
   if (req.method == "POST") return handle_event_post(req, resp, lock);
+  if (const std::string_view p(req.path); it == cols_.end() && p.starts_with("/apis/") &&
+                                          p.find('/', 6) == std::string_view::npos && p.size() > 6)
+    return handle_discovery(std::string(p.substr(6)), resp, lock);
   if (it == cols_.end()) {
     lock.unlock();
     resp.send(404, status_body(404));
@@ -236,25 +334,49 @@ void FakeApi::handle_list(const Request& req, Response& resp, Collection& c, std
       default: return resp.send(500, status_body(500));
     }
   }
+  const auto rv_param = req.query.find("resourceVersion");
+  const std::string asked = rv_param == req.query.end() ? "" : rv_param->second;
+  if (!cont.empty() && !asked.empty() && asked != "0") {
+    lock.unlock();
+    return resp.send(400, bad_request_body("specifying resource version is not allowed when using continue"));
+  }
   // Continue tokens carry the offset and the list's resourceVersion, so every
   // page reports the same version (the real server serves all pages from one
   // snapshot).
   size_t offset = 0;
   uint64_t list_rv = rv_;
+  const std::map<std::string, json>* objects = &c.objects;
+  size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 0;
+  if (opts_.watch_cache && cont.empty() && !asked.empty()) {
+    // From the watch cache: everything at once, at the cache's version.
+    uint64_t want = 0;
+    try {
+      want = std::stoull(asked);
+    } catch (const std::exception&) {
+      lock.unlock();
+      return resp.send(400, bad_request_body("invalid resourceVersion " + asked));
+    }
+    if (c.frozen) objects = &*c.frozen;
+    list_rv = frozen_rv_.value_or(rv_);
+    if (want > list_rv) {
+      lock.unlock();
+      return resp.send(504, too_large_body(want, list_rv));
+    }
+    limit = 0;
+  }
   if (!cont.empty()) std::sscanf(cont.c_str(), "off=%zu;rv=%lu", &offset, &list_rv);
-  const size_t limit = req.query.count("limit") ? std::stoul(req.query.at("limit")) : 0;
   json items = json::array();
   size_t i = 0;
-  for (const auto& [key, obj] : c.objects) {
+  for (const auto& [key, obj] : *objects) {
     if (i++ < offset) continue;
     if (limit && items.size() == limit) break;
     items.push_back(obj);
   }
   json md = {{"resourceVersion", std::to_string(list_rv)}};
   const size_t next = offset + items.size();
-  if (next < c.objects.size()) {
+  if (next < objects->size()) {
     md["continue"] = fmt::format("off={};rv={}", next, list_rv);
-    md["remainingItemCount"] = c.objects.size() - next;
+    md["remainingItemCount"] = objects->size() - next;
   }
   json list = {{"kind", std::string(c.type.kind) + "List"},
                {"apiVersion", c.type.api_version()},

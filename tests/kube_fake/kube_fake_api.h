@@ -1,9 +1,19 @@
 // An in-process stand-in for kube-apiserver's list/watch protocol, serving
 // collections from fixture files shaped like real API responses:
 //   GET <path>?limit=N[&continue=T]          -> <Kind>List pages, metadata.resourceVersion/continue
+//                                              (no resourceVersion: the current state, consistent)
+//   GET <path>?resourceVersion=0|RV[&limit]  -> from the watch cache: every item in one answer
+//                                              (limit ignored), at the cache's version, which
+//                                              may lag (freeze_cache()); RV newer than the
+//                                              cache -> 504 ResourceVersionTooLarge
+//   continue with a resourceVersion other than 0 -> 400, as kube-apiserver answers
 //   GET <path>?watch=1&resourceVersion=RV... -> chunked stream, one JSON event per line,
 //                                              every event after RV, then live events,
 //                                              BOOKMARKs, ended after timeoutSeconds
+//   GET /apis/<group>                        -> APIGroup discovery document: the versions of
+//                                              the group served here, in Kubernetes' priority
+//                                              order (v1 > v1beta2 > v1alpha4 > v1alpha3),
+//                                              preferredVersion the first (or prefer())
 //   unknown path -> 404 Status; RV older than the last compaction -> ERROR event 410
 //   POST /api/v1/namespaces/NS/events (and events.k8s.io/v1) -> 201, kept for events()
 // plus one-shot faults a test injects to see the client survive them.
@@ -47,6 +57,9 @@ class FakeApi {
   struct Options {
     std::optional<TlsIdentity> tls;
     std::string token;  // non-empty: require "Authorization: Bearer <token>"
+    // false: no watch cache, as kube-apiserver with --watch-cache=false:
+    // every list is read from "etcd" and paged.
+    bool watch_cache = true;
   };
   explicit FakeApi(Options opts);
   FakeApi() : FakeApi(Options{}) {}
@@ -64,8 +77,17 @@ class FakeApi {
   uint64_t remove(const ResourceType& t, const std::string& key);
   void bookmark();  // every open watch gets a BOOKMARK at the current resourceVersion
   void compact();   // watches from any earlier resourceVersion get 410
+  // The watch cache stops following changes (a cache that lags behind etcd)
+  // until thaw_cache(); lists served from it show the state of this moment.
+  void freeze_cache();
+  void thaw_cache();
   uint64_t resource_version() const;
   void fault(const ResourceType& t, bool watch, Fault f);
+  // The next discovery of `group` gets `f` (http_500, http_403 or garbage).
+  void fault_discovery(const std::string& group, Fault f);
+  // Discovery names `version` as the group's preferred version.
+  void prefer(const std::string& group, const std::string& version);
+  size_t discoveries(const std::string& group) const;
   // Applies `f` (cut or stall) to the watch streams open now.
   void fault_open_watches(const ResourceType& t, Fault f);
 
@@ -92,11 +114,13 @@ class FakeApi {
     std::deque<Fault> watch_faults;
     std::optional<Fault> live_fault;
     std::vector<Seen> seen;
+    std::optional<std::map<std::string, nlohmann::json>> frozen;  // the lagging cache
   };
 
   void handle(const Request& req, Response& resp);
   void handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
   void handle_watch(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
+  void handle_discovery(const std::string& group, Response& resp, std::unique_lock<std::mutex>& lock);
   void handle_event_post(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock);
   std::optional<Fault> take(std::deque<Fault>& q, bool continue_page);
   uint64_t record(Collection& c, const char* type, nlohmann::json obj, bool quiet = false);
@@ -107,8 +131,12 @@ class FakeApi {
   std::map<std::string, Collection> cols_;  // by path
   uint64_t rv_ = 1000;
   uint64_t compacted_ = 0;
+  std::optional<uint64_t> frozen_rv_;  // the lagging cache's version
   uint64_t bookmarks_ = 0;
   std::vector<nlohmann::json> events_;
+  std::map<std::string, std::string> preferred_;           // group -> version
+  std::map<std::string, std::deque<Fault>> discovery_faults_;  // group -> faults
+  std::map<std::string, size_t> discoveries_;              // group -> requests
   std::deque<int> event_faults_;
   std::unique_ptr<HttpServer> server_;
 };

@@ -50,6 +50,8 @@ const char* reason(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 410: return "Gone";
+    case 400: return "Bad Request";
+    case 504: return "Gateway Timeout";
     case 500: return "Internal Server Error";
     default: return "Status";
   }

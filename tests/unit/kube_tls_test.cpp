@@ -123,7 +123,8 @@ TEST_F(KubeTls, MissingClientCertificateIsRefused) {
   ASSERT_TRUE(wait_failure(*src));
   EXPECT_FALSE(src->synced());
   EXPECT_GE(api_->server().tls_failures(), 1);
-  EXPECT_NE(last_error(*src).find("GET " + api_->url() + "/api/v1/pods?limit=500: "), std::string::npos)
+  EXPECT_NE(last_error(*src).find("GET " + api_->url() + "/api/v1/pods?limit=500&resourceVersion=0: "),
+            std::string::npos)
       << last_error(*src);
 }
 

@@ -3,24 +3,46 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "model/kinds.h"
 
 namespace smi::kube {
 
-KubeSource::KubeSource(std::vector<ResourceType> types, KubeOptions opts)
-    : opts_(std::move(opts)), store_(std::move(types)) {}
+namespace {
+
+std::vector<ResourceType> slot_types(const std::vector<std::vector<ResourceType>>& reflected) {
+  std::vector<ResourceType> out;
+  for (const auto& versions : reflected) out.push_back(versions.at(0));
+  return out;
+}
+
+}  // namespace
+
+KubeSource::KubeSource(std::vector<std::vector<ResourceType>> reflected, KubeOptions opts)
+    : opts_(std::move(opts)), store_(slot_types(reflected)) {}
 
 KubeSource::~KubeSource() { stop(); }
 
 Result<std::unique_ptr<KubeSource>> KubeSource::create(const ClusterConfig& cfg, KubeOptions opts) {
   SMI_TRY(check_config(cfg));
-  std::vector<ResourceType> types = opts.resources;
-  if (types.empty()) types.assign(all_resources().begin(), all_resources().end());
-  std::unique_ptr<KubeSource> src(new KubeSource(types, std::move(opts)));
-  for (size_t i = 0; i < types.size(); ++i) {
+  // Each reflector's versions, newest first.
+  std::vector<std::vector<ResourceType>> reflected;
+  if (!opts.resources.empty()) {
+    for (const auto& t : opts.resources) reflected.push_back({t});
+  } else if (!opts.kinds.empty()) {
+    for (const auto& k : opts.kinds) {
+      auto versions = versions_of(k);
+      if (versions.empty()) return Error(fmt::format("kubernetes source: kind {}: the agent does not read it", k));
+      reflected.push_back(std::move(versions));
+    }
+  } else {
+    for (const auto& k : model::known_kinds()) reflected.push_back(versions_of(k.kind));
+  }
+  std::unique_ptr<KubeSource> src(new KubeSource(reflected, std::move(opts)));
+  for (size_t i = 0; i < reflected.size(); ++i) {
     auto http = HttpSession::create(cfg, src->opts_.reflector.connect_timeout);
     if (!http) return std::move(http).error().context("kubernetes source");
     src->reflectors_.push_back(
-        std::make_unique<Reflector>(types[i], i, src->store_, std::move(*http), src->opts_.reflector));
+        std::make_unique<Reflector>(std::move(reflected[i]), i, src->store_, std::move(*http), src->opts_.reflector));
   }
   return src;
 }

@@ -33,7 +33,12 @@
 namespace smi::kube {
 
 struct KubeOptions {
-  std::vector<ResourceType> resources;  // empty = all_resources()
+  // Non-empty: watch exactly these, one reflector each, no discovery (every
+  // version listed is watched: all_resources() is the agent before discovery).
+  std::vector<ResourceType> resources;
+  // When `resources` is empty: the kinds to watch ("TrafficSplit", ...), each
+  // in the one version discovery chooses; empty = every kind the agent reads.
+  std::vector<std::string> kinds;
   ReflectorOptions reflector;
   std::chrono::milliseconds quiet{200};       // debounce: no change for this long
   std::chrono::milliseconds max_delay{2000};  // ... but a reconcile at least this soon after a change
@@ -54,7 +59,7 @@ class KubeSource {
   KubeSource(const KubeSource&) = delete;
   KubeSource& operator=(const KubeSource&) = delete;
 
-  void start();  // one thread per resource
+  void start();  // one thread per watched resource
   void stop();   // interrupts requests in flight; wakes waiters; idempotent
 
   // True once every resource has completed its first list or is not served.
@@ -83,7 +88,8 @@ class KubeSource {
   }
 
  private:
-  KubeSource(std::vector<ResourceType> types, KubeOptions opts);
+  // One store slot per reflector, typed by its newest version.
+  KubeSource(std::vector<std::vector<ResourceType>> reflected, KubeOptions opts);
 
   KubeOptions opts_;
   Store store_;

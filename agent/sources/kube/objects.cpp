@@ -151,6 +151,23 @@ std::string status_message(std::string_view body) {
   return excerpt(body);
 }
 
+bool resource_version_too_large(std::string_view body) {
+  json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object()) return false;
+  auto k = doc.find("kind");
+  if (k == doc.end() || *k != "Status") return false;
+  auto d = doc.find("details");
+  if (d == doc.end() || !d->is_object()) return false;
+  auto causes = d->find("causes");
+  if (causes == d->end() || !causes->is_array()) return false;
+  for (const auto& c : *causes) {
+    if (!c.is_object()) continue;
+    auto r = c.find("reason");
+    if (r != c.end() && *r == "ResourceVersionTooLarge") return true;
+  }
+  return false;
+}
+
 std::string excerpt(std::string_view bytes, size_t max) {
   std::string out;
   for (char c : bytes.substr(0, max)) {

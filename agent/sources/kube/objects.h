@@ -53,6 +53,11 @@ Result<ListPage> decode_list_page(std::string_view body, const ResourceType& typ
 // short, printable excerpt of the body when it is not a Status.
 std::string status_message(std::string_view body);
 
+// True when a Status body says the API server's watch cache has not yet
+// reached the resourceVersion a list asked for (HTTP 504, details.causes[]
+// reason "ResourceVersionTooLarge"): only a consistent list can answer now.
+bool resource_version_too_large(std::string_view body);
+
 // A printable excerpt of untrusted bytes for log messages.
 std::string excerpt(std::string_view bytes, size_t max = 80);
 

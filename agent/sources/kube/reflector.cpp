@@ -1,11 +1,15 @@
 #include "sources/kube/reflector.h"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
+#include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/log.h"
+#include "sources/kube/discovery.h"
 #include "sources/kube/objects.h"
 #include "sources/kube/watch_stream.h"
 
@@ -59,10 +63,10 @@ const char* state_name(ResourceState s) {
   return "?";
 }
 
-Reflector::Reflector(ResourceType type, size_t index, Store& store, std::unique_ptr<HttpSession> http,
-                     const ReflectorOptions& opts)
-    : type_(type), name_(type.name()), index_(index), store_(store), http_(std::move(http)), opts_(opts),
-      backoff_(opts.backoff) {
+Reflector::Reflector(std::vector<ResourceType> versions, size_t index, Store& store,
+                     std::unique_ptr<HttpSession> http, const ReflectorOptions& opts)
+    : versions_(std::move(versions)), type_(versions_.at(0)), name_(type_.name()), index_(index), store_(store),
+      http_(std::move(http)), opts_(opts), backoff_(opts.backoff) {
   status_.name = name_;
 }
 
@@ -148,7 +152,9 @@ void Reflector::run() {
     }
     if (need_list) {
       set_state(ResourceState::listing);
-      switch (list()) {
+      ListOutcome outcome = discover();
+      if (outcome == ListOutcome::ok) outcome = list();
+      switch (outcome) {
         case ListOutcome::ok:
           need_list = false;
           not_served_logged = false;
@@ -162,9 +168,8 @@ void Reflector::run() {
           // A CRD version that is not installed: nothing to watch, and the
           // agent is synced as far as this resource goes.
           if (!not_served_logged) {
-            log(Log::source)->info("kubernetes {}: not served by this API server (CRD version not installed); "
-                                   "checking again every {} s",
-                                   name_, opts_.not_served_retry.count() / 1000);
+            log(Log::source)->info("kubernetes {}: not served by this API server ({}); checking again every {} s",
+                                   name_, not_served_why_, opts_.not_served_retry.count() / 1000);
             not_served_logged = true;
           }
           stat([](ResourceStatus& s) {
@@ -217,7 +222,82 @@ void Reflector::run() {
         sleep_for(backoff_.next());
         break;
     }
+    if (!need_list && fallback_ && Clock::now() >= rediscover_at_) {
+      // The version watched is a guess: ask again, re-list if the answer differs.
+      const std::string before(type_.version);
+      const ListOutcome o = discover();
+      if (o != ListOutcome::ok || type_.version != before) need_list = true;
+      fresh_discovery_ = need_list && o == ListOutcome::ok && !fallback_;  // the list need not ask again
+    }
   }
+}
+
+Reflector::ListOutcome Reflector::discover() {
+  if (versions_.size() < 2) return ListOutcome::ok;  // nothing to choose
+  if (std::exchange(fresh_discovery_, false)) return ListOutcome::ok;
+  const std::string_view group = versions_[0].group;
+  const std::string path = api_group_path(group);
+  stat([](ResourceStatus& s) {
+    ++s.requests;
+    ++s.discoveries;
+  });
+  auto r = http_->get(path, TransferLimits{opts_.list_timeout, opts_.list_timeout, size_t{1} << 20});
+  if (r) stat([&](ResourceStatus& s) { s.bytes += r->body.size(); });
+  std::string problem;
+  if (!r && http_->interrupted()) return ListOutcome::failed;  // stopping
+  if (!r) {
+    problem = r.error().message();
+  } else if (r->status == 404) {
+    not_served_why_ = fmt::format("API group {} not installed", group);
+    fallback_ = false;
+    return ListOutcome::not_served;
+  } else if (r->status != 200) {
+    problem = http_problem(fmt::format("GET {}", path), *r, fmt::format("the API group {}", group));
+  } else if (auto g = decode_api_group(r->body, group); !g) {
+    problem = g.error().message();
+  } else {
+    std::vector<std::string_view> known;
+    for (const auto& t : versions_) known.push_back(t.version);
+    auto v = choose_version(known, *g);
+    fallback_ = false;
+    if (!v) {
+      not_served_why_ = fmt::format("API group {} serves versions {}, none of which the agent decodes ({})", group,
+                                    fmt::join(g->versions, ", "), fmt::join(known, ", "));
+      return ListOutcome::not_served;
+    }
+    use_version(*v, *v == g->preferred ? "preferred by the server"
+                                       : fmt::format("newest served version the agent decodes; the server prefers {}",
+                                                     g->preferred.empty() ? "none" : g->preferred));
+    return ListOutcome::ok;
+  }
+  const bool first_failure = !fallback_;
+  fallback_ = true;
+  rediscover_at_ = Clock::now() + opts_.discovery_retry;
+  use_version(versions_[0].version, "discovery failed: newest version the agent decodes");
+  if (!r || r->status != 200) stat([&](ResourceStatus& s) { ++s.api_errors[r ? std::to_string(r->status) : "none"]; });
+  if (first_failure)
+    log(Log::source)->warn("kubernetes {}: discovery of {} failed ({}); watching {}, the newest version the agent "
+                           "decodes, and asking again every {} s",
+                           versions_[0].kind, path, problem, name_, opts_.discovery_retry.count() / 1000);
+  return ListOutcome::ok;
+}
+
+void Reflector::use_version(std::string_view version, const std::string& why) {
+  const auto it = std::find_if(versions_.begin(), versions_.end(), [&](const auto& t) { return t.version == version; });
+  const bool changed = it->version != type_.version || status().version_choice.empty();
+  if (it->version != type_.version) {
+    // Another resource: its versions and paging say nothing about this one.
+    rv_.clear();
+    consistent_next_ = false;
+    server_pages_ = false;
+  }
+  type_ = *it;
+  name_ = type_.name();
+  stat([&](ResourceStatus& s) {
+    s.name = name_;
+    s.version_choice = why;
+  });
+  if (changed) log(Log::source)->info("kubernetes {}: watching {} ({})", type_.kind, name_, why);
 }
 
 Reflector::ListOutcome Reflector::list() {
@@ -226,25 +306,56 @@ Reflector::ListOutcome Reflector::list() {
   std::string rv;
   const std::string path = type_.path();
   const TransferLimits limits{opts_.list_timeout, opts_.list_timeout};
+  // "" = consistent; "0" = any state; else not older than that version.
+  const std::string asked = consistent_next_ || !opts_.list_from_cache ? "" : rv_.empty() ? "0" : rv_;
+  // The watch cache serves rv=0 whatever the limit, but a specific version
+  // only without one (with a limit, older servers go to etcd).
+  const bool paged = asked.empty() || asked == "0" || server_pages_;
   for (bool first = true;; first = false) {
-    std::string target = fmt::format("{}?limit={}", path, opts_.page_size);
-    if (!cont.empty()) target += "&continue=" + url_escape(cont);
+    std::string target = path;
+    char sep = '?';
+    auto param = [&](std::string_view k, const std::string& v) {
+      target += fmt::format("{}{}={}", sep, k, v);
+      sep = '&';
+    };
+    if (paged) param("limit", std::to_string(opts_.page_size));
+    if (!cont.empty()) {
+      param("continue", url_escape(cont));
+    } else if (!asked.empty()) {
+      param("resourceVersion", url_escape(asked));
+    }
     stat([](ResourceStatus& s) { ++s.requests; });
     auto r = http_->get(target, limits);
     if (!r) {
       failed(fmt::format("list: {}", r.error().message()), "none");
       return ListOutcome::failed;
     }
-    if (r->status == 404 && first) return ListOutcome::not_served;
+    stat([&](ResourceStatus& s) { s.bytes += r->body.size(); });
+    if (r->status == 404 && first) {
+      not_served_why_ = "CRD version not installed";
+      return ListOutcome::not_served;
+    }
     if (r->status == 410 && !cont.empty()) {
       failed("list: the continue token expired between pages; listing again from the start", "410");
+      return ListOutcome::failed;
+    }
+    if (r->status == 410 || (r->status == 504 && resource_version_too_large(r->body))) {
+      // The version asked for is compacted away, or the cache has not reached
+      // it: only the current state can be listed now.
+      consistent_next_ = true;
+      failed(fmt::format("list {} at resourceVersion {}: HTTP {}: {}: listing the current state next", path, asked,
+                         r->status, status_message(r->body)),
+             std::to_string(r->status));
       return ListOutcome::failed;
     }
     if (r->status != 200) {
       failed(http_problem(fmt::format("list {}", path), *r, name_), std::to_string(r->status));
       return ListOutcome::failed;
     }
+    const auto decode_start = Clock::now();
     auto page = decode_list_page(r->body, type_);
+    const auto decode_took = Clock::now() - decode_start;
+    stat([&](ResourceStatus& s) { s.decode_time += decode_took; });
     if (!page) {
       stat([](ResourceStatus& s) { ++s.garbage; });
       failed(fmt::format("list {}: {}: keeping the last good state, retrying", path, page.error().message()));
@@ -262,9 +373,11 @@ Reflector::ListOutcome Reflector::list() {
     rv = page->resource_version;
     cont = page->continue_token;
     if (cont.empty()) break;
+    if (!paged) server_pages_ = true;  // asked for all, got a page: no watch cache here
   }
   store_.replace(index_, std::move(objects));
   rv_ = rv;
+  consistent_next_ = false;
   stat([&](ResourceStatus& s) {
     ++s.lists;
     s.resource_version = rv;
@@ -273,7 +386,13 @@ Reflector::ListOutcome Reflector::list() {
 }
 
 bool Reflector::handle_line(std::string_view line, WatchResult& res) {
+  const auto decode_start = Clock::now();
   DecodedEvent d = decode_watch_event(line, type_);
+  const auto decode_took = Clock::now() - decode_start;
+  stat([&](ResourceStatus& s) {
+    s.bytes += line.size() + 1;  // and its newline
+    s.decode_time += decode_took;
+  });
   if (d.outcome == DecodedEvent::Outcome::garbage) {
     stat([](ResourceStatus& s) { ++s.garbage; });
     log(Log::source)->warn("kubernetes {}: watch stream sent garbage ({}); re-listing", name_, d.problem);
@@ -299,8 +418,9 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
       break;
     case EventType::error:
       if (ev.error_code == 410) {
-        log(Log::source)->info("kubernetes {}: resourceVersion {} is too old ({}); re-listing", name_, rv_,
-                               ev.error_message);
+        log(Log::source)->info("kubernetes {}: resourceVersion {} is too old ({}); re-listing the current state",
+                               name_, rv_, ev.error_message);
+        consistent_next_ = true;
         stat([](ResourceStatus& s) { ++s.gone; });
         res.outcome = WatchOutcome::gone;
       } else {
@@ -322,9 +442,13 @@ bool Reflector::handle_line(std::string_view line, WatchResult& res) {
 
 Reflector::WatchResult Reflector::watch() {
   WatchResult res;
+  // While the version is a guess, the watch ends in time to ask discovery again.
+  const auto timeout = fallback_ ? std::clamp(std::chrono::duration_cast<std::chrono::seconds>(opts_.discovery_retry),
+                                              std::chrono::seconds(1), opts_.watch_timeout)
+                                 : opts_.watch_timeout;
   const std::string target =
       fmt::format("{}?watch=1&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds={}", type_.path(),
-                  url_escape(rv_), opts_.watch_timeout.count());
+                  url_escape(rv_), timeout.count());
   LineBuffer lines;
   bool too_long = false;
   auto on_body = [&](std::string_view data) {
@@ -336,8 +460,8 @@ Reflector::WatchResult Reflector::watch() {
     ++s.requests;
     ++s.watches;
   });
-  const TransferLimits limits{milliseconds(0), std::chrono::duration_cast<milliseconds>(opts_.watch_timeout) +
-                                                   opts_.idle_slack, size_t{1} << 20};
+  const TransferLimits limits{milliseconds(0), std::chrono::duration_cast<milliseconds>(timeout) + opts_.idle_slack,
+                              size_t{1} << 20};
   auto on_status = [&](long status) {
     if (status == 200) answered();
   };
@@ -355,7 +479,9 @@ Reflector::WatchResult Reflector::watch() {
     return res;
   }
   if (r->status == 410) {
-    log(Log::source)->info("kubernetes {}: resourceVersion {} is gone (HTTP 410); re-listing", name_, rv_);
+    log(Log::source)->info("kubernetes {}: resourceVersion {} is gone (HTTP 410); re-listing the current state",
+                           name_, rv_);
+    consistent_next_ = true;
     stat([](ResourceStatus& s) { ++s.gone; });
     res.outcome = WatchOutcome::gone;
     return res;

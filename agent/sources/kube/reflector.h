@@ -1,7 +1,27 @@
-// One reflector per resource: LIST (paged) then WATCH from the list's
+// One reflector per resource: LIST then WATCH from the list's
 // resourceVersion, applying events to the Store, for as long as it runs.
 //
-//   410 Gone (HTTP status or ERROR event)   -> re-list
+// A kind the agent decodes in several versions gets one reflector, which asks
+// API discovery (GET /apis/<group>) before every list which version to use:
+// the server's preferred one if the agent decodes it, else the newest served
+// one it decodes. Discovery answered 404, or no such version: "not served".
+// Discovery failing otherwise: the newest version the agent decodes, logged,
+// and discovery asked again every discovery_retry (the watch is cut to that
+// length meanwhile); a different answer then re-lists in that version.
+//
+// Which state a list asks for (the API server's resourceVersion semantics):
+//   first list                  resourceVersion=0: any state, served from the
+//                               API server's watch cache (which ignores limit),
+//                               never a read of etcd per node at start-up
+//   re-list after a 410         no resourceVersion: the current state, read
+//                               consistently and paged (the cache may be older
+//                               than what we already saw: rv=0 could go back in time)
+//   any other re-list           resourceVersion=<the last one seen>, no limit:
+//                               from the cache, never older than what we saw
+//   list answered 410, or 504 "ResourceVersionTooLarge" -> the next list is consistent
+// Continue pages carry no resourceVersion (their token holds it).
+//
+//   410 Gone (HTTP status or ERROR event)   -> re-list (consistent)
 //   BOOKMARK                                -> remember its resourceVersion only
 //   stream ends normally (timeoutSeconds)   -> watch again from the last resourceVersion
 //   stream breaks, stalls, HTTP error       -> backoff, watch again from the last resourceVersion
@@ -21,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sources/kube/backoff.h"
 #include "sources/kube/http_session.h"
@@ -37,6 +58,10 @@ struct ReflectorOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds healthy_after{30'000};   // a watch open this long resets the backoff
   std::chrono::milliseconds not_served_retry{300'000};
+  std::chrono::milliseconds discovery_retry{60'000};  // after a failed discovery
+  // false: every list reads the current state (consistent, paged), as before
+  // lists came from the watch cache; for comparison, or a server whose cache is suspect.
+  bool list_from_cache = true;
   BackoffOptions backoff;
 };
 
@@ -44,7 +69,13 @@ enum class ResourceState { starting, listing, watching, not_served, failing, sto
 const char* state_name(ResourceState s);
 
 struct ResourceStatus {
-  std::string name;
+  std::string name;               // of the version watched now
+  // Why this version: "" (the only one the agent decodes), "preferred by the
+  // server", "newest served version the agent decodes", or the discovery failure.
+  std::string version_choice;
+  uint64_t discoveries = 0;       // discovery requests made
+  uint64_t bytes = 0;             // response body bytes received (lists, watch lines, discovery)
+  std::chrono::nanoseconds decode_time{0};  // spent decoding list pages and watch events
   ResourceState state = ResourceState::starting;
   bool synced = false;
   size_t objects = 0;             // in the store now
@@ -78,7 +109,8 @@ struct ResourceStatus {
 
 class Reflector {
  public:
-  Reflector(ResourceType type, size_t index, Store& store, std::unique_ptr<HttpSession> http,
+  // `versions`: of one kind, newest first, at least one.
+  Reflector(std::vector<ResourceType> versions, size_t index, Store& store, std::unique_ptr<HttpSession> http,
             const ReflectorOptions& opts);
   ~Reflector();
   Reflector(const Reflector&) = delete;
@@ -97,6 +129,8 @@ class Reflector {
   };
 
   void run();
+  ListOutcome discover();
+  void use_version(std::string_view version, const std::string& why);
   ListOutcome list();
   WatchResult watch();
   bool handle_line(std::string_view line, WatchResult& res);
@@ -113,14 +147,25 @@ class Reflector {
     f(status_);
   }
 
-  const ResourceType type_;
-  const std::string name_;
+  const std::vector<ResourceType> versions_;
+  ResourceType type_;  // the version watched now; type_ and name_ owned by the reflector thread
+  std::string name_;
   const size_t index_;
   Store& store_;
   std::unique_ptr<HttpSession> http_;
   const ReflectorOptions opts_;
   Backoff backoff_;
   std::string rv_;  // owned by the reflector thread
+  // The next list must read the current state (not the cache); reflector thread.
+  bool consistent_next_ = false;
+  // A list from the cache came back paged: the server has no watch cache for
+  // this resource, so later lists page too (reflector thread).
+  bool server_pages_ = false;
+  // Discovery failed: the version is a guess, to be checked at rediscover_at_.
+  bool fallback_ = false;
+  std::chrono::steady_clock::time_point rediscover_at_{};
+  bool fresh_discovery_ = false;  // discovery just answered: the next list need not ask
+  std::string not_served_why_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,7 +1,5 @@
 #include "sources/kube/resources.h"
 
-#include <vector>
-
 #include <fmt/format.h>
 
 #include "model/kinds.h"
@@ -31,6 +29,13 @@ std::span<const ResourceType> all_resources() {
     return out;
   }();
   return resources;
+}
+
+std::vector<ResourceType> versions_of(std::string_view kind) {
+  std::vector<ResourceType> out;
+  for (const auto& t : all_resources())
+    if (t.kind == kind) out.push_back(t);
+  return out;
 }
 
 }  // namespace smi::kube

@@ -1,13 +1,15 @@
-// The Kubernetes resources the agent lists and watches, one reflector each.
+// The Kubernetes resources the agent lists and watches.
 //
-// Every SMI version the agent understands is watched on its own: a cluster
-// may serve any subset of them, and a version the server does not serve is
-// recorded as "not served" without stopping the others.
+// One reflector per kind, watching one version of it: a CRD that serves
+// several versions serves every object in each of them, so watching them all
+// would only multiply the traffic. Which version is chosen by API discovery
+// (sources/kube/discovery.h) among the versions the agent decodes.
 #pragma once
 
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smi::kube {
 
@@ -30,5 +32,9 @@ struct ResourceType {
 // of one kind newest first: when a CRD serves several versions, the snapshot
 // keeps each object once, in the first (newest) version listed here that has it.
 std::span<const ResourceType> all_resources();
+
+// Every version of `kind` the agent decodes, newest first; empty when the
+// agent does not read that kind.
+std::vector<ResourceType> versions_of(std::string_view kind);
 
 }  // namespace smi::kube

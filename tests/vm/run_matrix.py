@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The kernel matrix: the `bpf` and `e2e` test binaries on other kernels, in QEMU.
 
-For each kernel (Debian's 6.1 and 6.12 cloud kernels, resolved through their
-meta packages and fetched with apt-get download), builds an initramfs holding
-busybox, iproute2, bpftool, smi-agent, the test binaries and their shared
-libraries, and the modules those kernels build as modules; boots both guests
-side by side under QEMU software emulation (1 vCPU each); collects each test's
+For each kernel (Debian's 5.10, 6.1 and 6.12 cloud kernels, resolved through
+their meta packages and fetched with apt-get download; 5.10 from bullseye
+through an apt configuration of the runner's own, so the machine's sources are
+untouched), builds an initramfs holding busybox, iproute2, bpftool, smi-agent,
+the test binaries and their shared libraries, and the modules those kernels
+build as modules; boots the guests two at a time under QEMU software emulation
+(1 vCPU each, one per core; 5.10 only when asked, see DEFAULT_KERNELS);
+collects each test's
 verdict over a second serial port. The host kernel's column comes from running
 the same binaries here. Prints a per-kernel table and a closing line, and exits
 non-zero when any test fails, a guest crashes or hangs (after one retry), or a
@@ -34,8 +37,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# (column name, meta package that depends on the current ABI's image package)
-KERNELS = [("6.1", "linux-image-cloud-amd64"), ("6.12", "linux-image-6.12-cloud-amd64")]
+# (column name, meta package that depends on the current ABI's image package,
+# Debian suite: None for the machine's own (bookworm) sources)
+KERNELS = [("5.10", "linux-image-cloud-amd64", "bullseye"), ("6.1", "linux-image-cloud-amd64", None),
+           ("6.12", "linux-image-6.12-cloud-amd64", None)]
+# The columns a plain run (the test command) boots. 5.10 passes every test,
+# but its guest hits a kernel BUG (mm/memcontrol.c:1316, memcg OOM path,
+# during accel_test) on about three first boots in four, so it runs when asked
+# (--kernels 5.10,6.1,6.12) until that is understood (docs/kernels.md).
+DEFAULT_KERNELS = ["6.1", "6.12"]
 
 # Built as modules in Debian's cloud kernels and needed by the fixture and the
 # datapath: veth pairs, the fabric bridge, clsact + cls_bpf/act_bpf for tc
@@ -110,6 +120,7 @@ def discover_tests(build: Path, labels: str) -> list[TestBinary]:
 class Kernel:
     column: str
     package: str
+    suite: str | None = None  # another Debian suite's archive (apt_options)
     release: str = ""
     root: Path = Path()
 
@@ -119,33 +130,52 @@ class Kernel:
 
 
 APT_OPTS = ["-o", "APT::Sandbox::User=root"]  # the cache dir is root's; no _apt warning
+ARCHIVE_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
-def resolve_package(meta: str) -> str:
+def apt_options(suite: str | None, cache: Path) -> list[str]:
+    """apt-get/apt-cache options for a kernel's suite. Another suite gets its
+    own sources list, package lists and download cache under the runner's
+    cache: the machine's apt configuration never sees it, so nothing installed
+    can come from it."""
+    if suite is None:
+        return list(APT_OPTS)
+    d = cache / f"apt-{suite}"
+    for sub in ("lists/partial", "cache/archives/partial"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    (d / "sources.list").write_text(
+        f"deb [signed-by={ARCHIVE_KEYRING}] http://deb.debian.org/debian {suite} main\n"
+        f"deb [signed-by={ARCHIVE_KEYRING}] http://deb.debian.org/debian-security {suite}-security main\n")
+    return [*APT_OPTS, "-o", f"Dir::Etc::SourceList={d / 'sources.list'}", "-o", "Dir::Etc::SourceParts=/nonexistent",
+            "-o", f"Dir::State::Lists={d / 'lists'}", "-o", f"Dir::Cache={d / 'cache'}"]
+
+
+def resolve_package(meta: str, opts: list[str]) -> str:
     """The image package the meta package currently depends on (apt-get update once if unknown)."""
     for attempt in range(2):
-        r = subprocess.run(["apt-cache", "depends", "--important", meta], text=True, capture_output=True)
+        r = subprocess.run(["apt-cache", *opts, "depends", "--important", meta], text=True, capture_output=True)
         deps = re.findall(r"Depends:\s+(linux-image-\S+)", r.stdout)
         if r.returncode == 0 and deps:
             return deps[0]
         if attempt == 0:
             log(f"{meta} unknown to apt; running apt-get update")
-            run(["apt-get", "update", "-qq"])
-    raise SystemExit(f"vm: cannot resolve {meta} through apt (is deb.debian.org bookworm in sources?)")
+            run(["apt-get", *opts, "update", "-qq"])
+    raise SystemExit(f"vm: cannot resolve {meta} through apt (is deb.debian.org reachable, with that suite?)")
 
 
 def fetch_kernel(k: Kernel, cache: Path) -> None:
-    k.package = resolve_package(k.package)
+    opts = apt_options(k.suite, cache)
+    k.package = resolve_package(k.package, opts)
     pdir = cache / k.package
     pdir.mkdir(parents=True, exist_ok=True)
     debs = list(pdir.glob("*.deb"))
     if not debs:
         log(f"downloading {k.package}")
         try:
-            run(["apt-get", "download", *APT_OPTS, k.package], cwd=pdir)
+            run(["apt-get", "download", *opts, k.package], cwd=pdir)
         except subprocess.CalledProcessError:
-            run(["apt-get", "update", "-qq"])
-            run(["apt-get", "download", *APT_OPTS, k.package], cwd=pdir)
+            run(["apt-get", *opts, "update", "-qq"])
+            run(["apt-get", "download", *opts, k.package], cwd=pdir)
         debs = list(pdir.glob("*.deb"))
     k.root = pdir / "root"
     stamp = pdir / "extracted.stamp"
@@ -562,7 +592,8 @@ def main() -> int:
     ap.add_argument("--build", type=Path, required=True, help="the CMake build directory")
     ap.add_argument("--cache", type=Path, help="downloads and initramfs (default BUILD/vm-cache)")
     ap.add_argument("--labels", default="^(bpf|e2e)$", help="ctest labels whose binaries run in the guests")
-    ap.add_argument("--kernels", default=",".join(c for c, _ in KERNELS), help="columns to run: 6.1,6.12")
+    ap.add_argument("--kernels", default=",".join(DEFAULT_KERNELS),
+                    help=f"columns to run, of {','.join(k[0] for k in KERNELS)} (default: {','.join(DEFAULT_KERNELS)})")
     ap.add_argument("--no-host", action="store_true", help="skip the host kernel's column")
     # Measured: the whole bpf+e2e suite takes ~190 s per guest with both
     # guests side by side under TCG; the limits leave room for new tests.
@@ -588,7 +619,7 @@ def main() -> int:
     log(f"test binaries: {' '.join(t.path.name for t in tests)}")
 
     wanted = [c for c in args.kernels.split(",") if c]
-    kernels = [Kernel(c, meta) for c, meta in KERNELS if c in wanted]
+    kernels = [Kernel(c, meta, suite) for c, meta, suite in KERNELS if c in wanted]
     guests = []
     for k in kernels:
         fetch_kernel(k, cache)
@@ -603,14 +634,17 @@ def main() -> int:
         log(f"host: {host.count('passed')} passed, {host.count('failed')} failed in {host.seconds:.0f} s")
         runs.append(host)
 
-    # Both guests side by side, one vCPU each on the two cores.
+    # Two guests at a time, one vCPU each on the two cores; the next starts
+    # when one finishes.
     t1 = time.monotonic()
-    for g in guests:
-        g.start()
-    pending = list(guests)
-    while pending:
+    waiting, running = list(guests), []
+    while waiting or running:
+        while waiting and len(running) < 2:
+            g = waiting.pop(0)
+            g.start()
+            running.append(g)
         time.sleep(0.5)
-        pending = [g for g in pending if not g.poll()]
+        running = [g for g in running if not g.poll()]
     vms = time.monotonic() - t1
     runs += [g.run for g in guests]
 

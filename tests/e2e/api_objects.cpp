@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
+
+#include "base/netns.h"
 
 namespace smi::test {
 
@@ -48,6 +51,28 @@ void serve_manifests(kube::testing::FakeApi& api, const std::string& dir) {
       api.put(type_of(obj["apiVersion"], obj["kind"]), obj);
     }
   }
+}
+
+Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& netns, const kube::testing::Pki& pki,
+                                                             const std::string& token, const std::string& dir) {
+  std::unique_ptr<kube::testing::FakeApi> api;
+  Status made = ok();
+  std::thread([&] {
+    auto in = ScopedNetns::enter("/run/netns/" + netns);
+    if (!in) {
+      made = std::move(in).error();
+      return;
+    }
+    try {
+      api = std::make_unique<kube::testing::FakeApi>(kube::testing::FakeApi::Options{
+          .tls = kube::testing::TlsIdentity{pki.server_cert, pki.server_key, ""}, .token = token});
+    } catch (const std::exception& e) {
+      made = Error(std::string("fake API server: ") + e.what());
+    }
+  }).join();
+  SMI_TRY(made);
+  serve_manifests(*api, dir);
+  return api;
 }
 
 }  // namespace smi::test

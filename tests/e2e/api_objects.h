@@ -4,11 +4,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "base/result.h"
 #include "kube_fake_api.h"
+#include "kube_pki.h"
 #include "sources/kube/resources.h"
 
 namespace smi::test {
@@ -24,5 +27,12 @@ const kube::ResourceType& type_of(const std::string& api_version, const std::str
 // Serves every resource type and puts every object of the *.yaml files in
 // `dir` (hidden files skipped).
 void serve_manifests(kube::testing::FakeApi& api, const std::string& dir);
+
+// The API server as a node reaches it: TLS with the PKI's server identity, a
+// bearer token, listening on 127.0.0.1 inside the network namespace at
+// /run/netns/<netns> (made on a thread that entered it), serving `dir`'s
+// manifests as above.
+Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& netns, const kube::testing::Pki& pki,
+                                                             const std::string& token, const std::string& dir);
 
 }  // namespace smi::test

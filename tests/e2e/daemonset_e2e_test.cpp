@@ -104,22 +104,9 @@ class DaemonSetTest : public SharedEnvTest<AgentEnv, DaemonSetTest> {
     // The API server, listening in n1's network namespace like the
     // kubernetes Service's address would be reachable from the node.
     pki_ = new kube::testing::Pki(kube::testing::make_pki("smi-ds-ca"));
-    Status made = ok();
-    std::thread([&] {
-      auto in = ScopedNetns::enter("/run/netns/" + n1.netns);
-      if (!in) {
-        made = std::move(in).error();
-        return;
-      }
-      try {
-        api_ =
-            new FakeApi({.tls = kube::testing::TlsIdentity{pki_->server_cert, pki_->server_key, ""}, .token = kToken});
-      } catch (const std::exception& e) {
-        made = Error(std::string("fake API server: ") + e.what());
-      }
-    }).join();
-    SMI_TRY(made);
-    serve_manifests(*api_, env_->manifests());
+    auto api = api_in_netns(n1.netns, *pki_, kToken, env_->manifests());
+    if (!api) return std::move(api).error();
+    api_ = api->release();
     // The agent's own Pod, as the API has it: hostNetwork, in smi-system.
     const Pod& self = env_->topo().pod(kAgentPod);
     api_->put(type_of("v1", "Pod"),

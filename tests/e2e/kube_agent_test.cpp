@@ -58,9 +58,7 @@ std::string from(const Pod& pod) {
   auto r = in_pod(pod, [] { return ask_store(1000); });
   return r ? *r : "error:" + r.error().message();
 }
-bool reaches_store(const std::string& answer) {
-  return answer.rfind("store-", 0) == 0;
-}
+bool reaches_store(const std::string& answer) { return answer.rfind("store-", 0) == 0; }
 
 class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
  public:  // the suite hooks SharedEnvTest calls
@@ -75,22 +73,9 @@ class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
     servers_ = std::move(*servers);
     // The API server, made (and so listening) inside n1's network namespace.
     pki_ = new kube::testing::Pki(kube::testing::make_pki("smi-e2e-ca"));
-    Status made = ok();
-    std::thread([&] {
-      auto in = ScopedNetns::enter("/run/netns/" + env_->topo().node("n1").netns);
-      if (!in) {
-        made = std::move(in).error();
-        return;
-      }
-      try {
-        api_ =
-            new FakeApi({.tls = kube::testing::TlsIdentity{pki_->server_cert, pki_->server_key, ""}, .token = kToken});
-      } catch (const std::exception& e) {
-        made = Error(std::string("fake API server: ") + e.what());
-      }
-    }).join();
-    SMI_TRY(made);
-    serve_manifests(*api_, env_->manifests());
+    auto api = api_in_netns(env_->topo().node("n1").netns, *pki_, kToken, env_->manifests());
+    if (!api) return std::move(api).error();
+    api_ = api->release();
     const std::string dir = env_->work_dir();
     std::ofstream(dir + "/ca.crt") << pki_->ca_cert;
     std::ofstream(dir + "/token") << kToken << "\n";
@@ -206,7 +191,8 @@ TEST_F(KubeAgentTest, ApiServerAwayAndBack) {
   while (Clock::now() - t0 < 8s && !(unready && Clock::now() - t0 > *unready + 1s)) {
     EXPECT_TRUE(reaches_store(from(pod("buyer")))) << "buyer still allowed while the API is away";
     EXPECT_EQ(from(thief), fmt::format("errno:{}", EPERM)) << "thief still refused while the API is away";
-    if (!unready && !is_ready()) unready = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+    if (!unready && !is_ready())
+      unready = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(unready) << "/readyz stayed 200 with the API server away: " << readyz();
@@ -243,8 +229,8 @@ TEST_F(KubeAgentTest, ABadObjectIsRefusedAloneWithAnEvent) {
   // A TrafficTarget naming a route that does not exist, beside a new Pod.
   api_->put(kTargets, target("broken", "thief", "no-such-route"));
   api_->put(kPods, pod_object(nb, "buyer"));
-  EXPECT_TRUE(until([&] { return reaches_store(from(nb)); })) << "the bad TrafficTarget held back the new Pod\n"
-                                                              << env_->log_of("n1");
+  EXPECT_TRUE(until([&] { return reaches_store(from(nb)); }))
+      << "the bad TrafficTarget held back the new Pod\n" << env_->log_of("n1");
   EXPECT_EQ(from(pod("thief")), fmt::format("errno:{}", EPERM)) << "the bad object grants nothing";
 
   auto posted = [&] {
@@ -254,7 +240,8 @@ TEST_F(KubeAgentTest, ABadObjectIsRefusedAloneWithAnEvent) {
       if (all[i]["involvedObject"].value("name", "") == "broken") out.push_back(all[i]);
     return out;
   };
-  ASSERT_TRUE(until([&] { return !posted().empty(); })) << "no Event for the refused object\n" << env_->log_of("n1");
+  ASSERT_TRUE(until([&] { return !posted().empty(); })) << "no Event for the refused object\n"
+                                                        << env_->log_of("n1");
   const json ev = posted().front();
   EXPECT_EQ(ev["type"], "Warning");
   EXPECT_EQ(ev["reason"], "SMIObjectRefused");

@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "deploy/agent_cli.h"
 #include "deploy/manifests.h"
@@ -25,38 +24,6 @@ constexpr const char* kImage = "ghcr.io/smi-agent/smi-agent";
 // kustomize's own files: checked by the Kustomize tests, not as objects.
 bool kustomize_file(const std::string& file) {
   return file == "kubernetes/kustomization.yaml" || file.rfind("kubernetes/components/", 0) == 0;
-}
-
-// RFC 6902 "add" on a YAML tree, the one operation the component uses: a
-// key in a map (created) or "-" at the end of a sequence. Paths are JSON
-// pointers ("~1" is '/', "~0" is '~').
-void json_patch_add(YAML::Node root, const std::string& path, const YAML::Node& value) {
-  std::vector<std::string> parts;
-  std::stringstream in(path.substr(1));
-  for (std::string p; std::getline(in, p, '/');) {
-    for (size_t i; (i = p.find("~1")) != std::string::npos;) p.replace(i, 2, "/");
-    for (size_t i; (i = p.find("~0")) != std::string::npos;) p.replace(i, 2, "~");
-    parts.push_back(p);
-  }
-  ASSERT_FALSE(parts.empty()) << path;
-  YAML::Node cur;
-  cur.reset(root);
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    YAML::Node next;
-    if (cur.IsSequence())
-      next.reset(cur[std::stoul(parts[i])]);
-    else
-      next.reset(cur[parts[i]]);
-    ASSERT_TRUE(next.IsDefined() && !next.IsNull()) << path << ": no " << parts[i];
-    cur.reset(next);
-  }
-  if (cur.IsSequence()) {
-    ASSERT_EQ(parts.back(), "-") << path << ": the component only appends to lists";
-    cur.push_back(YAML::Clone(value));
-  } else {
-    ASSERT_TRUE(cur.IsMap()) << path;
-    cur[parts.back()] = YAML::Clone(value);
-  }
 }
 
 bool cluster_scoped(const std::string& kind) {
@@ -104,23 +71,9 @@ class Kubernetes : public ::testing::Test {
     return all.empty() ? "" : all.front();
   }
 
-  // The DaemonSet with components/metrics-on-node-address applied.
-  YAML::Node with_node_address_component() const {
-    YAML::Node ds = YAML::Clone(ds_->node);
-    auto comp = YAML::LoadFile(deploy_dir() + "/kubernetes/components/metrics-on-node-address/kustomization.yaml");
-    EXPECT_EQ(str(comp, "kind"), "Component");
-    EXPECT_EQ(comp["patches"].size(), 1u);
-    for (const auto& p : comp["patches"]) {
-      EXPECT_EQ(str(p, "target.kind"), "DaemonSet");
-      EXPECT_EQ(str(p, "target.name"), ds_->name());
-      EXPECT_EQ(str(p, "target.namespace"), ds_->ns());
-      for (const auto& op : YAML::Load(str(p, "patch"))) {
-        EXPECT_EQ(str(op, "op"), "add");
-        json_patch_add(ds, str(op, "path"), op["value"]);
-      }
-    }
-    return ds;
-  }
+  // The DaemonSet with components/metrics-on-node-address applied (throws,
+  // failing the test, if the component targets anything else).
+  YAML::Node with_node_address_component() const { return with_component(ds_->node, "metrics-on-node-address"); }
 
   // The agent container's port number for a name or number.
   std::string container_port(const std::string& name_or_number) const {

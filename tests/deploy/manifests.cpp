@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
+#include <stdexcept>
 
 namespace smi::test {
 
@@ -128,6 +130,54 @@ bool in_cidr(const std::string& addr, const std::string& cidr) {
     if (((a[byte] >> bit) & 1) != ((net[byte] >> bit) & 1)) return false;
   }
   return true;
+}
+
+void json_patch_add(YAML::Node root, const std::string& path, const YAML::Node& value) {
+  auto fail = [&](const std::string& why) { throw std::runtime_error("json patch add " + path + ": " + why); };
+  if (path.empty() || path[0] != '/') fail("not a JSON pointer");
+  std::vector<std::string> parts;
+  std::stringstream in(path.substr(1));
+  for (std::string p; std::getline(in, p, '/');) {
+    for (size_t i; (i = p.find("~1")) != std::string::npos;) p.replace(i, 2, "/");
+    for (size_t i; (i = p.find("~0")) != std::string::npos;) p.replace(i, 2, "~");
+    parts.push_back(p);
+  }
+  if (parts.empty()) fail("no key");
+  YAML::Node cur;
+  cur.reset(root);
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next;
+    if (cur.IsSequence())
+      next.reset(cur[std::stoul(parts[i])]);
+    else
+      next.reset(cur[parts[i]]);
+    if (!next.IsDefined() || next.IsNull()) fail("no " + parts[i]);
+    cur.reset(next);
+  }
+  if (cur.IsSequence()) {
+    if (parts.back() != "-") fail("only appending to a list is supported");
+    cur.push_back(YAML::Clone(value));
+  } else {
+    if (!cur.IsMap()) fail("the parent is neither a map nor a list");
+    cur[parts.back()] = YAML::Clone(value);
+  }
+}
+
+YAML::Node with_component(const YAML::Node& workload, const std::string& component) {
+  YAML::Node out = YAML::Clone(workload);
+  const std::string file = deploy_dir() + "/kubernetes/components/" + component + "/kustomization.yaml";
+  auto comp = YAML::LoadFile(file);
+  if (str(comp, "kind") != "Component") throw std::runtime_error(file + ": not a kustomize Component");
+  for (const auto& p : comp["patches"]) {
+    if (str(p, "target.kind") != str(workload, "kind") || str(p, "target.name") != str(workload, "metadata.name") ||
+        str(p, "target.namespace") != str(workload, "metadata.namespace"))
+      throw std::runtime_error(file + ": a patch targets another object");
+    for (const auto& op : YAML::Load(str(p, "patch"))) {
+      if (str(op, "op") != "add") throw std::runtime_error(file + ": operation " + str(op, "op") + " is not supported");
+      json_patch_add(out, str(op, "path"), op["value"]);
+    }
+  }
+  return out;
 }
 
 }  // namespace smi::test

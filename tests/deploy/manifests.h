@@ -46,6 +46,17 @@ YAML::Node at(const YAML::Node& n, const std::string& path);
 // The scalar under one key that may hold dots (labels, annotations), "" when absent.
 std::string key(const YAML::Node& map, const std::string& k);
 
+// RFC 6902 "add" on a YAML tree, the one operation our kustomize components
+// use: a key in a map (created) or "-" at the end of a sequence. Paths are
+// JSON pointers ("~1" is '/', "~0" is '~'). Throws std::runtime_error naming
+// the path when it cannot follow it.
+void json_patch_add(YAML::Node root, const std::string& path, const YAML::Node& value);
+
+// A copy of `workload` with deploy/kubernetes/components/<component> applied
+// (each patch's operations; only "add" is accepted). Throws on a component
+// that targets another object or uses another operation.
+YAML::Node with_component(const YAML::Node& workload, const std::string& component);
+
 // True when the address lies inside the CIDR (IPv4 or IPv6).
 bool in_cidr(const std::string& addr, const std::string& cidr);
 bool is_ipv6(const std::string& addr);

@@ -22,6 +22,7 @@
 #include "e2e/agent_env.h"
 #include "e2e/api_objects.h"
 #include "e2e/container.h"
+#include "deploy/manifests.h"
 #include "e2e/shared_env.h"
 #include "fixture/cluster.h"
 #include "kube_fake_api.h"
@@ -45,18 +46,6 @@ YAML::Node daemonset() {
   throw std::runtime_error("30-daemonset.yaml holds no DaemonSet");
 }
 
-// The agent container's args with components/metrics-on-node-address
-// applied: its patch appends to containers/0/args (the other operations
-// are pod annotations, which change nothing in the container).
-YAML::Node with_node_address_component(YAML::Node ds) {
-  ds = YAML::Clone(ds);
-  auto comp = YAML::LoadFile(kDeploy + "/components/metrics-on-node-address/kustomization.yaml");
-  for (const auto& p : comp["patches"])
-    for (const auto& op : YAML::Load(p["patch"].Scalar()))
-      if (op["path"].Scalar() == "/spec/template/spec/containers/0/args/-")
-        ds["spec"]["template"]["spec"]["containers"][0]["args"].push_back(op["value"].Scalar());
-  return ds;
-}
 
 // HTTP/1.0 GET; the response, or "error: ..." when no connection was made.
 std::string http_get(const std::string& host, uint16_t port, const std::string& path) {
@@ -301,7 +290,7 @@ TEST_F(DaemonSetTest, TheNodeAddressIsServedOnlyWhenTheComponentAsksForIt) {
 
   ASSERT_NE(agent_, nullptr);
   EXPECT_EQ(agent_->stop(std::chrono::seconds(10)), 0) << "SIGTERM, as a rollout stops it:\n" << log();
-  ASSERT_TRUE(start(with_node_address_component(daemonset())).ok()) << log();
+  ASSERT_TRUE(start(with_component(daemonset(), "metrics-on-node-address")).ok()) << log();
   EXPECT_NE(from_buyer().find("smi_agent_build_info"), std::string::npos) << from_buyer().substr(0, 200) << "\n"
                                                                           << log();
   EXPECT_NE(probe("livenessProbe").find(" 200 "), std::string::npos) << "loopback stays for the probes";

@@ -159,6 +159,11 @@ Result<ContainerSpec> container_of(const YAML::Node& workload, const std::string
       if (scalar(v["name"]) == vname) vol.reset(v);
     if (!vol) return Error("volumeMount " + vname + ": no such volume");
     ContainerMount mount{.target = scalar(m["mountPath"]), .read_only = scalar(m["readOnly"]) == "true"};
+    const std::string propagation = scalar(m["mountPropagation"]);
+    if (propagation == "HostToContainer")
+      mount.host_to_container = true;
+    else if (!propagation.empty() && propagation != "None")
+      return Error("volumeMount " + vname + ": mountPropagation " + propagation + " is not modelled");
     if (vol["hostPath"]) {
       const std::string path = scalar(vol["hostPath"]["path"]);
       auto it = view.host_paths.find(path);
@@ -209,8 +214,13 @@ int enter_container(const ContainerSpec& spec, const std::string& root) {
     std::fflush(stderr);
     return 126;
   };
-  auto bind = [&](const std::string& src, const std::string& dst, bool ro) -> bool {
+  // A bind is a slave of the host's mount (HostToContainer: what the host
+  // mounts there later shows up, if the host's mount is shared, as
+  // /run/netns is) or private (None).
+  auto bind = [&](const std::string& src, const std::string& dst, bool ro, bool host_to_container = false) -> bool {
     if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
+    const unsigned long propagation = host_to_container ? MS_SLAVE : MS_PRIVATE;
+    if (::mount(nullptr, dst.c_str(), nullptr, MS_REC | propagation, nullptr) != 0) return false;
     return !ro || ::mount(nullptr, dst.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) == 0;
   };
   auto make_target = [](const std::string& path, bool file) -> bool {
@@ -223,7 +233,9 @@ int enter_container(const ContainerSpec& spec, const std::string& root) {
   };
 
   if (::unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make / private");
+  // Slave, not private: nothing mounted here reaches the host, and a
+  // HostToContainer bind made from it still follows the host's mount.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return fail("make / a slave of the host's");
   if (::mount("tmpfs", root.c_str(), "tmpfs", 0, "mode=0755,size=16m") != 0) return fail("tmpfs root " + root);
 
   // The image: the host's system directories stand in for its files.
@@ -272,7 +284,7 @@ int enter_container(const ContainerSpec& spec, const std::string& root) {
         return fail("emptyDir at " + m.target);
       continue;
     }
-    if (!make_target(dst, !fs::is_directory(m.source)) || !bind(m.source, dst, m.read_only))
+    if (!make_target(dst, !fs::is_directory(m.source)) || !bind(m.source, dst, m.read_only, m.host_to_container))
       return fail("volume " + m.source + " at " + m.target);
   }
   if (spec.read_only_root && ::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)

@@ -41,6 +41,10 @@ struct ContainerMount {
   std::string source;  // bind: a host directory or file
   std::string target;  // absolute path inside the container
   bool read_only = false;
+  // mountPropagation: HostToContainer (bind only): mounts the host makes
+  // under the source later show up (rslave), as pod network namespaces do
+  // under /run/netns. Otherwise (None) the mount is private.
+  bool host_to_container = false;
   std::string tmpfs_size;  // tmpfs: "16m"; empty: the kernel's default
 };
 

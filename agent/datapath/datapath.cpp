@@ -213,8 +213,11 @@ Result<std::vector<LocalPod>> Datapath::sync_pods(const compiler::DesiredState& 
       if (!p.netns.empty() || it == by_addr.end()) continue;
       if (it->second.size() == 1)
         p.netns = it->second.front();
+      else if (std::string one = veths ? veths->the_one_plugged_in(it->second) : ""; !one.empty())
+        p.netns = one;
       else
-        log(Log::datapath)->warn("pod {}/{}: {} is configured in {} network namespaces; not guessing which",
+        log(Log::datapath)->warn("pod {}/{}: {} is configured in {} network namespaces, not exactly one of them "
+                                 "plugged into this node by a veth; not guessing which",
                                  p.pod.ns, p.pod.name, ip.to_string(), it->second.size());
     }
     if (!p.netns.empty() && attach_server_check(p)) netns_now.insert(p.netns + '\0' + p.uid);

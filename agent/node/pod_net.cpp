@@ -225,4 +225,15 @@ Result<std::vector<int>> NodeVeths::into(const std::string& pod_netns_path) cons
   return out;
 }
 
+std::string NodeVeths::the_one_plugged_in(const std::vector<std::string>& pod_netns_paths) const {
+  std::string found;
+  for (const auto& path : pod_netns_paths) {
+    auto veths = into(path);
+    if (!veths || veths->empty()) continue;  // gone meanwhile, or not this node's
+    if (!found.empty()) return "";
+    found = path;
+  }
+  return found;
+}
+
 }  // namespace smi

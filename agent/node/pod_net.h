@@ -40,6 +40,11 @@ class NodeVeths {
   // Those whose peer is in the namespace at pod_netns_path, as ifindexes,
   // sorted. Empty when the pod has none (ipvlan, macvlan, the node's own).
   Result<std::vector<int>> into(const std::string& pod_netns_path) const;
+  // Of namespaces that all carry one address, the one a veth of this node
+  // leads into; "" when none or more than one does. Another node's (or
+  // another cluster's) namespaces on the same host may carry the address
+  // too; only one plugged into this node can be this node's pod.
+  std::string the_one_plugged_in(const std::vector<std::string>& pod_netns_paths) const;
 
  private:
   std::vector<std::pair<int, int>> veths_;  // ifindex, the peer's namespace id as the node numbers it

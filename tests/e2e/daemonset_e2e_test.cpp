@@ -277,6 +277,33 @@ TEST_F(DaemonSetTest, ItWritesStateUnderAReadOnlyRootWithOnlyItsCapabilities) {
   EXPECT_EQ(std::stoull(cap_eff, nullptr, 16), want) << "CapEff " << cap_eff;
 }
 
+// Not hostPID: the agent finds a pod's namespace by the addresses in
+// /run/netns. A host may hold other namespaces carrying the same pod address
+// (another node of a kind cluster, another cluster's tests): only the one a
+// veth of this node leads into is the pod's. The other gets nothing.
+TEST_F(DaemonSetTest, AnotherNodesNamespaceWithAPodsAddressIsNotMistakenForIt) {
+  const std::string other = env_->topo().tag() + "-elsewhere";
+  const std::string buyer_ip = env_->topo().pod("buyer").ipv4;
+  struct Remove {
+    std::string ns;
+    ~Remove() { (void)run({"ip", "netns", "del", ns}); }
+  } remove{other};
+  ASSERT_TRUE(run({"ip", "netns", "add", other}).ok());
+  ASSERT_TRUE(run({"ip", "-n", other, "link", "set", "lo", "up"}).ok());
+  ASSERT_TRUE(run({"ip", "-n", other, "addr", "add", buyer_ip + "/32", "dev", "lo"}).ok());
+  const size_t log_before = log().size();
+  std::this_thread::sleep_for(2500ms);  // two of the agent's pod syncs (one a second)
+
+  const std::string since = log().substr(log_before);
+  EXPECT_EQ(since.find("not guessing"), std::string::npos) << since;
+  EXPECT_EQ(since.find(other), std::string::npos) << "the agent named the other namespace:\n" << since;
+  auto r = in_pod(env_->topo().pod("buyer"), [] { return ask_store(1000); });
+  const std::string got = r ? *r : "error: " + r.error().message();
+  EXPECT_EQ(got.rfind("store-", 0), 0u) << got << "\n" << log();
+  auto filters = run_output({"tc", "-n", other, "filter", "show", "dev", "lo", "ingress"});
+  EXPECT_TRUE(!filters || filters->empty()) << "tc on the other namespace's interface:\n" << *filters;
+}
+
 // Last: it restarts the agent. The base serves loopback only; the opt-in
 // component adds the node's address, reachable from a pod as from Prometheus.
 TEST_F(DaemonSetTest, TheNodeAddressIsServedOnlyWhenTheComponentAsksForIt) {

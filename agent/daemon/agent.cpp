@@ -55,10 +55,14 @@ Result<std::unique_ptr<http::HttpServer>> serve(const AgentConfig& c, Readiness&
 // need it: when it cannot be made the agent says so and runs without it.
 std::unique_ptr<observe::ObserveServer> start_observe(const AgentConfig& c, observe::EventHub& hub,
                                                       const metrics::Resolver& resolver,
-                                                      const metrics::EventReader* reader) {
+                                                      metrics::EventReader* reader) {
   auto s = observe::ObserveServer::start({.socket_path = observe::socket_path(c.state_dir),
                                           .node = c.node,
-                                          .ring_lost = [reader] { return reader ? reader->lost() : 0; }},
+                                          .ring_lost = [reader] { return reader ? reader->lost() : 0; },
+                                          .catch_up =
+                                              [reader] {
+                                                if (reader) reader->drain();
+                                              }},
                                          hub, resolver);
   if (!s) {
     L()->warn("smi-agent observe will not answer: {}", s.error().message());

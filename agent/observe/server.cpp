@@ -175,7 +175,9 @@ void ObserveServer::serve(Watcher& w) {
   } release{active_};
   const auto ring_lost = [this] { return options_.ring_lost ? options_.ring_lost() : 0; };
   uint64_t ring_seen = ring_lost();
-  // Subscribed before the start record: what a client sees after "start" is complete.
+  // Subscribed before the start record: what a client sees after "start" is
+  // complete. Caught up first: what happened before the request is not sent.
+  if (req->follow && options_.catch_up) options_.catch_up();
   std::shared_ptr<Subscription> sub = req->follow ? hub_.subscribe() : nullptr;
   struct Unsubscribe {
     EventHub& hub;

@@ -13,8 +13,9 @@
 //                               {"type":"error","message":".."}   (a bad request; the agent closes)
 //
 // Without follow the agent sends the recent history (EventHub::recent) that
-// passes the filter and ends; with follow it subscribes and streams what the
-// reader publishes from then on until the client goes. Each watcher has one
+// passes the filter and ends; with follow it drains the kernel ring, then
+// subscribes and streams what the reader publishes from then on until the
+// client goes: nothing from before the request, everything after it. Each watcher has one
 // thread of its own, which names, filters and writes: a slow client fills
 // only its own queue (then drops, counted and reported), never the reader.
 #pragma once
@@ -44,6 +45,11 @@ struct ObserveServerOptions {
   size_t max_watchers = 16;  // more are refused with an error record
   // Events the kernel could not put in the ring, as the reader last read them.
   std::function<uint64_t()> ring_lost;
+  // Reads what the kernel ring holds now (the reader's drain). Called before a
+  // follower subscribes: events from before its request, still queued until
+  // the reader's next round, are published to those already watching, and
+  // the new follower's stream starts at its request.
+  std::function<void()> catch_up;
 };
 
 class ObserveServer {

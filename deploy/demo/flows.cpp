@@ -83,7 +83,8 @@ void Demo::show_flows() {
     return;
   }
   cluster::Process text_watch(*text_pid), json_watch(*json_pid);
-  // Each says "following" once the agent subscribed it: nothing after that is missed.
+  // Each says "following" once the agent subscribed it: nothing after that is
+  // missed, and nothing from before (the earlier sections' traffic) is sent.
   auto t0 = Clock::now();
   auto following = [&] {
     return slurp(text_out + ".err").find("following") != std::string::npos &&

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -257,7 +258,10 @@ class ObserveServerTest : public test::TempDirTest {
     TempDirTest::SetUp();
     scenario_names(resolver_);
     auto s = ObserveServer::start(
-        {.socket_path = socket_path(dir_ + "/state"), .node = "n1", .ring_lost = [this] { return ring_lost_.load(); }},
+        {.socket_path = socket_path(dir_ + "/state"),
+         .node = "n1",
+         .ring_lost = [this] { return ring_lost_.load(); },
+         .catch_up = [this] { drain(); }},
         hub_, resolver_);
     ASSERT_TRUE(s.ok()) << s.error().message();
     server_ = std::move(*s);
@@ -284,7 +288,16 @@ class ObserveServerTest : public test::TempDirTest {
     return json::parse(**l, nullptr, false);
   }
 
+  // The reader's part: events the kernel ring holds until the next drain.
+  void drain() {
+    std::lock_guard lock(ring_mu_);
+    hub_.publish(ring_);
+    ring_.clear();
+  }
+
   EventHub hub_{{.queue = 4, .history = 64}};
+  std::mutex ring_mu_;
+  std::vector<smi_event> ring_;
   metrics::InMemoryResolver resolver_;
   std::atomic<uint64_t> ring_lost_{0};
   std::unique_ptr<ObserveServer> server_;
@@ -338,6 +351,26 @@ TEST_F(ObserveServerTest, FollowStreamsNewEventsAndReportsDropsAndRingLosses) {
   fd.reset();  // the watcher goes: the agent lets go of its subscription
   for (int i = 0; i < 50 && hub_.watchers() > 0; ++i) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(hub_.watchers(), 0u);
+}
+
+// Events still in the ring when a follower asks were made before it asked:
+// the server drains them first, so the reader's next round does not hand
+// them to the new follower as if they were live.
+TEST_F(ObserveServerTest, AFollowerGetsNothingFromBeforeItsRequest) {
+  {
+    std::lock_guard lock(ring_mu_);
+    ring_ = numbered_batch(1, 3);
+  }
+  Fd fd = request(R"({"follow":true})");
+  LineReader in(fd.get());
+  ASSERT_EQ(next(in)["type"], "start");
+  drain();  // the reader's next round
+  hub_.publish(numbered_batch(100, 2));
+  std::vector<uint64_t> got;
+  for (json r; got.size() < 2 && !(r = next(in)).is_null();)
+    if (r["type"] == "flow") got.push_back(std::stoull(r.value("cookie", "0"), nullptr, 16));
+  EXPECT_EQ(got, (std::vector<uint64_t>{100, 101}));
+  EXPECT_EQ(hub_.dropped(), 0u) << "events of before the request were queued for the follower";
 }
 
 TEST_F(ObserveServerTest, ABadRequestIsRefusedWithItsReason) {

@@ -2,8 +2,11 @@
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/utsname.h>
 
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "base/fd.h"
 #include "datapath/object_load.h"
@@ -17,7 +20,20 @@ Result<Acceleration> Acceleration::load(const AccelerationOptions& o) {
   return Acceleration(std::move(*msg));
 }
 
+Status Acceleration::kernel_allows(const std::vector<Feature>& features) {
+  const Feature* sound = find_feature(features, kSkMsgMemcgFeature);
+  if (sound == nullptr || sound->available) return ok();
+  utsname u{};
+  (void)::uname(&u);
+  return Error(fmt::format("same-node acceleration is refused on kernel {}: redirecting between pods there drives the "
+                           "memory cgroup's page counter below zero and can end in a kernel BUG ({}; "
+                           "docs/kernels.md); run without --accelerate",
+                           u.release, kSkMsgMemcgFeature),
+               ENOTSUP);
+}
+
 Result<Attachment> Acceleration::attach() {
+  SMI_TRY(kernel_allows());
   // libbpf 1.1 has no sockmap attach helper.
   if (bpf_prog_attach(sk_msg_fd(), sockhash_fd(), BPF_SK_MSG_VERDICT, 0) != 0)
     return Error::from_errno("attach sk_msg to smi_sockhash_v1");

@@ -12,11 +12,13 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "base/skeleton.h"
 #include "datapath/attachment.h"
 #include "datapath/capacities.h"
+#include "datapath/features.h"
 #include "sk_msg.skel.h"
 
 namespace smi {
@@ -30,8 +32,13 @@ class Acceleration {
  public:
   static Result<Acceleration> load(const AccelerationOptions& opts);
 
+  // Whether the running kernel may accelerate: an error naming the defect
+  // where redirecting corrupts memory-cgroup accounting (features.h,
+  // kernel:sk_msg_memcg_accounting), so the node is never put at risk.
+  static Status kernel_allows(const std::vector<Feature>& features = kernel_features());
+
   // Attaches sk_msg to the sockhash; first, so every socket sock_ops inserts
-  // gets it.
+  // gets it. Refused where kernel_allows() refuses.
   Result<Attachment> attach();
 
   int sk_msg_fd() const;

@@ -25,6 +25,7 @@ using compiler::OpKind;
 Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& o) {
   if (o.cgroup_root.empty() || o.cgroup_root == "/")
     return Error("refusing to attach to the machine's root cgroup: give --cgroup-root", EINVAL);
+  if (o.accelerate) SMI_TRY(Acceleration::kernel_allows());  // before anything is loaded or attached
   std::unique_ptr<Datapath> d(new Datapath());
   d->options_ = o;
   DatapathConfig cfg{.pin_dir = o.bpffs, .capacities = o.capacities};

@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/utsname.h>
 
 #include <fmt/format.h>
 
@@ -54,7 +55,19 @@ bool iter_tcp(const VmlinuxBtf& vmlinux) {
   return fd.valid();
 }
 
+std::string kernel_release() {
+  utsname u{};
+  return ::uname(&u) == 0 ? u.release : "";
+}
+
 }  // namespace
+
+bool sk_msg_keeps_memcg_accounting(std::string_view release) {
+  // "5.10.0-46-cloud-amd64", "5.10.262": the series is what comes before the second dot.
+  for (std::string_view series : {"5.10."})
+    if (release.substr(0, series.size()) == series) return false;
+  return true;
+}
 
 std::vector<Feature> probe_features() {
   const VmlinuxBtf vmlinux;
@@ -85,6 +98,9 @@ std::vector<Feature> probe_features() {
        helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_msg_redirect_hash), "same-node traffic takes the TCP/IP stack"},
       {"helper:skc_to_tcp_sock(sk_msg)", "keeping an accelerated stream in order", false,
        helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_skc_to_tcp_sock), "same-node traffic takes the TCP/IP stack"},
+      {std::string(kSkMsgMemcgFeature), "same-node acceleration that leaves memory-cgroup accounting intact", false,
+       sk_msg_keeps_memcg_accounting(kernel_release()),
+       "--accelerate is refused; same-node traffic takes the TCP/IP stack"},
       {"helper:store_hdr_opt(sock_ops)", "identity in the SYN (TCP header option)", false,
        helper(BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_store_hdr_opt), "identity from the ipcache (source IP) only"},
       {"kfunc:bpf_sock_destroy", "revoking established connections inside the kernel", false,

@@ -28,6 +28,17 @@ struct Feature {
 // Probes every feature the datapath uses, now. Needs CAP_BPF (root).
 std::vector<Feature> probe_features();
 
+// The one entry that is not a probe: a kernel defect no probe can see
+// without triggering it. Same-node acceleration (an sk_msg redirect into the
+// peer socket's ingress queue) drives the memory cgroup's page counter below
+// zero on the 5.10 series (WARNING in page_counter_uncharge, then kernel BUG
+// in mem_cgroup_scan_tasks from a memcg OOM: the node panics), measured in
+// every accelerated run of tests/e2e/accel_test on Debian's 5.10.262 and in
+// none on 6.1, 6.12 or 6.18. True unless `release` (uname -r) is of a series
+// where it was measured.
+bool sk_msg_keeps_memcg_accounting(std::string_view release);
+inline constexpr std::string_view kSkMsgMemcgFeature = "kernel:sk_msg_memcg_accounting";
+
 // probe_features() run once per process and cached (thread-safe). Tests and
 // the agent ask this one; kernel features do not change while we run.
 const std::vector<Feature>& kernel_features();

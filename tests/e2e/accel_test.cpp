@@ -29,6 +29,7 @@
 #include "e2e/transfer.h"
 #include "fixture/cluster.h"
 #include "fixture/node_sandbox.h"
+#include "fixture/require_feature.h"
 #include "fixture/map_writers.h"
 #include "maps/codec.h"
 #include "abi/sockhash.h"
@@ -106,6 +107,7 @@ int bye_server(const std::string& any, uint16_t port) {
 class AccelTest : public SandboxTest<::testing::TestWithParam<bool>> {
  protected:
   void SetUp() override {
+    if (GetParam()) SMI_REQUIRE_FEATURE(kSkMsgMemcgFeature);  // 5.10 would panic
     set_up_sandbox({"a", "b", "c"});
     if (unready()) return;
     auto conn = ConnEvents::load({.pin_dir = pins_->path(), .accelerate = GetParam()});

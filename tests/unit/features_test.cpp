@@ -2,6 +2,7 @@
 // the start-up verdict, and the skip message tests use.
 #include <gtest/gtest.h>
 
+#include "datapath/acceleration.h"
 #include "datapath/features.h"
 #include "fixture/require_feature.h"
 
@@ -44,6 +45,30 @@ TEST(Features, MissingRequiredFeaturesAreNamed) {
   EXPECT_EQ(st.error().message(),
             "this kernel lacks required BPF features: map:ringbuf (connection events), prog:sock_ops "
             "(connection events); see docs/kernels.md for the supported kernels");
+}
+
+// Not probed: the series where acceleration was measured to corrupt memory
+// cgroup accounting (tests/vm, accel_test) are listed, by uname -r.
+TEST(Features, AccelerationIsUnsoundOnlyOnTheSeriesWhereItWasMeasured) {
+  for (const char* bad : {"5.10.0-46-cloud-amd64", "5.10.262", "5.10.0"})
+    EXPECT_FALSE(sk_msg_keeps_memcg_accounting(bad)) << bad;
+  for (const char* good : {"6.1.0-57-cloud-amd64", "6.12.118+deb12-cloud-amd64", "6.18.44-fc-v1272", "5.15.0-91-generic",
+                           "5.1.0", "5.100.1", ""})
+    EXPECT_TRUE(sk_msg_keeps_memcg_accounting(good)) << good;
+}
+
+TEST(Features, AccelerationIsRefusedNamingTheDefect) {
+  auto f = sample();
+  EXPECT_TRUE(Acceleration::kernel_allows(f).ok()) << "no such entry: nothing known against it";
+  f.push_back({std::string(kSkMsgMemcgFeature), "acceleration that leaves memcg accounting intact", false, true});
+  EXPECT_TRUE(Acceleration::kernel_allows(f).ok());
+  f.back().available = false;
+  auto st = Acceleration::kernel_allows(f);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("same-node acceleration is refused on kernel "), std::string::npos)
+      << st.error().message();
+  EXPECT_NE(st.error().message().find("kernel:sk_msg_memcg_accounting"), std::string::npos) << st.error().message();
+  EXPECT_NE(st.error().message().find("without --accelerate"), std::string::npos) << st.error().message();
 }
 
 TEST(RequireFeature, SkipMessageNamesTheFeature) {

@@ -47,6 +47,8 @@ report "FEATURES-END"
 # line), so one hanging test costs its binary, not the whole guest's report.
 limit=$(sed -n 's/.*smi\.test_timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 limit=${limit:-240}
+# smi.gtest_filter= (run_matrix.py --gtest-filter): only the matching tests.
+filter=$(sed -n 's/.*smi\.gtest_filter=\([^ ]*\).*/\1/p' /proc/cmdline)
 
 failed=0
 for t in /tests/*; do
@@ -55,7 +57,8 @@ for t in /tests/*; do
   # gtest's JSON has no skip reasons: the host reads them from the output.
   # SIGTERM first: the fixture tears its namespaces down on it. Output goes to
   # a file, not a pipe: a process a test leaks could hold a pipe open forever.
-  timeout -s TERM "$limit" "$t" --gtest_output="json:/tmp/$name.json" >"/tmp/$name.out" 2>&1
+  timeout -s TERM "$limit" "$t" --gtest_output="json:/tmp/$name.json" ${filter:+--gtest_filter="$filter"} \
+    >"/tmp/$name.out" 2>&1
   rc=$?
   cat "/tmp/$name.out" >/dev/console
   [ "$rc" = 0 ] || failed=$((failed + 1))

@@ -8,6 +8,7 @@
 // directory, a state directory.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -300,8 +301,21 @@ TEST_F(DaemonSetTest, AnotherNodesNamespaceWithAPodsAddressIsNotMistakenForIt) {
   auto r = in_pod(env_->topo().pod("buyer"), [] { return ask_store(1000); });
   const std::string got = r ? *r : "error: " + r.error().message();
   EXPECT_EQ(got.rfind("store-", 0), 0u) << got << "\n" << log();
-  auto filters = run_output({"tc", "-n", other, "filter", "show", "dev", "lo", "ingress"});
-  EXPECT_TRUE(!filters || filters->empty()) << "tc on the other namespace's interface:\n" << *filters;
+  // Nothing of the agent's in the other namespace: no netns link (the
+  // server check's sk_lookup) names its inode.
+  // The buyer's own namespace has one: the listing shows what it should.
+  struct stat st {}, buyer_ns {};
+  ASSERT_EQ(::stat(("/run/netns/" + other).c_str(), &st), 0);
+  ASSERT_EQ(::stat(("/run/netns/" + env_->topo().pod("buyer").netns).c_str(), &buyer_ns), 0);
+  auto links = run_output({"bpftool", "-j", "link", "show"});
+  ASSERT_TRUE(links.ok()) << links.error().message();
+  bool buyers = false;
+  for (const auto& l : nlohmann::json::parse(*links, nullptr, false)) {
+    const auto ino = l.value("netns_ino", uint64_t{0});
+    EXPECT_NE(ino, static_cast<uint64_t>(st.st_ino)) << "attached there: " << l.dump();
+    buyers = buyers || ino == static_cast<uint64_t>(buyer_ns.st_ino);
+  }
+  EXPECT_TRUE(buyers) << "no netns link in the buyer's namespace:\n" << *links;
 }
 
 // Last: it restarts the agent. The base serves loopback only; the opt-in

@@ -2,7 +2,6 @@
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
-#include <sys/utsname.h>
 
 #include <memory>
 
@@ -23,12 +22,10 @@ Result<Acceleration> Acceleration::load(const AccelerationOptions& o) {
 Status Acceleration::kernel_allows(const std::vector<Feature>& features) {
   const Feature* sound = find_feature(features, kSkMsgMemcgFeature);
   if (sound == nullptr || sound->available) return ok();
-  utsname u{};
-  (void)::uname(&u);
   return Error(fmt::format("same-node acceleration is refused on kernel {}: redirecting between pods there drives the "
                            "memory cgroup's page counter below zero and can end in a kernel BUG ({}; "
                            "docs/kernels.md); run without --accelerate",
-                           u.release, kSkMsgMemcgFeature),
+                           kernel_release(), kSkMsgMemcgFeature),
                ENOTSUP);
 }
 

@@ -55,12 +55,12 @@ bool iter_tcp(const VmlinuxBtf& vmlinux) {
   return fd.valid();
 }
 
+}  // namespace
+
 std::string kernel_release() {
   utsname u{};
   return ::uname(&u) == 0 ? u.release : "";
 }
-
-}  // namespace
 
 bool sk_msg_keeps_memcg_accounting(std::string_view release) {
   // "5.10.0-46-cloud-amd64", "5.10.262": the series is what comes before the second dot.

@@ -37,6 +37,8 @@ std::vector<Feature> probe_features();
 // none on 6.1, 6.12 or 6.18. True unless `release` (uname -r) is of a series
 // where it was measured.
 bool sk_msg_keeps_memcg_accounting(std::string_view release);
+// The running kernel's release (uname -r), "" if uname fails.
+std::string kernel_release();
 inline constexpr std::string_view kSkMsgMemcgFeature = "kernel:sk_msg_memcg_accounting";
 
 // probe_features() run once per process and cached (thread-safe). Tests and

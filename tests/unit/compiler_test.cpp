@@ -439,6 +439,27 @@ TEST(Policy, NamespaceLabelWithAnUnknownValueIsAnErrorAtTheLabel) {
                                      "smi-agent.io/mode (expected one of: enforce, permissive, named)"));
 }
 
+// The kernel looks an edge up before its destination and takes a hit for
+// ALLOW (lib/policy.h), so an edge may only exist where the destination is
+// enforced or audited. A target into a namespace left out of the mesh is
+// still reported, but writes nothing.
+TEST(Policy, AnEdgeToADestinationNeitherEnforcedNorAuditedIsNotWritten) {
+  const std::string yaml = http_group() + target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api}\n");
+  auto api = id("default", "api"), web = id("default", "web");
+  auto meshed = compile(yaml);
+  ASSERT_TRUE(meshed.result.ok()) << meshed.all();
+  EXPECT_TRUE(meshed.state().policy.count(PolicyKey{api, web, 0, Protocol::tcp}));
+
+  CompileOptions o;
+  o.unmeshed_namespaces = {"default"};
+  auto out = compile(yaml, o);
+  ASSERT_TRUE(out.result.ok()) << out.all();
+  EXPECT_EQ(out.state().policy.size(), 0u);
+  EXPECT_EQ(out.state().policy_dst.size(), 0u);
+  EXPECT_EQ(out.state().targets.size(), 1u);
+  EXPECT_TRUE(out.has(Severity::info, "namespace default is not meshed")) << out.all();
+}
+
 TEST(Policy, HttpRouteGroupIsCompiledToPortsAndReportedAsNotEnforced) {
   auto c = compile(http_group() + target("t", "api", {"web"}, "  - {kind: HTTPRouteGroup, name: api, matches: [metrics]}\n"));
   ASSERT_TRUE(c.result.ok()) << c.all();

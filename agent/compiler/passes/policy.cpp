@@ -138,9 +138,13 @@ void lower_policy(const Resolved& resolved, const AccountIds& accounts, DesiredS
     t.dst_modes[id] = np.mode == Mode::enforce ? DstMode::enforce : DstMode::audit;
   }
   // An all-ports entry makes the same (dst, src, protocol) with a specific
-  // port redundant; dropping those keeps the map small.
+  // port redundant, and an edge to a destination neither enforced nor audited
+  // (a namespace not meshed) decides nothing; dropping both keeps the map
+  // small. The kernel relies on the second (lib/policy.h): it looks an edge
+  // up before the destination, and an edge found means ALLOW.
   for (auto it = t.allow.begin(); it != t.allow.end();) {
-    if (it->port != 0 && t.allow.count(PolicyKey{it->dst, it->src, 0, it->protocol})) it = t.allow.erase(it);
+    bool redundant = it->port != 0 && t.allow.count(PolicyKey{it->dst, it->src, 0, it->protocol});
+    if (redundant || !t.dst_modes.count(it->dst)) it = t.allow.erase(it);
     else ++it;
   }
   state.policy = FlatSet<PolicyKey>::from_sorted(t.allow);

@@ -83,8 +83,10 @@ static __always_inline __u16 smi_local_port(struct bpf_sock_addr *ctx) {
  * datagram answering one the destination sent to this socket is a reply, not
  * a new edge, and passes. */
 static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_family, struct smi_flow *f,
-                                            __u64 *src_id, __u64 *dst_id) {
-  struct smi_edge e = {.side = SMI_SIDE_CLIENT, .cookie = bpf_get_socket_cookie(ctx)};
+                                            __u64 *src_id, __u64 *dst_id, __u8 *view) {
+  /* The cookie is taken only where an event carries it: generating a
+   * socket's first cookie costs, and the allowed path reports nothing. */
+  struct smi_edge e = {.side = SMI_SIDE_CLIENT};
   int host_network = 0;
   e.src_identity = smi_client(&host_network);
   *src_id = e.src_identity;
@@ -92,6 +94,7 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
   int picked = smi_service_pick(f);
   if (picked == SMI_SVC_NO_BACKEND) {
     e.reason = SMI_EVREASON_NO_BACKEND;
+    e.cookie = bpf_get_socket_cookie(ctx);
     smi_deny(f, &e, SMI_REASON_NO_BACKEND, SMI_DIR_EGRESS);
     if (smi_has_set_retval) bpf_set_retval(-SMI_ECONNREFUSED);
     return 0;
@@ -100,6 +103,9 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
   struct smi_identity_value *dst = smi_identity_of_ip(f->family, &f->dst_addr);
   e.dst_identity = smi_identity_or_unknown(dst);
   *dst_id = e.dst_identity;
+  if (e.src_identity != SMI_IDENTITY_UNKNOWN)
+    *view = SMI_SOCK_V_LOCAL_POD | (dst ? SMI_SOCK_V_REMOTE_KNOWN : 0) |
+            (dst && (dst->flags & SMI_ID_F_LOCAL) ? SMI_SOCK_V_REMOTE_LOCAL : 0);
   /* A hostNetwork pod speaks from the node's address: this node's pods take
    * it for the node (lib/policy.h), and so does its own connect. */
   __u64 as = host_network && dst && (dst->flags & SMI_ID_F_LOCAL) ? SMI_IDENTITY_HOST : e.src_identity;
@@ -122,6 +128,7 @@ static __always_inline int smi_client_check(struct bpf_sock_addr *ctx, __u8 ctx_
     /* Audited (permissive): reported where enforce would refuse it, and let
      * through; noted, so the server side of this node does not report it again. */
     e.reason = audit ? SMI_EVREASON_AUDIT_CLIENT : SMI_EVREASON_POLICY_CLIENT;
+    e.cookie = bpf_get_socket_cookie(ctx);
     smi_policy_report(f, &e, audit, SMI_DIR_EGRESS);
     if (!audit) return 0;
     smi_audit_note(e.src_identity, f, local_port, SMI_SIDE_CLIENT);
@@ -138,11 +145,17 @@ static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 ctx_famil
   f.family = smi_ctx_addr(ctx, ctx_family, &f.svc_addr);
 
   __u64 src_id = 0, dst_id = 0;
-  if (!smi_client_check(ctx, ctx_family, &f, &src_id, &dst_id)) return 0;
+  __u8 view = 0;
+  if (!smi_client_check(ctx, ctx_family, &f, &src_id, &dst_id, &view)) return 0;
 
-  /* Remembered for getpeername, connected-UDP replies and revocation. A
-   * failed allocation (memory pressure) only loses those, never the verdict. */
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  /* Remembered for getpeername, connected-UDP replies, revocation and the
+   * connection events (TCP). A connected UDP socket that was not redirected
+   * has nothing any hook reads back: no storage is made for it (an
+   * allocation per socket), only one it got at an earlier connect() is
+   * overwritten. A failed allocation (memory pressure) only loses those,
+   * never the verdict. */
+  __u64 create = protocol == SMI_IPPROTO_TCP || f.redirected ? BPF_SK_STORAGE_GET_F_CREATE : 0;
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, ctx->sk, 0, create);
   if (st) {
     st->svc_addr = f.svc_addr;
     st->backend_addr = f.dst_addr;
@@ -150,12 +163,13 @@ static __always_inline int smi_connect(struct bpf_sock_addr *ctx, __u8 ctx_famil
     st->dst_identity = dst_id;
     st->svc_id = f.svc_id;
     st->backend_svc_id = f.backend_svc_id;
-    st->connect_ns = bpf_ktime_get_ns();
+    st->connect_ns = 0; /* sockops' connect callback stamps it (TCP; nothing reads it for UDP) */
     st->svc_port = f.svc_port;
     st->backend_port = f.dst_port;
     st->family = f.family;
     st->protocol = protocol;
     st->flags = SMI_SOCK_F_CLIENT | (f.redirected ? SMI_SOCK_F_REDIRECTED : 0);
+    st->view = view;
   }
   return 1;
 }
@@ -166,7 +180,8 @@ static __always_inline int smi_sendmsg(struct bpf_sock_addr *ctx, __u8 ctx_famil
   f.family = smi_ctx_addr(ctx, ctx_family, &f.svc_addr);
 
   __u64 src_id = 0, dst_id = 0;
-  if (!smi_client_check(ctx, ctx_family, &f, &src_id, &dst_id)) return 0;
+  __u8 view = 0;
+  if (!smi_client_check(ctx, ctx_family, &f, &src_id, &dst_id, &view)) return 0;
 
   /* The socket is bound by now (inet_sendmsg autobinds before this hook):
    * an answer from the destination to this port is a reply. */

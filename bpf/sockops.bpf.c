@@ -27,16 +27,21 @@ static __always_inline int smi_view(struct bpf_sock_ops *skops, struct bpf_sock 
 static __always_inline int smi_meshed(const struct smi_conn_view *v) { return v->local_known || v->remote_known; }
 
 /* Client: connect() is about to send the SYN. Remember when, and ask for
- * state callbacks so a refused or timed out connect is seen too. */
+ * state callbacks so a refused or timed out connect is seen too. A socket
+ * the connect hook resolved (a meshed pod's, both identities already
+ * written) needs no lookup here. */
 static __always_inline void on_connect(struct bpf_sock_ops *skops, struct bpf_sock *sk) {
-  struct smi_conn_view v = {};
-  if (!smi_view(skops, sk, &v) || !smi_meshed(&v)) return;
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (!st) return;
-  if (st->connect_ns == 0) st->connect_ns = bpf_ktime_get_ns(); /* sock_addr may have set it already */
+  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, sk, 0, 0);
+  if (!st || !(st->view & SMI_SOCK_V_LOCAL_POD)) {
+    struct smi_conn_view v = {};
+    if (!smi_view(skops, sk, &v) || !smi_meshed(&v)) return;
+    st = bpf_sk_storage_get(&smi_sock_v1, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+    if (!st) return;
+    st->src_identity = v.local_identity;
+    st->dst_identity = v.remote_identity;
+  }
+  st->connect_ns = bpf_ktime_get_ns();
   st->flags |= SMI_SOCK_F_MESHED;
-  st->src_identity = v.local_identity;
-  st->dst_identity = v.remote_identity;
   bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
@@ -54,11 +59,19 @@ static __always_inline void maybe_accelerate(struct bpf_sock_ops *skops, struct 
     bpf_map_delete_elem(&smi_accel_v1, &key);
 }
 
+/* A client socket's ends come from what the connect hook resolved when it
+ * could (smi_conn_from_connect); a server socket's, and any other, are
+ * resolved here. */
 static __always_inline void on_established(struct bpf_sock_ops *skops, struct bpf_sock *sk, int server) {
   struct smi_conn_view v = {};
-  if (!smi_view(skops, sk, &v) || !smi_meshed(&v)) return;
-  struct smi_sock_state *st = bpf_sk_storage_get(&smi_sock_v1, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (!st) return;
+  if (!SMI_SOCK_KEY_FILL(&v.key, skops)) return;
+  struct smi_sock_state *st = server ? NULL : bpf_sk_storage_get(&smi_sock_v1, sk, 0, 0);
+  if (!st || !smi_conn_from_connect(st, &v)) {
+    smi_conn_resolve(skops, sk, &v);
+    if (!smi_meshed(&v)) return;
+    st = bpf_sk_storage_get(&smi_sock_v1, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+    if (!st) return;
+  }
   __u64 now = bpf_ktime_get_ns();
   st->open_ns = now;
   st->flags |= SMI_SOCK_F_MESHED | SMI_SOCK_F_OPENED | (server ? SMI_SOCK_F_SERVER : 0);
@@ -67,7 +80,7 @@ static __always_inline void on_established(struct bpf_sock_ops *skops, struct bp
   bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
   maybe_accelerate(skops, st, &v);
 
-  struct smi_event *e = smi_event_reserve(SMI_EVENT_OPEN);
+  struct smi_event *e = smi_event_reserve_at(SMI_EVENT_OPEN, now);
   if (!e) return;
   e->cookie = bpf_get_socket_cookie(skops);
   smi_event_fill_ends(e, &v, server);
@@ -102,18 +115,19 @@ static __always_inline void on_close(struct bpf_sock_ops *skops, struct bpf_sock
     }
   }
 
-  int err = smi_sock_error(sk);
-  __u8 reason = smi_fail_reason(err, old_state);
   int opened = (st->flags & SMI_SOCK_F_OPENED) != 0;
   if (!opened && old_state != BPF_TCP_SYN_SENT) return; /* never established, not a connect we saw */
-  struct smi_event *e = smi_event_reserve(reason != SMI_EVREASON_NONE || !opened ? SMI_EVENT_FAIL : SMI_EVENT_CLOSE);
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+  __u8 reason = smi_fail_reason(tp ? smi_tcp_error(tp) : 0, old_state);
+  __u64 now = bpf_ktime_get_ns();
+  struct smi_event *e =
+      smi_event_reserve_at(reason != SMI_EVREASON_NONE || !opened ? SMI_EVENT_FAIL : SMI_EVENT_CLOSE, now);
   if (!e) return;
   if (!opened && reason == SMI_EVREASON_NONE) reason = SMI_EVREASON_REFUSED;
   e->reason = reason;
   e->cookie = bpf_get_socket_cookie(skops);
   smi_event_fill_ends(e, &v, server);
   smi_event_fill_state(e, st);
-  __u64 now = bpf_ktime_get_ns();
   __u64 since = opened ? st->open_ns : st->connect_ns;
   e->duration_ns = since && now > since ? now - since : 0;
   e->srtt_us = skops->srtt_us >> 3;
@@ -122,7 +136,6 @@ static __always_inline void on_close(struct bpf_sock_ops *skops, struct bpf_sock
   /* Payload only: bytes_acked/bytes_received also count the SYN and FIN
    * sequence numbers, tcp_sock's bytes_sent minus bytes_retrans does not. */
   __u64 sent = redir_tx, received = redir_rx;
-  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
   if (tp) {
     sent += BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
     __u64 rcvd = BPF_CORE_READ(tp, bytes_received);

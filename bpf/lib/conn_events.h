@@ -60,6 +60,20 @@ static __always_inline void smi_conn_resolve(struct bpf_sock_ops *skops, struct 
   }
 }
 
+/* The ends as the connect hook resolved them for a client socket (abi
+ * sock_state.h, `view`); 0 when it did not, and the caller resolves. */
+static __always_inline int smi_conn_from_connect(const struct smi_sock_state *st, struct smi_conn_view *v) {
+  __u8 view = st->view;
+  if (!(view & SMI_SOCK_V_LOCAL_POD)) return 0;
+  v->local_identity = st->src_identity;
+  v->local_known = 1;
+  v->local_is_local_pod = 1;
+  v->remote_identity = st->dst_identity;
+  v->remote_known = (view & SMI_SOCK_V_REMOTE_KNOWN) != 0;
+  v->remote_is_local_pod = (view & SMI_SOCK_V_REMOTE_LOCAL) != 0;
+  return 1;
+}
+
 /* Orients the addresses: the client is the source. */
 static __always_inline void smi_event_fill_ends(struct smi_event *e, const struct smi_conn_view *v, int server) {
   e->family = v->key.family;
@@ -92,9 +106,7 @@ static __always_inline void smi_event_fill_state(struct smi_event *e, const stru
 /* The error the kernel recorded on the socket (sk_err), through the tcp_sock
  * BTF view: sock_ops has no field for it, and it is what tells a refused
  * connect from a timed out one, and a reset from an orderly close. */
-static __always_inline int smi_sock_error(struct bpf_sock *sk) {
-  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-  if (!tp) return 0;
+static __always_inline int smi_tcp_error(struct tcp_sock *tp) {
   return BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_err);
 }
 

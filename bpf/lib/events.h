@@ -13,8 +13,9 @@
 
 SMI_PINNED_RINGBUF(smi_events_v1, SMI_EVENTS_RINGBUF_BYTES);
 
-/* Reserves a zeroed event of the given type, or NULL (counted as lost). */
-static __always_inline struct smi_event *smi_event_reserve(__u8 type) {
+/* Reserves a zeroed event of the given type stamped `now`
+ * (bpf_ktime_get_ns()), or NULL (counted as lost). */
+static __always_inline struct smi_event *smi_event_reserve_at(__u8 type, __u64 now) {
   struct smi_event *e = bpf_ringbuf_reserve(&smi_events_v1, sizeof(*e), 0);
   if (!e) {
     smi_count(SMI_REASON_EVENT_LOST, SMI_DIR_EGRESS, 0);
@@ -22,8 +23,12 @@ static __always_inline struct smi_event *smi_event_reserve(__u8 type) {
   }
   __builtin_memset(e, 0, sizeof(*e));
   e->type = type;
-  e->ts_ns = bpf_ktime_get_ns();
+  e->ts_ns = now;
   return e;
+}
+
+static __always_inline struct smi_event *smi_event_reserve(__u8 type) {
+  return smi_event_reserve_at(type, bpf_ktime_get_ns());
 }
 
 static __always_inline void smi_event_submit(struct smi_event *e) {

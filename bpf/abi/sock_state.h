@@ -6,8 +6,8 @@
  *   getpeername/recvmsg read the service back; the revocation iterator reads
  *   the edge;
  * - sockops stamps connect_ns at the TCP connect callback, fills the
- *   identities and flags at establishment (taken from `view` when the connect hook resolved the
- *   ends), and reads everything back for OPEN/CLOSE/FAIL events.
+ *   identities and flags at establishment (from `view` when the connect hook
+ *   resolved the ends), and reads everything back for OPEN/CLOSE/FAIL events.
  * The storage dies with the socket. Not dumpable as a whole with bpftool (it is
  * keyed by socket); `bpftool map show pinned <bpffs>/smi_sock_v1` shows it. */
 #ifndef SMI_ABI_SOCK_STATE_H
@@ -31,7 +31,7 @@ enum smi_sock_flags {
  * itself (by address), as it does for every server socket. 0 in storage
  * written before this field existed, which means the same. */
 enum smi_sock_view {
-  SMI_SOCK_V_LOCAL_POD = 1 << 0,   /* src_identity is the connecting cgroup's, a pod of this node */
+  SMI_SOCK_V_LOCAL_POD = 1 << 0,    /* src_identity is the connecting cgroup's, a pod of this node */
   SMI_SOCK_V_REMOTE_KNOWN = 1 << 1, /* dst_identity is the backend address's entry in smi_ip_id_v1 */
   SMI_SOCK_V_REMOTE_LOCAL = 1 << 2, /* ... and that entry is SMI_ID_F_LOCAL (a pod of this node) */
 };

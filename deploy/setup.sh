@@ -11,6 +11,7 @@ packages=(
   libyaml-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   iproute2 iputils-ping procps curl
+  wireguard-go wireguard-tools
 )
 # The vm test tier only (tests/vm): QEMU, the guests' busybox, depmod/modprobe
 # for their modules, the runner's interpreter. Not needed to build.

@@ -1,0 +1,30 @@
+// WireGuard's cross-platform configuration protocol (the "UAPI" that
+// wireguard-go serves on /var/run/wireguard/<interface>.sock): key=value
+// lines, a blank line ends a request or a reply, keys in hex. Pure: renders
+// requests and parses replies; uapi_client.h does the socket.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "wireguard/config.h"
+
+namespace smi::wireguard {
+
+// A "set=1" request that turns `current` into `desired` without disturbing
+// what stays: the private key, port and fwmark only when they change; peers
+// that are gone removed one by one (never replace_peers, which would drop
+// every session); a peer written only when its endpoint, keepalive or allowed
+// IPs differ, and then with replace_allowed_ips. Empty when nothing changes.
+std::string render_set(const DeviceConfig& desired, const DeviceState& current);
+
+// The "get=1" reply (up to and including its errno line). A nonzero errno,
+// an unknown key before the first peer, a malformed value or a missing errno
+// line is an error naming the line.
+Result<DeviceState> parse_get(std::string_view reply);
+
+// The "errno=N" reply to a set: ok for 0, else an error with N.
+Status parse_set_reply(std::string_view reply);
+
+}  // namespace smi::wireguard

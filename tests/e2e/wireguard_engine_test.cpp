@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "base/fd.h"
@@ -87,14 +89,18 @@ class WireGuardEngineTest : public ::testing::Test {
       auto keys = wireguard::load_or_create_node_keys(w.state_dir);
       ASSERT_TRUE(keys.ok()) << keys.error().message();
       w.keys = *keys;
-      std::string ifname = w.ifname;
-      auto p = w.node->spawn([ifname] {
+      std::string ifname = w.ifname, log = w.state_dir + "/wireguard-go.log";
+      auto p = w.node->spawn([ifname, log] {
         // Debian's wireguard-go refuses kernels >= 5.6 without this, and
-        // prints a banner about the kernel module on stdout.
+        // prints a banner about the kernel module; its output goes to a log
+        // the test shows when it fails.
         ::setenv("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1", 1);
         ::setenv("LOG_LEVEL", "error", 1);
-        Fd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
-        if (null) ::dup2(null.get(), STDOUT_FILENO);
+        Fd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (out) {
+          ::dup2(out.get(), STDOUT_FILENO);
+          ::dup2(out.get(), STDERR_FILENO);
+        }
         ::execlp("wireguard-go", "wireguard-go", "-f", ifname.c_str(), nullptr);
         return 127;
       });
@@ -119,6 +125,10 @@ class WireGuardEngineTest : public ::testing::Test {
   void TearDown() override {
     for (auto& w : nodes_) {
       w.engine.stop();
+      if (HasFailure()) {
+        std::ifstream in(w.state_dir + "/wireguard-go.log");
+        std::cerr << "wireguard-go on " << w.node->name << ":\n" << in.rdbuf() << "\n";
+      }
       std::filesystem::remove(UapiClient::for_interface(w.ifname).path());
       if (!w.state_dir.empty()) std::filesystem::remove_all(w.state_dir);
     }

@@ -43,11 +43,12 @@ std::optional<Object> decode_namespace(const Node& n, ObjectHeader& h, Fields& f
 
 // The decoder of each kind in model::known_kinds().
 Decoder decoder_of(std::string_view kind) {
-  static constexpr std::array<std::pair<std::string_view, Decoder>, 10> kDecoders = {{
+  static constexpr std::array<std::pair<std::string_view, Decoder>, 11> kDecoders = {{
       {model::Service::kKind, decode_service},
       {model::Pod::kKind, decode_pod},
       {model::ServiceAccount::kKind, decode_service_account},
       {model::Namespace::kKind, decode_namespace},
+      {model::Node::kKind, decode_node},
       {model::EndpointSlice::kKind, decode_endpoint_slice},
       {model::TrafficTarget::kKind, decode_traffic_target},
       {model::HTTPRouteGroup::kKind, decode_http_route_group},
@@ -75,7 +76,8 @@ bool is_list_kind(std::string_view kind) { return kind.ends_with("List"); }
 // "Kind namespace/name" before the object is known to be valid ("Kind name"
 // for a cluster-scoped kind, as model::object_label names it).
 std::string label(std::string_view kind, const std::optional<std::string>& ns, const std::optional<std::string>& name) {
-  if (kind == model::Namespace::kKind) return fmt::format("{} {}", kind, name.value_or("<no name>"));
+  if (kind == model::Namespace::kKind || kind == model::Node::kKind)
+    return fmt::format("{} {}", kind, name.value_or("<no name>"));
   return fmt::format("{} {}/{}", kind.empty() ? "<no kind>" : kind, ns.value_or("default"),
                      name.value_or("<no name>"));
 }

@@ -26,6 +26,7 @@ struct ObjectHeader {
 std::optional<model::Object> decode_service(const Node& n, ObjectHeader& h, Fields& f);
 std::optional<model::Object> decode_endpoint_slice(const Node& n, ObjectHeader& h, Fields& f);
 std::optional<model::Object> decode_pod(const Node& n, ObjectHeader& h, Fields& f);
+std::optional<model::Object> decode_node(const Node& n, ObjectHeader& h, Fields& f);
 std::optional<model::Object> decode_traffic_target(const Node& n, ObjectHeader& h, Fields& f);
 std::optional<model::Object> decode_http_route_group(const Node& n, ObjectHeader& h, Fields& f);
 std::optional<model::Object> decode_port_route(const Node& n, ObjectHeader& h, Fields& f);

@@ -1,8 +1,10 @@
-// Decoders for the Kubernetes objects the compiler reads: Service,
-// EndpointSlice, Pod. Only the fields the compiler uses are read.
+// Decoders for the Kubernetes objects the agent reads: Service,
+// EndpointSlice, Pod, Node. Only the fields the agent uses are read.
 #include <fmt/format.h>
 
 #include "manifests/decode.h"
+
+#include "wireguard/key.h"
 
 namespace smi::manifests {
 namespace {
@@ -188,6 +190,42 @@ std::optional<model::Object> decode_pod(const Node& n, ObjectHeader& h, Fields& 
     }
   }
   return p;
+}
+
+// Read only for encryption between nodes: the InternalIP addresses (where its
+// WireGuard listens) and the public key it published. A key that is not one
+// refuses the Node alone, naming the annotation.
+std::optional<model::Object> decode_node(const Node& n, ObjectHeader& h, Fields& f) {
+  model::Node node;
+  h.meta.ns.clear();
+  node.meta = std::move(h.meta);
+  if (const Node* md = n.get("metadata"); md != nullptr && md->is_map()) {
+    if (const Node* ann = md->get("annotations"); ann != nullptr && ann->is_map()) {
+      if (const Node* key = ann->get(model::kWireGuardKeyAnnotation); key != nullptr) {
+        std::string field = fmt::format("metadata.annotations[{}]", model::kWireGuardKeyAnnotation);
+        if (!key->is_scalar()) {
+          f.error(*key, field, "must be a string");
+        } else if (auto k = wireguard::parse_base64_key(key->text); !k) {
+          f.error(*key, field, k.error().root());
+        } else {
+          node.wireguard_public_key = key->text;
+        }
+      }
+    }
+  }
+  if (const Node* st = f.map(n, "status", "", false)) {
+    f.each_object(f.seq(*st, "addresses", "status", false), "status.addresses",
+                  "must be an object with type and address", [&](const Node& item, const std::string& path) {
+                    if (f.str(item, "type", path, true).value_or("") != "InternalIP") return;
+                    const Node* a = item.get("address");
+                    if (a == nullptr) {
+                      f.error(item, join(path, "address"), "is required");
+                    } else if (auto ip = address(*a, join(path, "address"), f)) {
+                      node.internal_ips.push_back(*ip);
+                    }
+                  });
+  }
+  return node;
 }
 
 }  // namespace smi::manifests

@@ -26,6 +26,7 @@ constexpr std::array kKinds = {
     KindInfo{"Pod", "", "pods", true, kV1},
     KindInfo{"ServiceAccount", "", "serviceaccounts", true, kV1},
     KindInfo{"Namespace", "", "namespaces", false, kV1},  // labels: mesh membership and mode
+    KindInfo{"Node", "", "nodes", false, kV1},            // encryption only: addresses and WireGuard keys
 };
 
 }  // namespace

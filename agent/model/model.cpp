@@ -35,6 +35,7 @@ std::map<Key, T>& slot(Model& m) {
   else if constexpr (std::is_same_v<T, Pod>) return m.pods;
   else if constexpr (std::is_same_v<T, ServiceAccount>) return m.service_accounts;
   else if constexpr (std::is_same_v<T, Namespace>) return m.namespaces;
+  else if constexpr (std::is_same_v<T, Node>) return m.nodes;
   else if constexpr (std::is_same_v<T, TrafficTarget>) return m.traffic_targets;
   else if constexpr (std::is_same_v<T, HTTPRouteGroup>) return m.http_route_groups;
   else if constexpr (std::is_same_v<T, TCPRoute>) return m.tcp_routes;

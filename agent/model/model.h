@@ -23,6 +23,7 @@ struct Model {
   std::map<Key, Pod> pods;
   std::map<Key, ServiceAccount> service_accounts;
   std::map<Key, Namespace> namespaces;  // key {"", name}
+  std::map<Key, Node> nodes;            // key {"", name}
   std::map<Key, TrafficTarget> traffic_targets;
   std::map<Key, HTTPRouteGroup> http_route_groups;
   std::map<Key, TCPRoute> tcp_routes;

@@ -100,6 +100,18 @@ struct Namespace {
   ObjectMeta meta;
 };
 
+// A cluster node, for encryption between nodes: where its WireGuard listens
+// (its InternalIP addresses) and the public key it published. Read only when
+// encryption is on.
+inline constexpr std::string_view kWireGuardKeyAnnotation = "smi-agent.io/wireguard-public-key";
+
+struct Node {
+  static constexpr std::string_view kKind = "Node";
+  ObjectMeta meta;                   // cluster-scoped: ns empty
+  std::vector<IpAddr> internal_ips;  // status.addresses of type InternalIP, in order
+  std::string wireguard_public_key;  // the annotation (base64, checked); "" when absent
+};
+
 // ---- SMI ----------------------------------------------------------------
 
 // A reference to a ServiceAccount (TrafficTarget destination and sources).
@@ -171,7 +183,7 @@ struct TrafficSplit {
   std::vector<RouteRef> matches;  // v1alpha3/4 HTTPRouteGroup references
 };
 
-using Object = std::variant<Service, EndpointSlice, Pod, ServiceAccount, Namespace, TrafficTarget, HTTPRouteGroup,
+using Object = std::variant<Service, EndpointSlice, Pod, ServiceAccount, Namespace, Node, TrafficTarget, HTTPRouteGroup,
                             TCPRoute, UDPRoute, TrafficSplit>;
 
 const ObjectMeta& meta_of(const Object& o);

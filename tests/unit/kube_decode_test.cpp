@@ -31,7 +31,7 @@ std::string read(const std::string& name) {
 }
 
 TEST(KubeResources, PathsAndNames) {
-  EXPECT_EQ(all_resources().size(), 16u);
+  EXPECT_EQ(all_resources().size(), 17u);
   EXPECT_EQ(resource("pods", "v1").path(), "/api/v1/pods");
   EXPECT_EQ(resource("pods", "v1").api_version(), "v1");
   EXPECT_EQ(resource("trafficsplits", "v1alpha2").path(), "/apis/split.smi-spec.io/v1alpha2/trafficsplits");
@@ -71,6 +71,34 @@ TEST(KubeObjects, PodsAreProjectedToIdentityAndAddresses) {
   EXPECT_EQ(pod, expected);
   EXPECT_EQ(page->items[2]["spec"]["hostNetwork"], true);
   EXPECT_LT(json(page->items).dump().size(), read("pods.json").size() / 2);
+}
+
+// A kubelet rewrites its Node's conditions every few minutes: only what
+// encryption reads is kept, so a heartbeat is no change to reconcile.
+TEST(KubeObjects, NodesAreProjectedToAddressesAndTheirWireGuardKey) {
+  auto node_with = [](int resource_version, const char* heartbeat) {
+    return json::parse(fmt::format(R"({{
+      "apiVersion": "v1", "kind": "Node",
+      "metadata": {{"name": "node-a", "resourceVersion": "{}", "uid": "u-1",
+                   "labels": {{"kubernetes.io/hostname": "node-a"}},
+                   "annotations": {{"smi-agent.io/wireguard-public-key": "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=",
+                                   "node.alpha.kubernetes.io/ttl": "0"}}}},
+      "spec": {{"podCIDR": "10.244.1.0/24", "providerID": "kind://node-a"}},
+      "status": {{"addresses": [{{"type": "InternalIP", "address": "192.168.7.2"}}, {{"type": "Hostname", "address": "node-a"}}],
+                 "conditions": [{{"type": "Ready", "status": "True", "lastHeartbeatTime": "{}"}}],
+                 "images": [{{"names": ["registry/app:1"], "sizeBytes": 1000}}]}}}})",
+                                   resource_version, heartbeat));
+  };
+  json a = node_with(101, "2026-12-07T10:00:01Z"), b = node_with(102, "2026-12-07T10:05:01Z");
+  ASSERT_EQ(normalize_object(a, resource("nodes", "v1")), std::nullopt);
+  ASSERT_EQ(normalize_object(b, resource("nodes", "v1")), std::nullopt);
+  const json expected = json::parse(R"({
+    "apiVersion": "v1", "kind": "Node",
+    "metadata": {"name": "node-a", "resourceVersion": "101",
+                 "annotations": {"smi-agent.io/wireguard-public-key": "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="}},
+    "status": {"addresses": [{"type": "InternalIP", "address": "192.168.7.2"}, {"type": "Hostname", "address": "node-a"}]}})");
+  EXPECT_EQ(a, expected);
+  EXPECT_TRUE(same_content(a, b)) << "a heartbeat must not be a change";
 }
 
 TEST(KubeObjects, UnusableItemsAreSkippedWithAReason) {

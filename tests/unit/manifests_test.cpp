@@ -161,6 +161,55 @@ spec: {}
   EXPECT_EQ(p.model.pods.at(Key{"default", "c"}).service_account, "default");
 }
 
+TEST(Node, AddressesAndTheWireGuardKeyItPublished) {
+  auto p = parse(R"(apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  annotations: {smi-agent.io/wireguard-public-key: hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=}
+status:
+  addresses: [{type: Hostname, address: node-a}, {type: InternalIP, address: 192.168.7.2}, {type: InternalIP, address: "fd00:7::2"}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+)");
+  EXPECT_EQ(errors_of(p), "");
+  const auto& a = p.model.nodes.at(Key{"", "node-a"});
+  EXPECT_EQ(a.wireguard_public_key, "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=");
+  ASSERT_EQ(a.internal_ips.size(), 2u);
+  EXPECT_EQ(a.internal_ips[0].to_string(), "192.168.7.2");
+  EXPECT_EQ(a.internal_ips[1].to_string(), "fd00:7::2");
+  const auto& b = p.model.nodes.at(Key{"", "node-b"});
+  EXPECT_EQ(b.wireguard_public_key, "");
+  EXPECT_TRUE(b.internal_ips.empty());
+}
+
+TEST(Node, ABadKeyOrAddressRefusesThatNodeAloneNamingTheField) {
+  auto p = parse(R"(apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  annotations: {smi-agent.io/wireguard-public-key: not-a-key}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-b}
+status: {addresses: [{type: InternalIP, address: 300.1.1.1}, {type: InternalIP}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-c}
+)");
+  expect_errors(p,
+                {"test.yaml:5:52: error: Node node-a: metadata.annotations[smi-agent.io/wireguard-public-key]: a "
+                 "WireGuard key is 44 base64 characters, this one has 9",
+                 "Node node-b: status.addresses[0].address", "Node node-b: status.addresses[1].address: is required"});
+  EXPECT_FALSE(p.model.nodes.contains(Key{"", "node-a"}));
+  EXPECT_FALSE(p.model.nodes.contains(Key{"", "node-b"}));
+  EXPECT_TRUE(p.model.nodes.contains(Key{"", "node-c"}));
+}
+
 constexpr const char* kTargetV1alpha3 = R"(apiVersion: access.smi-spec.io/v1alpha3
 kind: TrafficTarget
 metadata: {name: t, namespace: prod}

@@ -52,6 +52,23 @@ void project_pod(json& pod) {
   keep_only(pod, "status", {"phase", "podIP", "podIPs"});
 }
 
+// A Node carries its conditions, images and heartbeats, rewritten every few
+// minutes by its kubelet: only its name, the WireGuard key annotation and
+// its addresses are kept, so those writes are no change to reconcile.
+void project_node(json& node) {
+  for (auto it = node.begin(); it != node.end();) {
+    const auto& k = it.key();
+    if (k == "apiVersion" || k == "kind" || k == "metadata" || k == "status") {
+      ++it;
+    } else {
+      it = node.erase(it);
+    }
+  }
+  keep_only(node, "metadata", {"name", "resourceVersion", "annotations", "deletionTimestamp"});
+  keep_only(node["metadata"], "annotations", {"smi-agent.io/wireguard-public-key"});
+  keep_only(node, "status", {"addresses"});
+}
+
 }  // namespace
 
 std::optional<std::string> normalize_object(json& obj, const ResourceType& type) {
@@ -79,6 +96,7 @@ std::optional<std::string> normalize_object(json& obj, const ResourceType& type)
   obj["kind"] = type.kind;
   obj["apiVersion"] = api_version;
   if (type.group.empty() && type.kind == "Pod") project_pod(obj);
+  if (type.group.empty() && type.kind == "Node") project_node(obj);
   return std::nullopt;
 }
 

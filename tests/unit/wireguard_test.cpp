@@ -11,6 +11,7 @@
 #include "wireguard/config.h"
 #include "wireguard/key.h"
 #include "wireguard/key_file.h"
+#include "wireguard/peers.h"
 #include "wireguard/uapi.h"
 
 namespace smi::wireguard {
@@ -268,6 +269,122 @@ TEST(WireGuardUapi, BadRepliesAreErrorsNamingTheLine) {
   EXPECT_TRUE(parse_set_reply("errno=0\n\n").ok());
   EXPECT_FALSE(parse_set_reply("errno=1\n\n").ok());
   EXPECT_FALSE(parse_set_reply("garbage").ok());
+}
+
+// ---- the peer plan ----------------------------------------------------------
+
+model::Node node_obj(const std::string& name, std::vector<std::string_view> ips, std::string key) {
+  model::Node n;
+  n.meta.name = name;
+  for (auto s : ips) n.internal_ips.push_back(ip(s));
+  n.wireguard_public_key = std::move(key);
+  return n;
+}
+
+model::Pod pod_obj(const std::string& name, const std::string& node, std::vector<std::string_view> ips,
+                   bool host_network = false, std::string phase = "Running") {
+  model::Pod p;
+  p.meta.ns = "pods";
+  p.meta.name = name;
+  p.node_name = node;
+  p.host_network = host_network;
+  p.phase = std::move(phase);
+  for (auto s : ips) p.ips.push_back(ip(s));
+  return p;
+}
+
+struct Cluster {
+  model::Model m;
+  void add(model::Node n) { m.nodes[{"", n.meta.name}] = std::move(n); }
+  void add(model::Pod p) { m.pods[{p.meta.ns, p.meta.name}] = std::move(p); }
+};
+
+std::vector<std::string> texts(const std::vector<Prefix>& v) {
+  std::vector<std::string> out;
+  for (const auto& p : v) out.push_back(p.to_string());
+  return out;
+}
+std::vector<std::string> texts(const std::vector<model::IpAddr>& v) {
+  std::vector<std::string> out;
+  for (const auto& a : v) out.push_back(a.to_string());
+  return out;
+}
+
+TEST(WireGuardPeers, EachOtherNodeIsAPeerAllowedExactlyItsPodsAndItsOwnAddress) {
+  Cluster c;
+  c.add(node_obj("n1", {"192.168.7.1"}, numbered_key(1).base64()));
+  c.add(node_obj("n2", {"192.168.7.2", "fd00:7::2"}, numbered_key(2).base64()));
+  c.add(node_obj("n3", {"192.168.7.3"}, numbered_key(3).base64()));
+  c.add(pod_obj("a", "n1", {"10.244.1.2"}));
+  c.add(pod_obj("b", "n2", {"10.244.2.2", "fd00:244:2::2"}));
+  c.add(pod_obj("c", "n2", {"10.244.2.3"}));
+  c.add(pod_obj("exporter", "n2", {"192.168.7.2"}, true));  // hostNetwork: the node's address
+  c.add(pod_obj("done", "n3", {"10.244.3.9"}, false, "Succeeded"));
+  c.add(pod_obj("pending", "", {}));
+
+  PeerPlan plan = plan_peers(c.m, "n1", 51871);
+  EXPECT_TRUE(plan.problems.empty()) << plan.problems.front();
+  ASSERT_EQ(plan.peers.size(), 2u);
+  EXPECT_EQ(plan.peers[0].node, "n2");
+  EXPECT_EQ(plan.peers[0].config.public_key, numbered_key(2));
+  EXPECT_EQ(plan.peers[0].config.endpoint->to_string(), "192.168.7.2:51871");
+  EXPECT_EQ(texts(plan.peers[0].config.allowed_ips),
+            (std::vector<std::string>{"10.244.2.2/32", "10.244.2.3/32", "192.168.7.2/32", "fd00:7::2/128",
+                                      "fd00:244:2::2/128"}));
+  EXPECT_EQ(plan.peers[1].node, "n3");
+  EXPECT_EQ(texts(plan.peers[1].config.allowed_ips), (std::vector<std::string>{"192.168.7.3/32"}));
+  // Only pod addresses are routed into the tunnel; this node's own pods never.
+  EXPECT_EQ(texts(plan.tunneled), (std::vector<std::string>{"10.244.2.2", "10.244.2.3", "fd00:244:2::2"}));
+  EXPECT_TRUE(plan.unprotected.empty());
+}
+
+TEST(WireGuardPeers, ANodeWithoutKeyOrAddressIsNoPeerAndItsPodsAreUnprotected) {
+  Cluster c;
+  c.add(node_obj("n1", {"192.168.7.1"}, numbered_key(1).base64()));
+  c.add(node_obj("nokey", {"192.168.7.2"}, ""));
+  c.add(node_obj("noaddr", {}, numbered_key(3).base64()));
+  c.add(pod_obj("a", "nokey", {"10.244.2.2"}));
+  c.add(pod_obj("b", "noaddr", {"10.244.3.2"}));
+  c.add(pod_obj("c", "ghost", {"10.244.4.2"}));  // a node with no Node object
+  PeerPlan plan = plan_peers(c.m, "n1", 51871);
+  EXPECT_TRUE(plan.peers.empty());
+  EXPECT_TRUE(plan.tunneled.empty());
+  EXPECT_EQ(texts(plan.unprotected), (std::vector<std::string>{"10.244.2.2", "10.244.3.2", "10.244.4.2"}));
+  ASSERT_EQ(plan.problems.size(), 3u);
+  EXPECT_EQ(plan.problems[0], "node ghost: no Node object; its 1 pod address(es) are not encrypted");
+  EXPECT_EQ(plan.problems[1], "node noaddr: no InternalIP address to reach it at; its 1 pod address(es) are not encrypted");
+  EXPECT_EQ(plan.problems[2],
+            "node nokey: no smi-agent.io/wireguard-public-key annotation; its 1 pod address(es) are not encrypted");
+}
+
+TEST(WireGuardPeers, AnAddressTwoNodesClaimGoesToNeither) {
+  Cluster c;
+  c.add(node_obj("n1", {"192.168.7.1"}, numbered_key(1).base64()));
+  c.add(node_obj("n2", {"192.168.7.2"}, numbered_key(2).base64()));
+  c.add(node_obj("n3", {"192.168.7.3"}, numbered_key(3).base64()));
+  c.add(pod_obj("old", "n2", {"10.244.9.9"}));
+  c.add(pod_obj("new", "n3", {"10.244.9.9"}));
+  c.add(pod_obj("ok", "n3", {"10.244.3.2"}));
+  PeerPlan plan = plan_peers(c.m, "n1", 51871);
+  ASSERT_EQ(plan.peers.size(), 2u);
+  EXPECT_EQ(texts(plan.peers[0].config.allowed_ips), (std::vector<std::string>{"192.168.7.2/32"}));
+  EXPECT_EQ(texts(plan.peers[1].config.allowed_ips), (std::vector<std::string>{"10.244.3.2/32", "192.168.7.3/32"}));
+  EXPECT_EQ(texts(plan.tunneled), (std::vector<std::string>{"10.244.3.2"}));
+  ASSERT_EQ(plan.problems.size(), 1u);
+  EXPECT_EQ(plan.problems[0], "address 10.244.9.9 is claimed by nodes n2, n3: routed through no tunnel");
+}
+
+TEST(WireGuardPeers, TwoNodesPublishingOneKeyAreNeitherAPeer) {
+  Cluster c;
+  c.add(node_obj("n1", {"192.168.7.1"}, numbered_key(1).base64()));
+  c.add(node_obj("n2", {"192.168.7.2"}, numbered_key(7).base64()));
+  c.add(node_obj("n3", {"192.168.7.3"}, numbered_key(7).base64()));
+  c.add(pod_obj("b", "n2", {"10.244.2.2"}));
+  PeerPlan plan = plan_peers(c.m, "n1", 51871);
+  EXPECT_TRUE(plan.peers.empty());
+  EXPECT_TRUE(plan.tunneled.empty());
+  EXPECT_EQ(texts(plan.unprotected), (std::vector<std::string>{"10.244.2.2"}));
+  EXPECT_EQ(plan.problems.size(), 2u);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 //   smi_objects_refused{kind}                    objects refused alone now (a bad object; its last good
 //       version, if any, stays in force)
 //   smi_datapath_faults_total{kind}              faults the agent recovered from or retries:
-//       revocation (a pod namespace's walk failed), undo (a failed update's undo failed)
+//       revocation (a pod namespace's walk failed), undo (a failed update's undo failed),
+//       encryption (a WireGuard peer or tunnel route sync failed; retried every second)
 // The event pipeline's own series (smi_events_processed_total,
 // smi_events_lost_total, smi_edges_evicted_total, ...) are registered by
 // MetricsService from the reader and the aggregator.

@@ -63,6 +63,17 @@ void add_run(CLI::App& app, Command& command) {
                   "on: smi_edge_connect_duration_seconds and smi_edge_rtt_seconds (50 of an edge's 54 series); "
                   "off: counters only")
       ->capture_default_str();
+  cmd->add_option("--encryption", c->encryption,
+                  "off, or wireguard: encrypt meshed pod traffic between nodes, with each node's pod addresses "
+                  "bound to its key (docs/operations.md)")
+      ->capture_default_str();
+  cmd->add_flag("--encryption-strict", c->encryption_strict,
+                "with --encryption wireguard: drop meshed pod traffic to a node that has no peer yet instead of "
+                "sending it in plaintext");
+  cmd->add_option("--wireguard-port", c->wireguard_port, "UDP port WireGuard listens on, the same on every node")
+      ->capture_default_str();
+  cmd->add_option("--wireguard-interface", c->wireguard_interface, "name of this node's WireGuard interface")
+      ->capture_default_str();
   cmd->callback([c, kubernetes, &command] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
     command = [c] {

@@ -97,6 +97,8 @@ int run_agent(AgentConfig c) {
   auto source = open_source(c);
   if (!source) return refuse("open the source", source.error());
   (*msvc)->set_source_health([src = source->get()] { return src->health(); });
+  auto encryption = Encryption::start(c);
+  if (!encryption) return refuse("start encryption between nodes", encryption.error());
 
   std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {
@@ -108,7 +110,7 @@ int run_agent(AgentConfig c) {
     (*source)->stop();
   });
 
-  AgentLoop loop(c, *started, **source, **msvc, resolver, readiness);
+  AgentLoop loop(c, *started, **source, **msvc, resolver, readiness, encryption->get());
   loop.run(stopping);
 
   if (!stopping) ::kill(::getpid(), SIGTERM);  // wake the signal thread after a fatal error

@@ -155,6 +155,17 @@ Status validate(const AgentConfig& c) {
                        ": expected pod, workload (the default) or namespace");
   if (c.metrics_latency_histograms != "on" && c.metrics_latency_histograms != "off")
     problems.push_back("--metrics-latency-histograms " + c.metrics_latency_histograms + ": expected on or off");
+  if (c.encryption != "off" && c.encryption != "wireguard")
+    problems.push_back("--encryption " + c.encryption + ": expected off or wireguard");
+  if (c.encryption_strict && c.encryption != "wireguard")
+    problems.push_back("--encryption-strict goes with --encryption wireguard");
+  if (c.wireguard_port == 0) problems.push_back("--wireguard-port 0: expected a UDP port from 1 to 65535");
+  // IFNAMSIZ - 1, and a name `ip link` accepts.
+  if (c.wireguard_interface.empty() || c.wireguard_interface.size() > 15 ||
+      c.wireguard_interface.find_first_of("/ \t:") != std::string::npos || c.wireguard_interface == "." ||
+      c.wireguard_interface == "..")
+    problems.push_back("--wireguard-interface " + c.wireguard_interface +
+                       ": expected an interface name of 1 to 15 characters without '/', ':' or spaces");
   if (problems.empty()) return ok();
   std::string msg;
   for (const auto& p : problems) msg += (msg.empty() ? "" : "\n") + p;

@@ -43,6 +43,11 @@ struct AgentConfig {
   size_t metrics_max_edges = 10000;               // --metrics-max-edges: edges kept (LRU)
   std::string metrics_edge_labels = "workload";   // --metrics-edge-labels pod|workload|namespace
   std::string metrics_latency_histograms = "on";  // --metrics-latency-histograms on|off
+  // Encryption between nodes (docs/operations.md, Encryption between nodes).
+  std::string encryption = "off";           // --encryption off|wireguard
+  bool encryption_strict = false;           // --encryption-strict: no plaintext to a node without a peer
+  uint16_t wireguard_port = 51871;          // --wireguard-port: UDP, the same on every node
+  std::string wireguard_interface = "smi-wg0";  // --wireguard-interface
 };
 
 // The range --metrics-max-edges accepts.

@@ -31,7 +31,7 @@ bool accepted(const ReconcileResult& r) {
 }  // namespace
 
 AgentLoop::AgentLoop(const AgentConfig& config, Started& started, Source& source, metrics::MetricsService& metrics,
-                     metrics::InMemoryResolver& resolver, Readiness& readiness)
+                     metrics::InMemoryResolver& resolver, Readiness& readiness, Encryption* encryption)
     : config_(config),
       started_(started),
       dp_(*started.datapath),
@@ -39,7 +39,8 @@ AgentLoop::AgentLoop(const AgentConfig& config, Started& started, Source& source
       source_(source),
       metrics_(metrics),
       resolver_(resolver),
-      readiness_(readiness) {}
+      readiness_(readiness),
+      encryption_(encryption) {}
 
 void AgentLoop::run(const std::atomic<bool>& stopping) {
   while (!stopping) {
@@ -59,8 +60,10 @@ bool AgentLoop::step(bool& loaded) {
     if (accepted(r)) {
       if (!attach_once()) return false;
       publish_names();
+      encrypt_due_ = true;
     }
   }
+  if (encrypt_due_) encrypt();
   if (attached_) sync_pods();
   readiness_.source_health(source_.unhealthy_for(std::chrono::seconds(config_.sync_grace_s)));
   return true;
@@ -135,6 +138,24 @@ bool AgentLoop::attach_once() {
 void AgentLoop::publish_names() {
   fill_resolver(resolver_, rec_.model(), rec_.applied());
   publish_map_fill(metrics_.health(), rec_.applied(), dp_.options().capacities);
+}
+
+// A failed sync (wireguard-go gone, a route refused) is tried again every
+// round until it passes.
+void AgentLoop::encrypt() {
+  if (encryption_ == nullptr) {
+    encrypt_due_ = false;
+    return;
+  }
+  auto st = encryption_->sync(rec_.model());
+  if (!st) {
+    if (!encrypt_due_failed_) L()->warn("encryption: {}; retrying every second", st.error().message());
+    metrics_.health().datapath_fault("encryption");
+  } else if (encrypt_due_failed_) {
+    L()->info("encryption recovered");
+  }
+  encrypt_due_failed_ = !st.ok();
+  encrypt_due_ = !st.ok();
 }
 
 void AgentLoop::sync_pods() {

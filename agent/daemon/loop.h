@@ -6,6 +6,7 @@
 //   attach_once          after the first accepted update: programs on the
 //                        node (maps first, programs second), restart completed
 //   publish_names        names for metrics, map fill
+//   encrypt              WireGuard peers and tunnel routes (--encryption)
 //   sync_pods            each local pod's kernel state brought in line
 //   revoke               cut connections the policy no longer allows
 //   sweep_revnat         idle UDP reverse translations, once a minute
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "daemon/encryption.h"
 #include "daemon/readiness.h"
 #include "daemon/reconciler.h"
 #include "daemon/startup.h"
@@ -34,7 +36,7 @@ namespace smi::daemon {
 class AgentLoop {
  public:
   AgentLoop(const AgentConfig& config, Started& started, Source& source, metrics::MetricsService& metrics,
-            metrics::InMemoryResolver& resolver, Readiness& readiness);
+            metrics::InMemoryResolver& resolver, Readiness& readiness, Encryption* encryption = nullptr);
 
   // Runs until `stopping` turns true or attaching fails (fatal).
   void run(const std::atomic<bool>& stopping);
@@ -49,6 +51,7 @@ class AgentLoop {
   void report_refusals(ReconcileResult& r);
   bool attach_once();
   void publish_names();
+  void encrypt();
   void sync_pods();
   void revoke(const std::vector<LocalPod>& pods);
   void sweep_revnat();
@@ -63,6 +66,7 @@ class AgentLoop {
   metrics::MetricsService& metrics_;
   metrics::InMemoryResolver& resolver_;
   Readiness& readiness_;
+  Encryption* encryption_;
 
   bool attached_ = false;
   bool ready_ = false;
@@ -70,6 +74,8 @@ class AgentLoop {
   bool retry_failed_ = false;
   bool revoke_due_ = false;
   bool revoke_failing_ = false;  // logged once per streak of failed passes
+  bool encrypt_due_ = false;         // an update to encrypt, or the last sync failed
+  bool encrypt_due_failed_ = false;  // logged once per streak of failed syncs
   std::vector<LocalPod> pods_;
   std::vector<Refusal> refusals_;  // objects refused now
   // What state.json holds now, so it is rewritten only when that changes.

@@ -15,6 +15,7 @@
 #include "daemon/readiness.h"
 #include "manifests/load.h"
 #include "sources/dir_watcher.h"
+#include "model/kinds.h"
 #include "sources/kube/config.h"
 #include "sources/kube/events.h"
 #include "sources/kube/kube_source.h"
@@ -227,7 +228,12 @@ Result<std::unique_ptr<Source>> open_source(const AgentConfig& c) {
   }
   auto cfg = kube::resolve_config(c.kubeconfig);
   if (!cfg) return std::move(cfg).error().context(c.kubeconfig.empty() ? "in-cluster config" : c.kubeconfig);
-  auto src = kube::KubeSource::create(*cfg);
+  // Nodes only for encryption: at scale they are the largest and busiest
+  // objects an agent could watch.
+  kube::KubeOptions opts;
+  for (const auto& k : model::known_kinds())
+    if (k.kind != model::Node::kKind || c.encryption == "wireguard") opts.kinds.emplace_back(k.kind);
+  auto src = kube::KubeSource::create(*cfg, std::move(opts));
   if (!src) return std::move(src).error();
   auto events = kube::EventRecorder::create(*cfg, {.node = c.node});
   if (!events) return std::move(events).error();

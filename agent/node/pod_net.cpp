@@ -20,6 +20,7 @@
 
 #include "base/fd.h"
 #include "base/netns.h"
+#include "base/rtnl.h"
 
 namespace smi {
 namespace {
@@ -106,35 +107,6 @@ std::string netns_of_cgroups(const std::vector<std::string>& cgroup_dirs) {
 }
 
 namespace {
-
-// One rtnetlink request/response exchange on a fresh socket of the caller's
-// namespace; `each` sees every message until NLMSG_DONE (dump) or the one
-// answer (request). An NLMSG_ERROR with a nonzero code is returned as such.
-Status rtnl_exchange(const void* req, size_t len, const std::function<void(const nlmsghdr*)>& each) {
-  Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (!nl) return Error::from_errno("netlink socket");
-  if (::send(nl.get(), req, len, 0) < 0) return Error::from_errno("netlink send");
-  const bool dump = (static_cast<const nlmsghdr*>(req)->nlmsg_flags & NLM_F_DUMP) != 0;
-  std::vector<char> buf(32768);
-  for (;;) {
-    ssize_t n = ::recv(nl.get(), buf.data(), buf.size(), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::from_errno("netlink recv");
-    int left = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(h, static_cast<unsigned>(left));
-         h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_type == NLMSG_DONE) return ok();
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(h));
-        if (err->error != 0) return Error::from_errno("netlink", -err->error);
-        if (!dump) return ok();
-        continue;
-      }
-      each(h);
-      if (!dump) return ok();
-    }
-  }
-}
 
 struct LinkFacts {
   int ifindex = 0;

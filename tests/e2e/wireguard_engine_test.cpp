@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "base/fd.h"
 #include "fixture/cluster.h"
 #include "wireguard/key_file.h"
+#include "wireguard/routes.h"
 #include "wireguard/uapi_client.h"
 
 namespace smi::test {
@@ -218,6 +220,54 @@ TEST_F(WireGuardEngineTest, AnEngineThatIsNotThereIsAClearError) {
   EXPECT_NE(st.error().message().find("connect to WireGuard UAPI socket /var/run/wireguard/smiwg-absent.sock"),
             std::string::npos)
       << st.error().message();
+}
+
+// The tunnel routes in a node netns: ours are added, replaced and removed;
+// a route someone else made is never touched; blackholes for strict mode.
+TEST(WireGuardRoutes, OnlyOurRoutesAreSyncedAndOthersAreLeftAlone) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces";
+  auto t = Topology::create({.nodes = {"n1"}});
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  const Node& n = (*t)->node("n1");
+  // Someone else's host route (a CNI's, an operator's).
+  ASSERT_TRUE((*t)->ip(n.netns, {"route", "add", "10.250.9.9/32", "dev", "up0"}).ok());
+  auto routes = [&] {
+    auto out = run_output({"ip", "-n", n.netns, "route", "show"});
+    return out.ok() ? *out : out.error().message();
+  };
+  auto sync = [&](std::vector<std::string> tunnel, std::vector<std::string> blackhole) {
+    return n.run([=] {
+      std::vector<model::IpAddr> a, b;
+      for (const auto& s : tunnel) a.push_back(*model::IpAddr::parse(s));
+      for (const auto& s : blackhole) b.push_back(*model::IpAddr::parse(s));
+      auto r = wireguard::sync_routes(static_cast<int>(::if_nametoindex("up0")), a, b);
+      return r.ok() ? static_cast<int>(r->added * 10 + r->removed) : 99;
+    });
+  };
+  auto r = sync({"10.250.1.1", "10.250.1.2", "fd00:250::1"}, {"10.250.2.1"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 40);
+  std::string now = routes();
+  EXPECT_NE(now.find("10.250.1.1 dev up0 proto 83 scope link"), std::string::npos) << now;
+  EXPECT_NE(now.find("10.250.1.2 dev up0 proto 83 scope link"), std::string::npos) << now;
+  EXPECT_NE(now.find("blackhole 10.250.2.1 proto 83"), std::string::npos) << now;
+  EXPECT_NE(now.find("10.250.9.9 dev up0 scope link"), std::string::npos) << now;
+  // Again: nothing to do. Then one tunnelled address gone, the blackhole
+  // now tunnelled (its node got a peer).
+  EXPECT_EQ(*sync({"10.250.1.1", "10.250.1.2", "fd00:250::1"}, {"10.250.2.1"}), 0);
+  EXPECT_EQ(*sync({"10.250.1.1", "10.250.2.1", "fd00:250::1"}, {}), 11);
+  now = routes();
+  EXPECT_EQ(now.find("10.250.1.2 "), std::string::npos) << now;
+  EXPECT_EQ(now.find("blackhole"), std::string::npos) << now;
+  EXPECT_NE(now.find("10.250.2.1 dev up0 proto 83"), std::string::npos) << now;
+  // Everything of ours removed; the other route stays.
+  EXPECT_EQ(*sync({}, {}), 3);
+  now = routes();
+  EXPECT_EQ(now.find("proto 83"), std::string::npos) << now;
+  EXPECT_NE(now.find("10.250.9.9 dev up0 scope link"), std::string::npos) << now;
+  auto v6 = run_output({"ip", "-6", "-n", n.netns, "route", "show"});
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->find("fd00:250::1"), std::string::npos) << *v6;
 }
 
 }  // namespace

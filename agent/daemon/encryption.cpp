@@ -1,0 +1,58 @@
+#include "daemon/encryption.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "wireguard/peers.h"
+#include "wireguard/routes.h"
+
+namespace smi::daemon {
+namespace {
+
+spdlog::logger* L() { return log(Log::agent); }
+
+}  // namespace
+
+Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
+  if (c.encryption != "wireguard") return std::unique_ptr<Encryption>();
+  auto keys = wireguard::load_or_create_node_keys(c.state_dir);
+  if (!keys) return std::move(keys).error();
+  auto device = wireguard::UserspaceDevice::ensure(c.wireguard_interface, c.state_dir + "/wireguard-go.log");
+  if (!device) return std::move(device).error();
+  L()->info("encryption: WireGuard on {} (engine wireguard-go, {}), port {}, public key {}{}",
+            c.wireguard_interface, device->adopted() ? "adopted the running device" : "started", c.wireguard_port,
+            keys->public_key.base64(), keys->created ? " (new key)" : "");
+  std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
+  // The device, ours now: our key and port, peers as the first update says.
+  wireguard::DeviceConfig dc{e->keys_.private_key, c.wireguard_port, 0, {}};
+  auto current = e->device_.client().get();
+  if (!current) return std::move(current).error();
+  for (const auto& p : current->peers) dc.peers.push_back(p.config);  // kept until the first sync
+  if (auto st = e->device_.client().apply(dc); !st) return std::move(st).error();
+  return e;
+}
+
+Status Encryption::sync(const model::Model& m) {
+  wireguard::PeerPlan plan = wireguard::plan_peers(m, config_.node, config_.wireguard_port);
+  wireguard::DeviceConfig dc{keys_.private_key, config_.wireguard_port, 0, {}};
+  for (auto& p : plan.peers) dc.peers.push_back(p.config);
+  auto sent = device_.client().apply(dc);
+  if (!sent) return std::move(sent).error().context("configure WireGuard peers");
+  auto routes = wireguard::sync_routes(device_.ifindex(), plan.tunneled,
+                                       config_.encryption_strict ? plan.unprotected : std::vector<model::IpAddr>{});
+  if (!routes) return std::move(routes).error().context("routes into the tunnel");
+  if (*sent || routes->added || routes->removed)
+    L()->info("encryption: {} peer(s), {} pod address(es) through the tunnel{} ({} route(s) added, {} removed)",
+              plan.peers.size(), plan.tunneled.size(),
+              config_.encryption_strict ? fmt::format(", {} dropped (strict)", plan.unprotected.size()) : "",
+              routes->added, routes->removed);
+  for (const auto& p : plan.problems)
+    if (std::find(problems_.begin(), problems_.end(), p) == problems_.end()) L()->warn("encryption: {}", p);
+  for (const auto& p : problems_)
+    if (std::find(plan.problems.begin(), plan.problems.end(), p) == plan.problems.end())
+      L()->info("encryption: resolved: {}", p);
+  problems_ = std::move(plan.problems);
+  return ok();
+}
+
+}  // namespace smi::daemon

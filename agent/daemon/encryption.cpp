@@ -1,6 +1,7 @@
 #include "daemon/encryption.h"
 
 #include <algorithm>
+#include <fstream>
 
 #include "base/log.h"
 #include "wireguard/peers.h"
@@ -22,6 +23,9 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   L()->info("encryption: WireGuard on {} (engine wireguard-go, {}), port {}, public key {}{}",
             c.wireguard_interface, device->adopted() ? "adopted the running device" : "started", c.wireguard_port,
             keys->public_key.base64(), keys->created ? " (new key)" : "");
+  // For `smi-agent uninstall`, which removes the device with the rest.
+  if (std::ofstream out(c.state_dir + "/" + std::string(wireguard::kInterfaceFile)); !(out << c.wireguard_interface << "\n"))
+    return Error("write " + c.state_dir + "/" + std::string(wireguard::kInterfaceFile));
   std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
   // The device, ours now: our key and port, peers as the first update says.
   wireguard::DeviceConfig dc{e->keys_.private_key, c.wireguard_port, 0, {}};

@@ -16,6 +16,8 @@
 #include "daemon/state_file.h"
 #include "inspect/bpf_objects.h"
 #include "inspect/tc_filters.h"
+#include "wireguard/routes.h"
+#include "wireguard/userspace_device.h"
 
 namespace smi::inspect {
 namespace {
@@ -104,6 +106,28 @@ void remove_maps(const std::string& bpffs, RemovalReport& r) {
   }
 }
 
+// The WireGuard device the agent named in <state_dir>/wireguard-interface:
+// our tunnel routes, then the interface (wireguard-go ends with it). The
+// node's keys stay: they are its identity to the other nodes.
+void remove_wireguard(const std::string& state_dir, RemovalReport& r) {
+  const std::string marker = state_dir + "/" + std::string(wireguard::kInterfaceFile);
+  auto name = read_file(marker);
+  if (!name) return;
+  std::string ifname = *name;
+  while (!ifname.empty() && (ifname.back() == '\n' || ifname.back() == ' ')) ifname.pop_back();
+  if (auto routes = wireguard::sync_routes(0, {}, {}); !routes)
+    r.errors.push_back("tunnel routes: " + routes.error().message());
+  else if (routes->removed > 0)
+    r.removed.push_back(fmt::format("{} tunnel route(s) (proto {})", routes->removed, wireguard::kRouteProtocol));
+  if (auto st = wireguard::delete_interface(ifname); !st) {
+    r.errors.push_back(st.error().message());
+    return;
+  }
+  r.removed.push_back("WireGuard interface " + ifname);
+  if (::unlink(marker.c_str()) != 0 && errno != ENOENT)
+    r.errors.push_back(fmt::format("remove {}: {}", marker, std::strerror(errno)));
+}
+
 }  // namespace
 
 RemovalReport uninstall(const std::string& bpffs, const std::string& state_dir) {
@@ -123,6 +147,7 @@ RemovalReport uninstall(const std::string& bpffs, const std::string& state_dir) 
     remove_maps(bpffs, r);
     remove_if_empty(bpffs, r);
   }
+  remove_wireguard(state_dir, r);
   const std::string state = daemon::state_file_path(state_dir);
   if (::unlink(state.c_str()) == 0) r.removed.push_back("state file " + state);
   else if (errno != ENOENT) r.errors.push_back(fmt::format("remove {}: {}", state, std::strerror(errno)));

@@ -7,7 +7,9 @@
 // - every pin directly under <bpffs> whose name starts with "smi_" (maps and
 //   the smi_meta marker); any other pin stays;
 // - the links directories and <bpffs> itself when empty, and
-//   <state_dir>/state.json.
+//   <state_dir>/state.json;
+// - with encryption, our tunnel routes and the WireGuard interface named in
+//   <state_dir>/wireguard-interface (the node's keys stay).
 // Programs are detached before maps are unpinned. Running it again finds
 // nothing and succeeds.
 #pragma once

@@ -38,4 +38,7 @@ class UserspaceDevice {
 // ends with it). Absent is not an error.
 Status delete_interface(const std::string& ifname);
 
+// <state_dir>/wireguard-interface: the device the agent runs, for `uninstall`.
+inline constexpr std::string_view kInterfaceFile = "wireguard-interface";
+
 }  // namespace smi::wireguard

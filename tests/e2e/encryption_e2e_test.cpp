@@ -174,10 +174,21 @@ class EncryptionE2ETest : public ::testing::Test {
     servers_ = std::move(*servers);
     // wireguard-go's UAPI sockets share one directory on the machine.
     for (const char* n : {"n1", "n2"}) ifname_[n] = fmt::format("smiwg{}{}", ::getpid() % 100000, n[1] == '1' ? 'a' : 'b');
+  }
+
+  // Both agents with encryption on (and `extra` flags).
+  void start_agents(const std::vector<std::string>& extra = {}) {
     for (const char* n : {"n1", "n2"}) {
-      auto st = env_->start_agent(n, {"--encryption", "wireguard", "--wireguard-interface", ifname_[n]});
+      std::vector<std::string> args = {"--encryption", "wireguard", "--wireguard-interface", ifname_[n]};
+      args.insert(args.end(), extra.begin(), extra.end());
+      auto st = env_->start_agent(n, args);
       ASSERT_TRUE(st.ok()) << st.error().message();
     }
+  }
+
+  // The Node objects with the keys the agents wrote; waits until each device
+  // holds the other node as its peer.
+  void publish_nodes() {
     std::string nodes;
     for (const char* n : {"n1", "n2"}) {
       std::string key = slurp(env_->work_dir() + "/state-" + n + "/wireguard-public.key");
@@ -190,7 +201,6 @@ class EncryptionE2ETest : public ::testing::Test {
           n, key, env_->topo().node(n).ipv4);
     }
     ASSERT_TRUE(env_->write("nodes.yaml", nodes).ok());
-    // Both devices hold the other node as a peer, with its pods.
     for (const char* n : {"n1", "n2"}) {
       const char* other = n[1] == '1' ? "n2" : "n1";
       const std::string want = key_[other] + "\t(none)\t" + env_->topo().node(other).ipv4 + ":51871";
@@ -200,7 +210,7 @@ class EncryptionE2ETest : public ::testing::Test {
         auto out = run_output({"wg", "show", ifname_[n], "dump"});
         dump = out.ok() ? *out : "";
       }
-      ASSERT_NE(dump.find(want), std::string::npos) << n << " has no peer " << other << ":\n" << dump << env_->log_of(n);
+      ASSERT_NE(dump.find(want), std::string::npos) << n << " has no peer " << other << ":\n" << dump;
     }
   }
 
@@ -216,10 +226,13 @@ class EncryptionE2ETest : public ::testing::Test {
                   << (wg.ok() ? *wg : wg.error().message()) << "\n";
       }
     for (const char* n : {"n1", "n2"}) env_->stop_agent(n);
-    // wireguard-go outlives the agent by design and holds its netns: delete
-    // the interface (it ends with it), then wait for its socket to go.
+    // wireguard-go outlives the agent by design (and holds its netns):
+    // `uninstall` deletes the interface, and wireguard-go ends with it.
     for (const auto& [n, ifname] : ifname_) {
-      (void)env_->topo().ip(env_->topo().node(n).netns, {"link", "del", ifname});
+      auto out = env_->agent_cli(n, {"uninstall"});
+      EXPECT_TRUE(out.ok() && out->find("WireGuard interface " + ifname) != std::string::npos)
+          << (out.ok() ? *out : out.error().message());
+      (void)env_->topo().ip(env_->topo().node(n).netns, {"link", "del", ifname});  // if uninstall did not
       const std::string sock = "/var/run/wireguard/" + ifname + ".sock";
       for (int i = 0; i < 100 && std::filesystem::exists(sock); ++i) std::this_thread::sleep_for(50ms);
       EXPECT_FALSE(std::filesystem::exists(sock)) << "wireguard-go for " << ifname << " did not end";
@@ -249,6 +262,8 @@ class EncryptionE2ETest : public ::testing::Test {
 };
 
 TEST_F(EncryptionE2ETest, PodTrafficBetweenNodesIsOnlyWireGuardOnTheWire) {
+  start_agents();
+  publish_nodes();
   auto [cap, out] = start_capture("n1", "up0", 3000);
   const std::string store_v2 = env_->topo().pod("store-v2").ipv4;
   std::string payload;
@@ -275,6 +290,8 @@ TEST_F(EncryptionE2ETest, PodTrafficBetweenNodesIsOnlyWireGuardOnTheWire) {
 }
 
 TEST_F(EncryptionE2ETest, APacketFromAnotherNodeWithAPodAddressOfThisNodeIsDropped) {
+  start_agents();
+  publish_nodes();
   // Through n2's tunnel to store-v1 on n1: one with the address of buyer (a
   // pod of n1: forged), one with the address of store-v2 (a pod of n2).
   auto [cap, out] = start_capture("n1", ifname_["n1"], 2000);
@@ -289,6 +306,71 @@ TEST_F(EncryptionE2ETest, APacketFromAnotherNodeWithAPodAddressOfThisNodeIsDropp
   Seen seen = read_seen(out);
   EXPECT_GT(seen.control, 0) << "n2's own pod address did not come through the tunnel";
   EXPECT_EQ(seen.spoof, 0) << "n1 accepted a packet from n2 with the address of its own pod buyer";
+}
+
+// Strict mode: before n2 has published a key, pod traffic from n1 to n2's
+// pods is dropped on n1 (a blackhole route), never sent in plaintext; once
+// the key is there it flows, encrypted.
+TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeakingIt) {
+  start_agents({"--encryption-strict"});
+  // No Node objects yet: n1 has no peer for n2.
+  const std::string store_v2 = env_->topo().pod("store-v2").ipv4;
+  auto routes = [&] {
+    auto out = run_output({"ip", "-n", env_->topo().node("n1").netns, "route", "show"});
+    return out.ok() ? *out : out.error().message();
+  };
+  for (int i = 0; i < 100 && routes().find("blackhole " + store_v2) == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_NE(routes().find("blackhole " + store_v2 + " proto 83"), std::string::npos) << routes();
+  auto [cap, out] = start_capture("n1", "up0", 2500);
+  auto before = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->rfind("errno:", 0), 0u) << "reached store-v2 with no peer: " << *before;
+  ASSERT_EQ(cap.wait(), 0);
+  Seen seen = read_seen(out);
+  EXPECT_EQ(seen.marker, 0);
+  EXPECT_EQ(seen.plain_pod_tcp, 0) << "strict mode sent pod traffic in plaintext";
+
+  publish_nodes();
+  auto after = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, "store-v2 " + std::to_string(marker_.size()));
+  EXPECT_EQ(routes().find("blackhole"), std::string::npos) << routes();
+}
+
+// The agent's restart leaves the device (and the tunnel) running: a
+// connection open across it keeps working, and the new agent adopts the
+// device instead of starting another.
+TEST_F(EncryptionE2ETest, AnAgentRestartKeepsEstablishedEncryptedConnections) {
+  start_agents();
+  publish_nodes();
+  const std::string store_v2 = env_->topo().pod("store-v2").ipv4;
+  const std::string go = env_->work_dir() + "/restart-done";
+  std::string marker = marker_;
+  auto conn = env_->topo().pod("buyer").spawn([store_v2, go, marker] {
+    auto c = tcp_connect(store_v2, kStorePort, 2000);
+    if (!c) return 10;
+    char ch;
+    do {
+      if (!read_exact(c->get(), &ch, 1, 2000)) return 11;
+    } while (ch != '\n');
+    auto echo = [&] {
+      std::string back(marker.size(), '\0');
+      return write_all(c->get(), marker.data(), marker.size()).ok() &&
+             read_exact(c->get(), back.data(), back.size(), 3000).ok() && back == marker;
+    };
+    if (!echo()) return 12;
+    for (int i = 0; i < 600 && ::access(go.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(50ms);
+    return echo() ? 0 : 13;
+  });
+  ASSERT_TRUE(conn.ok()) << conn.error().message();
+  std::this_thread::sleep_for(300ms);  // the first echo is done
+  env_->kill_agent("n1");
+  auto st = env_->start_agent("n1", {"--encryption", "wireguard", "--wireguard-interface", ifname_["n1"]});
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  EXPECT_NE(env_->log_of("n1").find("adopted the running device"), std::string::npos);
+  std::ofstream(go) << "1";
+  EXPECT_EQ(conn->wait(), 0) << "the connection across the restart broke";
 }
 
 }  // namespace

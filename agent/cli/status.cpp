@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "inspect/encryption.h"
 #include "inspect/names.h"
 #include "inspect/reader.h"
 #include "inspect/render.h"
@@ -28,6 +29,7 @@ int run(const StatusOptions& o) {
   route_libbpf_logs();
   inspect::NodeView view = inspect::read_node(o.bpffs, {.features = o.features, .tc_filters = true});
   inspect::join_state_dir(view, o.state_dir);
+  inspect::read_encryption(view, o.state_dir);
   if (o.format == "json") fmt::print("{}\n", inspect::to_json(view).dump(2));
   else fmt::print("{}", inspect::to_text(view));
   return view.pinned || !view.tc_filters.empty() ? kExitOk : kExitEnvironment;

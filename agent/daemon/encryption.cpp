@@ -10,7 +10,9 @@
 namespace smi::daemon {
 namespace {
 
-spdlog::logger* L() { return log(Log::agent); }
+spdlog::logger* L() {
+  return log(Log::agent);
+}
 
 }  // namespace
 
@@ -20,11 +22,12 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   if (!keys) return std::move(keys).error();
   auto device = wireguard::UserspaceDevice::ensure(c.wireguard_interface, c.state_dir + "/wireguard-go.log");
   if (!device) return std::move(device).error();
-  L()->info("encryption: WireGuard on {} (engine wireguard-go, {}), port {}, public key {}{}",
-            c.wireguard_interface, device->adopted() ? "adopted the running device" : "started", c.wireguard_port,
-            keys->public_key.base64(), keys->created ? " (new key)" : "");
+  L()->info("encryption: WireGuard on {} (engine wireguard-go, {}), port {}, public key {}{}", c.wireguard_interface,
+            device->adopted() ? "adopted the running device" : "started", c.wireguard_port, keys->public_key.base64(),
+            keys->created ? " (new key)" : "");
   // For `smi-agent uninstall`, which removes the device with the rest.
-  if (std::ofstream out(c.state_dir + "/" + std::string(wireguard::kInterfaceFile)); !(out << c.wireguard_interface << "\n"))
+  if (std::ofstream out(c.state_dir + "/" + std::string(wireguard::kInterfaceFile));
+      !(out << c.wireguard_interface << "\n"))
     return Error("write " + c.state_dir + "/" + std::string(wireguard::kInterfaceFile));
   std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
   // The device, ours now: our key and port, peers as the first update says.

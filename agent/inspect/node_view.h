@@ -114,6 +114,24 @@ struct NamesInfo {
   std::vector<std::string> refused;   // objects the agent refuses now, one line each (state.json "refused")
 };
 
+// The node's WireGuard device (--encryption wireguard), read from the engine.
+struct WireGuardPeer {
+  std::string public_key;  // base64
+  std::string endpoint;    // "192.168.7.2:51871", "" when none
+  std::vector<std::string> allowed_ips;
+  int64_t last_handshake_unix = 0;  // 0: never
+  uint64_t rx_bytes = 0, tx_bytes = 0;
+};
+
+struct EncryptionView {
+  std::string ifname;
+  std::string engine;      // "wireguard-go"
+  std::string public_key;  // base64, "" when the device has no key
+  uint16_t listen_port = 0;
+  std::vector<WireGuardPeer> peers;
+  std::string error;  // the device could not be read
+};
+
 struct NodeView {
   std::string bpffs;
   bool pinned = false;  // anything of ours under bpffs
@@ -136,6 +154,8 @@ struct NodeView {
   std::vector<TcFilter> tc_filters;     // in the namespace status ran in
   std::vector<Feature> features;
   NamesInfo names;
+  // nullopt: the agent runs no encryption here (no <state-dir>/wireguard-interface).
+  std::optional<EncryptionView> encryption;
   std::vector<std::string> errors;  // parts that could not be read
 };
 

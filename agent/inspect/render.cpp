@@ -157,6 +157,21 @@ void attachments_text(const NodeView& v, std::string& out) {
     out += fmt::format("    {} (ifindex {}) {}  prog {} (id {})\n", f.ifname, f.ifindex, f.direction, f.prog_name, f.prog_id);
 }
 
+void encryption_text(const EncryptionView& e, std::string& out) {
+  out += fmt::format("encryption between nodes: WireGuard on {} ({})\n", e.ifname, e.engine);
+  if (!e.error.empty()) {
+    out += "  UNREADABLE: " + e.error + "\n";
+    return;
+  }
+  out += fmt::format("  port {}, public key {}\n", e.listen_port, e.public_key.empty() ? "(none)" : e.public_key);
+  out += fmt::format("  peers ({})\n", e.peers.size());
+  for (const auto& p : e.peers)
+    out += fmt::format("    {}  {:<22} {:>4} allowed IPs  handshake {}  rx {} B  tx {} B\n", p.public_key.substr(0, 8),
+                       p.endpoint.empty() ? "(no endpoint)" : p.endpoint, p.allowed_ips.size(),
+                       p.last_handshake_unix ? utc_time(static_cast<uint64_t>(p.last_handshake_unix)) : "never",
+                       p.rx_bytes, p.tx_bytes);
+}
+
 void maps_text(const NodeView& v, std::string& out) {
   out += fmt::format("maps ({} pinned)\n", v.maps.size());
   for (const auto& m : v.maps) {
@@ -229,6 +244,10 @@ std::string to_text(const NodeView& v) {
     attachments_text(v, out);
     out += "\n";
     maps_text(v, out);
+  }
+  if (v.encryption) {
+    out += "\n";
+    encryption_text(*v.encryption, out);
   }
   if (!v.pinned && !v.tc_filters.empty()) {
     out += "\n";
@@ -311,6 +330,17 @@ json to_json(const NodeView& v) {
     tc.push_back({{"ifindex", f.ifindex}, {"ifname", f.ifname}, {"direction", f.direction}, {"prog_id", f.prog_id},
                   {"prog_name", f.prog_name}});
   out["tc_filters"] = std::move(tc);
+  if (v.encryption) {
+    const auto& e = *v.encryption;
+    json peers = json::array();
+    for (const auto& p : e.peers)
+      peers.push_back({{"public_key", p.public_key}, {"endpoint", p.endpoint}, {"allowed_ips", p.allowed_ips},
+                       {"last_handshake_unix", p.last_handshake_unix}, {"rx_bytes", p.rx_bytes}, {"tx_bytes", p.tx_bytes}});
+    out["encryption"] = {{"interface", e.ifname}, {"engine", e.engine}, {"public_key", e.public_key},
+                         {"listen_port", e.listen_port}, {"peers", std::move(peers)}, {"error", e.error}};
+  } else {
+    out["encryption"] = nullptr;
+  }
 
   json ms = json::array();
   for (const auto& m : v.maps)

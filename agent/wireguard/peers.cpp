@@ -36,7 +36,8 @@ PeerPlan plan_peers(const model::Model& m, std::string_view self, std::uint16_t 
     }
     std::string names;
     for (const auto& n : nodes) names += (names.empty() ? "" : ", ") + n;
-    plan.problems.push_back(fmt::format("address {} is claimed by nodes {}: routed through no tunnel", ip.to_string(), names));
+    plan.problems.push_back(
+        fmt::format("address {} is claimed by nodes {}: routed through no tunnel", ip.to_string(), names));
   }
 
   std::set<model::IpAddr> node_ips;
@@ -56,7 +57,8 @@ PeerPlan plan_peers(const model::Model& m, std::string_view self, std::uint16_t 
       for (const auto& ip : ips->second)
         if (!node_ips.contains(ip)) pod_ips.push_back(ip);
     auto unprotected = [&](std::string why) {
-      plan.problems.push_back(fmt::format("node {}: {}; its {} pod address(es) are not encrypted", name, why, pod_ips.size()));
+      plan.problems.push_back(
+          fmt::format("node {}: {}; its {} pod address(es) are not encrypted", name, why, pod_ips.size()));
       plan.unprotected.insert(plan.unprotected.end(), pod_ips.begin(), pod_ips.end());
     };
     auto node = m.nodes.find(model::Key{"", name});

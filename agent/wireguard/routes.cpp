@@ -17,8 +17,12 @@ struct Route {
   bool operator==(const Route&) const = default;
 };
 
-int family_of(const model::IpAddr& a) { return a.family == model::AddrFamily::v4 ? AF_INET : AF_INET6; }
-size_t width_of(const model::IpAddr& a) { return a.family == model::AddrFamily::v4 ? 4 : 16; }
+int family_of(const model::IpAddr& a) {
+  return a.family == model::AddrFamily::v4 ? AF_INET : AF_INET6;
+}
+size_t width_of(const model::IpAddr& a) {
+  return a.family == model::AddrFamily::v4 ? 4 : 16;
+}
 
 struct RouteMsg {
   nlmsghdr nh;
@@ -94,7 +98,8 @@ Result<RouteSync> sync_routes(int ifindex, const std::vector<model::IpAddr>& via
     auto it = have->find(dst);
     if (it != have->end() && it->second == r) continue;
     if (auto st = change(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, dst, r); !st)
-      return std::move(st).error().context("route " + dst.to_string() + (r.ifindex ? " into the tunnel" : " to a blackhole"));
+      return std::move(st).error().context("route " + dst.to_string() +
+                                           (r.ifindex ? " into the tunnel" : " to a blackhole"));
     ++sync.added;
   }
   for (const auto& [dst, r] : *have) {

@@ -79,8 +79,7 @@ Result<UserspaceDevice> UserspaceDevice::ensure(const std::string& ifname, const
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!client.get().ok()) {
       if (std::chrono::steady_clock::now() > deadline)
-        return Error("WireGuard device " + ifname + ": wireguard-go started but " + client.path() +
-                     " does not answer");
+        return Error("WireGuard device " + ifname + ": wireguard-go started but " + client.path() + " does not answer");
       std::this_thread::sleep_for(20ms);
     }
   }

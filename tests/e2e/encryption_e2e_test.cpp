@@ -48,10 +48,10 @@ std::string slurp(const std::string& path) {
 // What a capture on one interface saw (IPv4 only; IPv6 here is neighbour
 // discovery), written by the capturing child as "key value" lines.
 struct Seen {
-  int packets = 0;           // IPv4 packets
-  int wireguard = 0;         // UDP to or from kWgPort
-  int plain_pod_tcp = 0;     // TCP between two 10.244/16 pod addresses
-  int marker = 0;            // packets holding the marker bytes
+  int packets = 0;             // IPv4 packets
+  int wireguard = 0;           // UDP to or from kWgPort
+  int plain_pod_tcp = 0;       // TCP between two 10.244/16 pod addresses
+  int marker = 0;              // packets holding the marker bytes
   int control = 0, spoof = 0;  // packets holding "CONTROL-..." / "SPOOF-..."
 };
 
@@ -173,7 +173,8 @@ class EncryptionE2ETest : public ::testing::Test {
     ASSERT_TRUE(servers.ok()) << servers.error().message();
     servers_ = std::move(*servers);
     // wireguard-go's UAPI sockets share one directory on the machine.
-    for (const char* n : {"n1", "n2"}) ifname_[n] = fmt::format("smiwg{}{}", ::getpid() % 100000, n[1] == '1' ? 'a' : 'b');
+    for (const char* n : {"n1", "n2"})
+      ifname_[n] = fmt::format("smiwg{}{}", ::getpid() % 100000, n[1] == '1' ? 'a' : 'b');
   }
 
   // Both agents with encryption on (and `extra` flags).
@@ -282,6 +283,17 @@ TEST_F(EncryptionE2ETest, PodTrafficBetweenNodesIsOnlyWireGuardOnTheWire) {
   EXPECT_EQ(seen.plain_pod_tcp, 0) << "pod TCP between the nodes outside the tunnel";
   EXPECT_GT(seen.wireguard, 10);
   EXPECT_EQ(seen.packets, seen.wireguard) << "IPv4 on the wire that is not WireGuard";
+
+  // `status` shows the device and its peer, with a handshake.
+  auto status = env_->agent_cli("n1", {"status", "--no-features"});
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_NE(status->find("encryption between nodes: WireGuard on " + ifname_["n1"] + " (wireguard-go)"),
+            std::string::npos)
+      << *status;
+  const std::string peer_line = "    " + key_["n2"].substr(0, 8) + "  " + env_->topo().node("n2").ipv4 + ":51871";
+  auto at = status->find(peer_line);
+  ASSERT_NE(at, std::string::npos) << *status;
+  EXPECT_EQ(status->substr(at, 200).find("handshake never"), std::string::npos) << *status;
 
   // Policy is unchanged by the tunnel: the thief is still refused, across nodes.
   auto thief = in_pod(env_->topo().pod("thief"), [&] { return greeting(store_v2, kStorePort, 1000); });

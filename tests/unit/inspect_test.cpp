@@ -213,5 +213,37 @@ TEST(InspectRender, JsonCarriesEveryFact) {
   EXPECT_EQ(to_json(v).dump(), j.dump());  // deterministic
 }
 
+TEST(InspectRender, EncryptionShowsTheDeviceAndEachPeer) {
+  NodeView v = sample_view();
+  EXPECT_EQ(to_text(v).find("encryption between nodes"), std::string::npos);
+  EXPECT_EQ(to_json(v)["encryption"], nullptr);
+  v.encryption = EncryptionView{.ifname = "smi-wg0",
+                                .engine = "wireguard-go",
+                                .public_key = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=",
+                                .listen_port = 51871,
+                                .peers = {{.public_key = "zZjIbrfKpjMSNSS4xpqhU1jg6xjTnQhCncwRNqIPgR4=",
+                                           .endpoint = "192.168.7.2:51871",
+                                           .allowed_ips = {"10.244.2.2/32", "192.168.7.2/32"},
+                                           .last_handshake_unix = 1765000000,
+                                           .rx_bytes = 92,
+                                           .tx_bytes = 31864},
+                                          {.public_key = "2rbQ+jyzgYRLZbrxMvkGHivH3DmhOi2lqmaHDkI86QI="}}};
+  std::string text = to_text(v);
+  EXPECT_NE(text.find("encryption between nodes: WireGuard on smi-wg0 (wireguard-go)\n"
+                      "  port 51871, public key hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=\n"
+                      "  peers (2)\n"
+                      "    zZjIbrfK  192.168.7.2:51871         2 allowed IPs  handshake 2025-12-06T05:46:40Z  rx 92 B  "
+                      "tx 31864 B\n"
+                      "    2rbQ+jyz  (no endpoint)             0 allowed IPs  handshake never  rx 0 B  tx 0 B\n"),
+            std::string::npos)
+      << text;
+  auto j = to_json(v)["encryption"];
+  EXPECT_EQ(j["interface"], "smi-wg0");
+  EXPECT_EQ(j["peers"][0]["allowed_ips"][1], "192.168.7.2/32");
+  EXPECT_EQ(j["peers"][0]["last_handshake_unix"], 1765000000);
+  v.encryption->error = "connect to WireGuard UAPI socket /var/run/wireguard/smi-wg0.sock: No such file";
+  EXPECT_NE(to_text(v).find("  UNREADABLE: connect to WireGuard UAPI socket"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace smi::inspect

@@ -352,7 +352,8 @@ TEST(WireGuardPeers, ANodeWithoutKeyOrAddressIsNoPeerAndItsPodsAreUnprotected) {
   EXPECT_EQ(texts(plan.unprotected), (std::vector<std::string>{"10.244.2.2", "10.244.3.2", "10.244.4.2"}));
   ASSERT_EQ(plan.problems.size(), 3u);
   EXPECT_EQ(plan.problems[0], "node ghost: no Node object; its 1 pod address(es) are not encrypted");
-  EXPECT_EQ(plan.problems[1], "node noaddr: no InternalIP address to reach it at; its 1 pod address(es) are not encrypted");
+  EXPECT_EQ(plan.problems[1],
+            "node noaddr: no InternalIP address to reach it at; its 1 pod address(es) are not encrypted");
   EXPECT_EQ(plan.problems[2],
             "node nokey: no smi-agent.io/wireguard-public-key annotation; its 1 pod address(es) are not encrypted");
 }

@@ -99,6 +99,11 @@ int run_agent(AgentConfig c) {
   (*msvc)->set_source_health([src = source->get()] { return src->health(); });
   auto encryption = Encryption::start(c);
   if (!encryption) return refuse("start encryption between nodes", encryption.error());
+  if (*encryption) {
+    auto publisher = key_publisher(c);
+    if (!publisher) return refuse("publish the WireGuard key", publisher.error());
+    (*encryption)->set_publisher(std::move(*publisher));
+  }
 
   std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {

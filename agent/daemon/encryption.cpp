@@ -39,6 +39,20 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   return e;
 }
 
+void Encryption::publish_key_if_due() {
+  if (!publisher_ || published_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_publish_) return;
+  if (auto st = publisher_(keys_.public_key.base64()); !st) {
+    if (!publish_failing_) L()->warn("encryption: publishing the public key: {}; retrying every 30 s", st.error().message());
+    publish_failing_ = true;
+    next_publish_ = now + std::chrono::seconds(30);
+    return;
+  }
+  L()->info("encryption: public key published on Node {}", config_.node);
+  published_ = true;
+}
+
 Status Encryption::sync(const model::Model& m) {
   wireguard::PeerPlan plan = wireguard::plan_peers(m, config_.node, config_.wireguard_port);
   wireguard::DeviceConfig dc{keys_.private_key, config_.wireguard_port, 0, {}};

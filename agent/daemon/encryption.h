@@ -6,6 +6,8 @@
 // whose peer is gone is dropped by WireGuard rather than sent in plaintext.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +29,15 @@ class Encryption {
   // address) are logged when they appear and when they clear.
   Status sync(const model::Model& m);
 
+  // Where the node's public key is published for the other nodes
+  // (--kubernetes: the annotation on its own Node); without one, the key is
+  // only in <state-dir>/wireguard-public.key for a deployment to distribute.
+  using KeyPublisher = std::function<Status(const std::string& public_key_base64)>;
+  void set_publisher(KeyPublisher p) { publisher_ = std::move(p); }
+  // Publishes until it succeeds once; a failure is logged (once per streak)
+  // and tried again after 30 s.
+  void publish_key_if_due();
+
   const wireguard::NodeKeys& keys() const { return keys_; }
   const wireguard::UserspaceDevice& device() const { return device_; }
 
@@ -38,6 +49,9 @@ class Encryption {
   wireguard::NodeKeys keys_;
   wireguard::UserspaceDevice device_;
   std::vector<std::string> problems_;
+  KeyPublisher publisher_;
+  bool published_ = false, publish_failing_ = false;
+  std::chrono::steady_clock::time_point next_publish_{};
 };
 
 }  // namespace smi::daemon

@@ -19,6 +19,7 @@
 #include "sources/kube/config.h"
 #include "sources/kube/events.h"
 #include "sources/kube/kube_source.h"
+#include "sources/kube/node_annotation.h"
 
 namespace smi::daemon {
 namespace {
@@ -219,6 +220,18 @@ class ApiSource : public Source {
 };
 
 }  // namespace
+
+Result<Encryption::KeyPublisher> key_publisher(const AgentConfig& c) {
+  if (c.source != SourceKind::kubernetes) return Encryption::KeyPublisher();
+  auto cfg = kube::resolve_config(c.kubeconfig);
+  if (!cfg) return std::move(cfg).error().context(c.kubeconfig.empty() ? "in-cluster config" : c.kubeconfig);
+  auto http = kube::HttpSession::create(*cfg, std::chrono::seconds(5));
+  if (!http) return std::move(http).error();
+  std::shared_ptr<kube::HttpSession> session(std::move(*http));
+  return Encryption::KeyPublisher([session, node = c.node](const std::string& key) {
+    return kube::annotate_node(*session, node, std::string(model::kWireGuardKeyAnnotation), key);
+  });
+}
 
 Result<std::unique_ptr<Source>> open_source(const AgentConfig& c) {
   if (c.source == SourceKind::manifests) {

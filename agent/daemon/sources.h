@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "daemon/config.h"
+#include "daemon/encryption.h"
 #include "daemon/reconciler.h"
 #include "sources/source.h"
 
@@ -13,5 +14,10 @@ namespace smi::daemon {
 
 // The source the configuration names; starts it.
 Result<std::unique_ptr<Source>> open_source(const AgentConfig& config);
+
+// With --kubernetes, how the agent publishes its WireGuard public key: the
+// annotation smi-agent.io/wireguard-public-key on its own Node (a merge
+// patch); nullptr with --manifests.
+Result<Encryption::KeyPublisher> key_publisher(const AgentConfig& c);
 
 }  // namespace smi::daemon

@@ -260,6 +260,7 @@ void FakeApi::handle(const Request& req, Response& resp) {
     return;
   }
   if (req.method == "POST") return handle_event_post(req, resp, lock);
+  if (req.method == "PATCH") return handle_merge_patch(req, resp, lock);
   if (const std::string_view p(req.path); it == cols_.end() && p.starts_with("/apis/") &&
                                           p.find('/', 6) == std::string_view::npos && p.size() > 6)
     return handle_discovery(std::string(p.substr(6)), resp, lock);
@@ -317,6 +318,32 @@ void FakeApi::handle_event_post(const Request& req, Response& resp, std::unique_
   events_.push_back(ev);
   lock.unlock();
   resp.send(201, ev.dump());
+}
+
+void FakeApi::handle_merge_patch(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock) {
+  const auto slash = req.path.rfind('/');
+  auto col = cols_.find(req.path.substr(0, slash));
+  const std::string name = req.path.substr(slash + 1);
+  auto type = req.headers.find("content-type");
+  json patch = json::parse(req.body, nullptr, false);
+  int status = 0;
+  if (col == cols_.end() || !col->second.objects.count(name)) status = 404;
+  else if (type == req.headers.end() || type->second != "application/merge-patch+json") status = 415;
+  else if (patch.is_discarded() || !patch.is_object()) status = 400;
+  else if (!event_faults_.empty()) {  // the same fault queue as Events: one API server, one failure mode
+    status = event_faults_.front();
+    event_faults_.pop_front();
+  }
+  if (status != 0) {
+    lock.unlock();
+    return resp.send(status, status_body(status));
+  }
+  json obj = col->second.objects.at(name);
+  obj.merge_patch(patch);
+  record(col->second, "MODIFIED", obj, false);
+  obj = col->second.objects.at(name);
+  lock.unlock();
+  resp.send(200, obj.dump());
 }
 
 void FakeApi::handle_list(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock) {

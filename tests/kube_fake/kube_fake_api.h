@@ -122,6 +122,9 @@ class FakeApi {
   void handle_watch(const Request& req, Response& resp, Collection& c, std::unique_lock<std::mutex>& lock);
   void handle_discovery(const std::string& group, Response& resp, std::unique_lock<std::mutex>& lock);
   void handle_event_post(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock);
+  // PATCH <collection>/<name> with a JSON merge patch: MODIFIED at the next
+  // resourceVersion (cluster-scoped objects: Node annotations).
+  void handle_merge_patch(const Request& req, Response& resp, std::unique_lock<std::mutex>& lock);
   std::optional<Fault> take(std::deque<Fault>& q, bool continue_page);
   uint64_t record(Collection& c, const char* type, nlohmann::json obj, bool quiet = false);
 

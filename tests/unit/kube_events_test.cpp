@@ -8,6 +8,8 @@
 
 #include "kube_fake_api.h"
 #include "sources/kube/events.h"
+#include "sources/kube/http_session.h"
+#include "sources/kube/node_annotation.h"
 #include "kube_test_util.h"
 
 namespace smi::kube {
@@ -160,6 +162,40 @@ TEST_F(KubeEventRecorder, AServerThatIsDownNeverBlocksTheCaller) {
   const auto t1 = std::chrono::steady_clock::now();
   rec->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t1, 1s);
+}
+
+// An agent publishes its WireGuard key on its own Node with a merge patch:
+// the annotation lands, everything else of the Node stays, and a missing
+// grant or a wrong node name is an error saying so.
+TEST(KubeNodeAnnotation, AMergePatchSetsTheAnnotationAndKeepsTheRest) {
+  FakeApi api;
+  const auto& nodes = testing::resource("nodes", "v1");
+  api.serve(nodes);
+  api.put(nodes, json::parse(R"({"metadata": {"name": "node-1", "labels": {"zone": "a"},
+                                 "annotations": {"other": "kept"}},
+                                 "status": {"addresses": [{"type": "InternalIP", "address": "192.168.7.1"}]}})"));
+  ClusterConfig cfg;
+  cfg.server = api.url();
+  auto http = HttpSession::create(cfg, 2s);
+  ASSERT_TRUE(http.ok()) << http.error().message();
+  auto st = annotate_node(**http, "node-1", "smi-agent.io/wireguard-public-key", "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=");
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  auto list = (*http)->get("/api/v1/nodes", {});
+  ASSERT_TRUE(list.ok());
+  json node = json::parse(list->body)["items"][0];
+  EXPECT_EQ(node["metadata"]["annotations"]["smi-agent.io/wireguard-public-key"],
+            "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=");
+  EXPECT_EQ(node["metadata"]["annotations"]["other"], "kept");
+  EXPECT_EQ(node["metadata"]["labels"]["zone"], "a");
+  EXPECT_EQ(node["status"]["addresses"][0]["address"], "192.168.7.1");
+
+  auto missing = annotate_node(**http, "node-9", "k", "v");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(), "annotate Node node-9: no such Node (is --node right?)");
+  api.fail_events(403);
+  auto forbidden = annotate_node(**http, "node-1", "k", "v");
+  ASSERT_FALSE(forbidden.ok());
+  EXPECT_NE(forbidden.error().message().find("needs patch on nodes"), std::string::npos) << forbidden.error().message();
 }
 
 }  // namespace

@@ -135,10 +135,15 @@ Result<HttpResponse> HttpSession::post(const std::string& target, const std::str
   return perform("POST", target, &json_body, limits, nullptr, nullptr);
 }
 
+Result<HttpResponse> HttpSession::merge_patch(const std::string& target, const std::string& json_body,
+                                              const TransferLimits& limits) {
+  return perform("PATCH", target, &json_body, limits, nullptr, nullptr, "application/merge-patch+json");
+}
+
 Result<HttpResponse> HttpSession::perform(const char* method, const std::string& target, const std::string* body,
                                           const TransferLimits& limits,
                                           const std::function<bool(std::string_view)>& on_body,
-                                          const std::function<void(long)>& on_status) {
+                                          const std::function<void(long)>& on_status, const char* content_type) {
   const ClusterConfig& cfg = impl_->cfg;
   if (interrupted_) return Error("stopped");
 
@@ -193,7 +198,8 @@ Result<HttpResponse> HttpSession::perform(const char* method, const std::string&
     headers = curl_slist_append(headers, auth.c_str());
   }
   if (body) {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
+    const std::string content = std::string("Content-Type: ") + content_type;
+    headers = curl_slist_append(headers, content.c_str());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->c_str());  // not copied: *body outlives the transfer
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);

@@ -48,6 +48,9 @@ class HttpSession {
   // POST server + `target` with a JSON body (Kubernetes Events); the whole
   // answer is collected.
   Result<HttpResponse> post(const std::string& target, const std::string& json_body, const TransferLimits& limits);
+  // PATCH with a JSON merge patch (RFC 7386: application/merge-patch+json).
+  Result<HttpResponse> merge_patch(const std::string& target, const std::string& json_body,
+                                   const TransferLimits& limits);
 
   // Aborts the transfer in progress and every later one. Thread-safe.
   void interrupt();
@@ -58,7 +61,8 @@ class HttpSession {
   explicit HttpSession(std::unique_ptr<Impl> impl);
   Result<HttpResponse> perform(const char* method, const std::string& target, const std::string* body,
                                const TransferLimits& limits, const std::function<bool(std::string_view)>& on_body,
-                               const std::function<void(long)>& on_status);
+                               const std::function<void(long)>& on_status,
+                               const char* content_type = "application/json");
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> interrupted_{false};
 };

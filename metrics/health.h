@@ -8,6 +8,8 @@
 //   smi_datapath_faults_total{kind}              faults the agent recovered from or retries:
 //       revocation (a pod namespace's walk failed), undo (a failed update's undo failed),
 //       encryption (a WireGuard peer or tunnel route sync failed; retried every second)
+//   smi_wireguard_peers, smi_wireguard_unencrypted_addresses        with --encryption only
+//   smi_wireguard_peer_{received,sent}_bytes{peer}, smi_wireguard_peer_last_handshake_seconds{peer}
 // The event pipeline's own series (smi_events_processed_total,
 // smi_events_lost_total, smi_edges_evicted_total, ...) are registered by
 // MetricsService from the reader and the aggregator.
@@ -20,7 +22,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -46,6 +50,18 @@ class AgentHealth {
     faults_->Add({{"kind", kind}}).Increment(static_cast<double>(n));
   }
 
+  // Encryption between nodes, as the WireGuard device reports it: one
+  // sample per peer (by node name; a peer gone since the last call loses
+  // its series) and the pod addresses of nodes with no peer (sent in
+  // plaintext, or dropped with --encryption-strict). The families exist only
+  // once this is first called (the agent runs with --encryption).
+  struct WireGuardPeer {
+    std::string node;
+    uint64_t received_bytes = 0, sent_bytes = 0;
+    int64_t last_handshake_unix = 0;  // 0: never
+  };
+  void set_wireguard(const std::vector<WireGuardPeer>& peers, size_t unencrypted_addresses);
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>* map_entries_;
@@ -56,6 +72,15 @@ class AgentHealth {
   prometheus::Family<prometheus::Counter>* faults_;
   prometheus::Family<prometheus::Gauge>* refused_objects_;
   std::set<std::string> refused_kinds_;  // every kind ever set
+  struct WireGuardFamilies {
+    prometheus::Gauge* peers;
+    prometheus::Gauge* unencrypted;
+    prometheus::Family<prometheus::Gauge>* received;
+    prometheus::Family<prometheus::Gauge>* sent;
+    prometheus::Family<prometheus::Gauge>* handshake;
+  };
+  std::optional<WireGuardFamilies> wireguard_;
+  std::set<std::string> wireguard_peers_;  // nodes with series now
 };
 
 }  // namespace smi::metrics

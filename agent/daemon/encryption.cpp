@@ -73,7 +73,22 @@ Status Encryption::sync(const model::Model& m) {
     if (std::find(plan.problems.begin(), plan.problems.end(), p) == plan.problems.end())
       L()->info("encryption: resolved: {}", p);
   problems_ = std::move(plan.problems);
+  node_of_.clear();
+  for (const auto& p : plan.peers) node_of_[p.config.public_key] = p.node;
+  unencrypted_ = plan.unprotected.size();
   return ok();
+}
+
+void Encryption::observe(metrics::AgentHealth& health) const {
+  auto st = device_.client().get();
+  if (!st) return;
+  std::vector<metrics::AgentHealth::WireGuardPeer> peers;
+  for (const auto& p : st->peers) {
+    auto node = node_of_.find(p.config.public_key);
+    peers.push_back({node != node_of_.end() ? node->second : "key:" + p.config.public_key.fingerprint(), p.rx_bytes,
+                     p.tx_bytes, p.last_handshake_sec});
+  }
+  health.set_wireguard(peers, unencrypted_);
 }
 
 }  // namespace smi::daemon

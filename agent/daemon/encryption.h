@@ -8,12 +8,14 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
 #include "daemon/config.h"
+#include "metrics/health.h"
 #include "model/model.h"
 #include "wireguard/key_file.h"
 #include "wireguard/userspace_device.h"
@@ -38,6 +40,11 @@ class Encryption {
   // and tried again after 30 s.
   void publish_key_if_due();
 
+  // The device's per-peer counters and handshakes, labelled by node, into
+  // the agent's metrics; a device that cannot be read is skipped (the next
+  // sync reports it).
+  void observe(metrics::AgentHealth& health) const;
+
   const wireguard::NodeKeys& keys() const { return keys_; }
   const wireguard::UserspaceDevice& device() const { return device_; }
 
@@ -49,6 +56,8 @@ class Encryption {
   wireguard::NodeKeys keys_;
   wireguard::UserspaceDevice device_;
   std::vector<std::string> problems_;
+  std::map<wireguard::Key, std::string> node_of_;  // peer key -> node, from the last sync
+  size_t unencrypted_ = 0;                         // pod addresses of nodes with no peer
   KeyPublisher publisher_;
   bool published_ = false, publish_failing_ = false;
   std::chrono::steady_clock::time_point next_publish_{};

@@ -64,7 +64,10 @@ bool AgentLoop::step(bool& loaded) {
     }
   }
   if (encrypt_due_) encrypt();
-  if (encryption_) encryption_->publish_key_if_due();
+  if (encryption_) {
+    encryption_->publish_key_if_due();
+    encryption_->observe(metrics_.health());
+  }
   if (attached_) sync_pods();
   readiness_.source_health(source_.unhealthy_for(std::chrono::seconds(config_.sync_grace_s)));
   return true;

@@ -69,7 +69,16 @@ Result<UserspaceDevice> UserspaceDevice::ensure(const std::string& ifname, const
   UserspaceDevice d;
   d.ifname_ = ifname;
   UapiClient client = d.client();
-  if (client.get().ok() && ::if_nametoindex(ifname.c_str()) != 0) {
+  const bool answers = client.get().ok();
+  const bool here = ::if_nametoindex(ifname.c_str()) != 0;
+  if (answers && !here)
+    // The socket directory is per mount namespace, not per network namespace:
+    // another network namespace's device of the same name (a second agent
+    // on this machine) must be left alone.
+    return Error(fmt::format("WireGuard device {}: {} answers, but {} is not an interface in this network namespace: "
+                             "another namespace's device has that name (choose another --wireguard-interface)",
+                             ifname, client.path(), ifname));
+  if (answers) {
     d.adopted_ = true;
   } else {
     // A socket left by a wireguard-go that died answers nothing: wireguard-go

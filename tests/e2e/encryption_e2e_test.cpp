@@ -295,6 +295,20 @@ TEST_F(EncryptionE2ETest, PodTrafficBetweenNodesIsOnlyWireGuardOnTheWire) {
   ASSERT_NE(at, std::string::npos) << *status;
   EXPECT_EQ(status->substr(at, 200).find("handshake never"), std::string::npos) << *status;
 
+  // The metrics name the peer node and its handshake.
+  auto metrics = env_->http_get("n1", "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.error().message();
+  double handshake = 0;
+  for (int i = 0; i < 30 && handshake == 0; ++i) {  // read from the device every second
+    metrics = env_->http_get("n1", "/metrics");
+    ASSERT_TRUE(metrics.ok());
+    handshake = series_sum(*metrics, "smi_wireguard_peer_last_handshake_seconds", {"peer=\"n2\""});
+    if (handshake == 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(handshake, 1.7e9) << *metrics;
+  EXPECT_NE(metrics->find("\nsmi_wireguard_peers 1\n"), std::string::npos) << *metrics;
+  EXPECT_GT(series_sum(*metrics, "smi_wireguard_peer_sent_bytes", {"peer=\"n2\""}), 5000.0);
+
   // Policy is unchanged by the tunnel: the thief is still refused, across nodes.
   auto thief = in_pod(env_->topo().pod("thief"), [&] { return greeting(store_v2, kStorePort, 1000); });
   ASSERT_TRUE(thief.ok());

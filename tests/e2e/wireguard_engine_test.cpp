@@ -23,6 +23,7 @@
 #include "wireguard/key_file.h"
 #include "wireguard/routes.h"
 #include "wireguard/uapi_client.h"
+#include "wireguard/userspace_device.h"
 
 namespace smi::test {
 namespace {
@@ -211,6 +212,21 @@ TEST_F(WireGuardEngineTest, OurConfigurationCarriesTrafficAndWgShowDisplaysIt) {
   ASSERT_TRUE(r.ok());
   EXPECT_NE(*r, 0);
   EXPECT_EQ(wg_dump(nodes_[0]).find(nodes_[1].keys.public_key.base64()), std::string::npos);
+}
+
+// Two nodes of one machine share the UAPI socket directory: an agent in
+// node 2's namespace asking for node 1's interface name must refuse, not
+// take over (or unlink) node 1's device.
+TEST_F(WireGuardEngineTest, ADeviceOfAnotherNamespaceIsLeftAlone) {
+  const std::string ifname = nodes_[0].ifname, log = nodes_[1].state_dir + "/other.log";
+  auto r = nodes_[1].node->run([ifname, log] {
+    auto d = wireguard::UserspaceDevice::ensure(ifname, log);
+    if (d.ok()) return 1;
+    return d.error().message().find("another namespace's device has that name") != std::string::npos ? 0 : 2;
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0);
+  EXPECT_TRUE(UapiClient::for_interface(ifname).get().ok()) << "node 1's device was disturbed";
 }
 
 TEST_F(WireGuardEngineTest, AnEngineThatIsNotThereIsAClearError) {

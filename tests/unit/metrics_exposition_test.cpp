@@ -162,6 +162,30 @@ TEST_F(ExpositionTest, HealthSeriesFromCallbacksAndHooks) {
   EXPECT_EQ(series_value(text, "smi_reconcile_duration_seconds_bucket", {{"le", "0.0025"}}), 0.0);
 }
 
+// Encryption's series: absent until the agent runs with --encryption; one
+// per peer node, gone with the peer.
+TEST_F(ExpositionTest, WireGuardSeriesFollowThePeers) {
+  AgentHealth health;
+  Exposition only;
+  only.add(health.registry());
+  EXPECT_EQ(only.render().find("smi_wireguard"), std::string::npos);
+  health.set_wireguard({{.node = "n2", .received_bytes = 92, .sent_bytes = 31864, .last_handshake_unix = 1765000000},
+                        {.node = "n3", .received_bytes = 1, .sent_bytes = 2, .last_handshake_unix = 0}},
+                       4);
+  std::string text = only.render();
+  EXPECT_EQ(series_value(text, "smi_wireguard_peers", {}), 2.0);
+  EXPECT_EQ(series_value(text, "smi_wireguard_unencrypted_addresses", {}), 4.0);
+  EXPECT_EQ(series_value(text, "smi_wireguard_peer_received_bytes", {{"peer", "n2"}}), 92.0);
+  EXPECT_EQ(series_value(text, "smi_wireguard_peer_sent_bytes", {{"peer", "n2"}}), 31864.0);
+  EXPECT_EQ(series_value(text, "smi_wireguard_peer_last_handshake_seconds", {{"peer", "n2"}}), 1765000000.0);
+  health.set_wireguard({{.node = "n2", .received_bytes = 100, .sent_bytes = 40000, .last_handshake_unix = 1765000100}},
+                       0);
+  text = only.render();
+  EXPECT_EQ(text.find("peer=\"n3\""), std::string::npos) << text;
+  EXPECT_EQ(series_value(text, "smi_wireguard_peer_received_bytes", {{"peer", "n2"}}), 100.0);
+  EXPECT_EQ(series_value(text, "smi_wireguard_peers", {}), 1.0);
+}
+
 TEST_F(ExpositionTest, ApiResourceList) {
   json j = get("/apis/metrics.smi-spec.io/v1alpha1/");
   EXPECT_EQ(j["kind"], "APIResourceList");

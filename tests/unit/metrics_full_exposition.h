@@ -70,6 +70,8 @@ inline std::string full_exposition(EdgeDetail detail = {}) {
   h.observe_reconcile(std::chrono::milliseconds(12));
   h.set_refused_objects({{"TrafficTarget", 1}, {"file", 1}});
   h.datapath_fault("revocation");
+  h.set_wireguard({{.node = "node-b", .received_bytes = 92, .sent_bytes = 31864, .last_handshake_unix = 1765000000}},
+                  2);
   (*svc)->set_source_health(sample_kube_health);
   return (*svc)->exposition().render();
 }

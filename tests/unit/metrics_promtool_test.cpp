@@ -45,7 +45,9 @@ TEST_F(Promtool, EveryFamilyIsPopulated) {
                         "smi_datapath_faults_total", "smi_source_synced", "smi_source_last_sync_timestamp_seconds",
                         "smi_source_failures_total", "smi_kube_resource_state",
                         "smi_kube_resource_last_sync_timestamp_seconds", "smi_kube_resource_objects",
-                        "smi_kube_watch_restarts_total", "smi_kube_api_errors_total"})
+                        "smi_kube_watch_restarts_total", "smi_kube_api_errors_total", "smi_wireguard_peers",
+                        "smi_wireguard_unencrypted_addresses", "smi_wireguard_peer_received_bytes",
+                        "smi_wireguard_peer_sent_bytes", "smi_wireguard_peer_last_handshake_seconds"})
     EXPECT_TRUE(families.count(f)) << f << " missing from\n" << text;
   for (const auto& f : families) {
     bool any = samples.count(f) || samples.count(f + "_bucket");

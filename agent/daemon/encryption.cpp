@@ -1,7 +1,6 @@
 #include "daemon/encryption.h"
 
 #include <algorithm>
-#include <fstream>
 
 #include "base/log.h"
 #include "wireguard/peers.h"
@@ -26,9 +25,7 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
             device->adopted() ? "adopted the running device" : "started", c.wireguard_port, keys->public_key.base64(),
             keys->created ? " (new key)" : "");
   // For `smi-agent uninstall`, which removes the device with the rest.
-  if (std::ofstream out(c.state_dir + "/" + std::string(wireguard::kInterfaceFile));
-      !(out << c.wireguard_interface << "\n"))
-    return Error("write " + c.state_dir + "/" + std::string(wireguard::kInterfaceFile));
+  SMI_TRY(wireguard::record_interface(c.state_dir, c.wireguard_interface));
   std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
   // The device, ours now: our key and port, peers as the first update says.
   wireguard::DeviceConfig dc{e->keys_.private_key, c.wireguard_port, 0, {}};

@@ -45,9 +45,6 @@ class Encryption {
   // sync reports it).
   void observe(metrics::AgentHealth& health) const;
 
-  const wireguard::NodeKeys& keys() const { return keys_; }
-  const wireguard::UserspaceDevice& device() const { return device_; }
-
  private:
   Encryption(const AgentConfig& c, wireguard::NodeKeys keys, wireguard::UserspaceDevice device)
       : config_(c), keys_(std::move(keys)), device_(std::move(device)) {}

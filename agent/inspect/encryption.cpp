@@ -1,17 +1,15 @@
 #include "inspect/encryption.h"
 
-#include "base/system.h"
 #include "wireguard/uapi_client.h"
 #include "wireguard/userspace_device.h"
 
 namespace smi::inspect {
 
 void read_encryption(NodeView& v, const std::string& state_dir) {
-  auto name = read_file(state_dir + "/" + std::string(wireguard::kInterfaceFile));
+  auto name = wireguard::recorded_interface(state_dir);
   if (!name) return;
   EncryptionView e;
   e.ifname = *name;
-  while (!e.ifname.empty() && (e.ifname.back() == '\n' || e.ifname.back() == ' ')) e.ifname.pop_back();
   e.engine = "wireguard-go";
   auto st = wireguard::UapiClient::for_interface(e.ifname).get();
   if (!st) {

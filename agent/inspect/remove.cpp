@@ -110,11 +110,10 @@ void remove_maps(const std::string& bpffs, RemovalReport& r) {
 // our tunnel routes, then the interface (wireguard-go ends with it). The
 // node's keys stay: they are its identity to the other nodes.
 void remove_wireguard(const std::string& state_dir, RemovalReport& r) {
-  const std::string marker = state_dir + "/" + std::string(wireguard::kInterfaceFile);
-  auto name = read_file(marker);
+  const std::string marker = wireguard::interface_file(state_dir);
+  auto name = wireguard::recorded_interface(state_dir);
   if (!name) return;
-  std::string ifname = *name;
-  while (!ifname.empty() && (ifname.back() == '\n' || ifname.back() == ' ')) ifname.pop_back();
+  const std::string& ifname = *name;
   if (auto routes = wireguard::sync_routes(0, {}, {}); !routes)
     r.errors.push_back("tunnel routes: " + routes.error().message());
   else if (routes->removed > 0)

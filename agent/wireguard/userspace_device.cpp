@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "base/fd.h"
 #include "base/rtnl.h"
+#include "base/system.h"
 
 namespace smi::wireguard {
 namespace {
@@ -96,6 +98,24 @@ Result<UserspaceDevice> UserspaceDevice::ensure(const std::string& ifname, const
   if (d.ifindex_ == 0) return Error::from_errno("WireGuard device " + ifname + " is not an interface here");
   SMI_TRY(set_up(ifname));
   return d;
+}
+
+std::string interface_file(const std::string& state_dir) { return state_dir + "/" + std::string(kInterfaceFile); }
+
+Status record_interface(const std::string& state_dir, const std::string& ifname) {
+  // write_file() writes only files that exist (cgroupfs, procfs).
+  if (std::ofstream out(interface_file(state_dir)); !(out << ifname << "\n"))
+    return Error("write " + interface_file(state_dir));
+  return ok();
+}
+
+Result<std::string> recorded_interface(const std::string& state_dir) {
+  auto text = read_file(interface_file(state_dir));
+  if (!text) return std::move(text).error();
+  std::string name = *text;
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+  if (name.empty()) return Error(interface_file(state_dir) + " is empty");
+  return name;
 }
 
 Status delete_interface(const std::string& ifname) {

@@ -38,7 +38,12 @@ class UserspaceDevice {
 // ends with it). Absent is not an error.
 Status delete_interface(const std::string& ifname);
 
-// <state_dir>/wireguard-interface: the device the agent runs, for `uninstall`.
+// <state_dir>/wireguard-interface: the device the agent runs, written at
+// start for `status` and `uninstall`, which read it back.
 inline constexpr std::string_view kInterfaceFile = "wireguard-interface";
+std::string interface_file(const std::string& state_dir);
+Status record_interface(const std::string& state_dir, const std::string& ifname);
+// The recorded name; an error when there is none (the agent runs no encryption).
+Result<std::string> recorded_interface(const std::string& state_dir);
 
 }  // namespace smi::wireguard

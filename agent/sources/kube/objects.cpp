@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "model/objects.h"
+
 namespace smi::kube {
 namespace {
 
@@ -65,7 +67,7 @@ void project_node(json& node) {
     }
   }
   keep_only(node, "metadata", {"name", "resourceVersion", "annotations", "deletionTimestamp"});
-  keep_only(node["metadata"], "annotations", {"smi-agent.io/wireguard-public-key"});
+  keep_only(node["metadata"], "annotations", {model::kWireGuardKeyAnnotation.data()});
   keep_only(node, "status", {"addresses"});
 }
 

@@ -74,6 +74,10 @@ void add_run(CLI::App& app, Command& command) {
       ->capture_default_str();
   cmd->add_option("--wireguard-interface", c->wireguard_interface, "name of this node's WireGuard interface")
       ->capture_default_str();
+  cmd->add_option("--wireguard-engine", c->wireguard_engine,
+                  "auto (the kernel's WireGuard where the kernel has it, else wireguard-go), kernel or "
+                  "wireguard-go; a running device keeps its engine")
+      ->capture_default_str();
   cmd->callback([c, kubernetes, &command] {
     c->source = *kubernetes ? daemon::SourceKind::kubernetes : daemon::SourceKind::manifests;
     command = [c] {

@@ -8,6 +8,7 @@
 #include "base/system.h"
 #include "compiler/compile.h"
 #include "metrics/prometheus.h"
+#include "wireguard/device.h"
 
 namespace smi::daemon {
 namespace {
@@ -159,6 +160,7 @@ Status validate(const AgentConfig& c) {
     problems.push_back("--encryption " + c.encryption + ": expected off or wireguard");
   if (c.encryption_strict && c.encryption != "wireguard")
     problems.push_back("--encryption-strict goes with --encryption wireguard");
+  if (auto st = wireguard::check_engine_choice(c.wireguard_engine); !st) problems.push_back(st.error().message());
   if (c.wireguard_port == 0) problems.push_back("--wireguard-port 0: expected a UDP port from 1 to 65535");
   // IFNAMSIZ - 1, and a name `ip link` accepts.
   if (c.wireguard_interface.empty() || c.wireguard_interface.size() > 15 ||

@@ -48,6 +48,7 @@ struct AgentConfig {
   bool encryption_strict = false;           // --encryption-strict: no plaintext to a node without a peer
   uint16_t wireguard_port = 51871;          // --wireguard-port: UDP, the same on every node
   std::string wireguard_interface = "smi-wg0";  // --wireguard-interface
+  std::string wireguard_engine = "auto";        // --wireguard-engine auto|kernel|wireguard-go
 };
 
 // The range --metrics-max-edges accepts.

@@ -19,20 +19,22 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   if (c.encryption != "wireguard") return std::unique_ptr<Encryption>();
   auto keys = wireguard::load_or_create_node_keys(c.state_dir);
   if (!keys) return std::move(keys).error();
-  auto device = wireguard::UserspaceDevice::ensure(c.wireguard_interface, c.state_dir + "/wireguard-go.log");
+  auto device = wireguard::ensure_device(
+      {.ifname = c.wireguard_interface, .engine = c.wireguard_engine, .userspace_log = c.state_dir + "/wireguard-go.log"});
   if (!device) return std::move(device).error();
-  L()->info("encryption: WireGuard on {} (engine wireguard-go, {}), port {}, public key {}{}", c.wireguard_interface,
-            device->adopted() ? "adopted the running device" : "started", c.wireguard_port, keys->public_key.base64(),
-            keys->created ? " (new key)" : "");
+  L()->info("encryption: WireGuard on {} (engine {}, {}), port {}, public key {}{}", c.wireguard_interface,
+            wireguard::engine_name((*device)->engine()),
+            (*device)->adopted() ? "adopted the running device" : "started", c.wireguard_port,
+            keys->public_key.base64(), keys->created ? " (new key)" : "");
   // For `smi-agent uninstall`, which removes the device with the rest.
   SMI_TRY(wireguard::record_interface(c.state_dir, c.wireguard_interface));
   std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
   // The device, ours now: our key and port, peers as the first update says.
   wireguard::DeviceConfig dc{e->keys_.private_key, c.wireguard_port, 0, {}};
-  auto current = e->device_.client().get();
+  auto current = e->device_->get();
   if (!current) return std::move(current).error();
   for (const auto& p : current->peers) dc.peers.push_back(p.config);  // kept until the first sync
-  if (auto st = e->device_.client().apply(dc); !st) return std::move(st).error();
+  if (auto st = e->device_->apply(dc); !st) return std::move(st).error();
   return e;
 }
 
@@ -54,9 +56,9 @@ Status Encryption::sync(const model::Model& m) {
   wireguard::PeerPlan plan = wireguard::plan_peers(m, config_.node, config_.wireguard_port);
   wireguard::DeviceConfig dc{keys_.private_key, config_.wireguard_port, 0, {}};
   for (auto& p : plan.peers) dc.peers.push_back(p.config);
-  auto sent = device_.client().apply(dc);
+  auto sent = device_->apply(dc);
   if (!sent) return std::move(sent).error().context("configure WireGuard peers");
-  auto routes = wireguard::sync_routes(device_.ifindex(), plan.tunneled,
+  auto routes = wireguard::sync_routes(device_->ifindex(), plan.tunneled,
                                        config_.encryption_strict ? plan.unprotected : std::vector<model::IpAddr>{});
   if (!routes) return std::move(routes).error().context("routes into the tunnel");
   if (*sent || routes->added || routes->removed)
@@ -77,7 +79,7 @@ Status Encryption::sync(const model::Model& m) {
 }
 
 void Encryption::observe(metrics::AgentHealth& health) const {
-  auto st = device_.client().get();
+  auto st = device_->get();
   if (!st) return;
   std::vector<metrics::AgentHealth::WireGuardPeer> peers;
   for (const auto& p : st->peers) {

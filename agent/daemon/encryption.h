@@ -1,6 +1,6 @@
 // Encryption between nodes (--encryption wireguard): the node's keys from the
-// state directory, its WireGuard device (wireguard-go, adopted across agent
-// restarts), and after every accepted update the peers and the routes that
+// state directory, its WireGuard device (the kernel's, or wireguard-go where
+// the kernel has none; adopted across agent restarts), and after every accepted update the peers and the routes that
 // send remote pods' traffic into the tunnel (wireguard/peers.h). Peers are
 // written before routes, and routes removed after peers, so traffic to a node
 // whose peer is gone is dropped by WireGuard rather than sent in plaintext.
@@ -18,7 +18,7 @@
 #include "metrics/health.h"
 #include "model/model.h"
 #include "wireguard/key_file.h"
-#include "wireguard/userspace_device.h"
+#include "wireguard/device.h"
 
 namespace smi::daemon {
 
@@ -46,12 +46,12 @@ class Encryption {
   void observe(metrics::AgentHealth& health) const;
 
  private:
-  Encryption(const AgentConfig& c, wireguard::NodeKeys keys, wireguard::UserspaceDevice device)
+  Encryption(const AgentConfig& c, wireguard::NodeKeys keys, std::unique_ptr<wireguard::Device> device)
       : config_(c), keys_(std::move(keys)), device_(std::move(device)) {}
 
   const AgentConfig& config_;
   wireguard::NodeKeys keys_;
-  wireguard::UserspaceDevice device_;
+  std::unique_ptr<wireguard::Device> device_;
   std::vector<std::string> problems_;
   std::map<wireguard::Key, std::string> node_of_;  // peer key -> node, from the last sync
   size_t unencrypted_ = 0;                         // pod addresses of nodes with no peer

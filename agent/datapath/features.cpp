@@ -10,6 +10,7 @@
 
 #include "base/fd.h"
 #include "base/log.h"
+#include "base/netlink.h"
 #include "datapath/sock_diag.h"
 
 namespace smi {
@@ -112,6 +113,11 @@ std::vector<Feature> probe_features() {
       // proves tcp_diag is loaded.
       {"netlink:sock_destroy", "revoking established connections from user space", false, sock_diag_destroy_supported(),
        "established connections outlive a policy change"},
+      // The family answers once the module is loaded; asking loads it
+      // where the kernel can (a module alias), so this is the kernel's
+      // WireGuard as --encryption wireguard would find it.
+      {"netlink:wireguard", "encryption between nodes in the kernel (--encryption wireguard)", false,
+       genl_family_id("wireguard").ok(), "wireguard-go over TUN (with --encryption wireguard)"},
   };
 }
 

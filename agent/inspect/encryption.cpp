@@ -1,7 +1,6 @@
 #include "inspect/encryption.h"
 
-#include "wireguard/uapi_client.h"
-#include "wireguard/userspace_device.h"
+#include "wireguard/device.h"
 
 namespace smi::inspect {
 
@@ -10,8 +9,14 @@ void read_encryption(NodeView& v, const std::string& state_dir) {
   if (!name) return;
   EncryptionView e;
   e.ifname = *name;
-  e.engine = "wireguard-go";
-  auto st = wireguard::UapiClient::for_interface(e.ifname).get();
+  auto device = wireguard::open_device(e.ifname);
+  if (!device) {
+    e.error = device.error().message();
+    v.encryption = std::move(e);
+    return;
+  }
+  e.engine = std::string(wireguard::engine_name((*device)->engine()));
+  auto st = (*device)->get();
   if (!st) {
     e.error = st.error().message();
     v.encryption = std::move(e);

@@ -17,7 +17,8 @@
 #include "inspect/bpf_objects.h"
 #include "inspect/tc_filters.h"
 #include "wireguard/routes.h"
-#include "wireguard/userspace_device.h"
+#include "wireguard/device.h"
+#include "wireguard/link.h"
 
 namespace smi::inspect {
 namespace {

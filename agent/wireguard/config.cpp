@@ -1,6 +1,8 @@
 #include "wireguard/config.h"
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 
 namespace smi::wireguard {
 namespace {
@@ -53,6 +55,39 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
 std::string Endpoint::to_string() const {
   if (addr.family == model::AddrFamily::v6) return "[" + addr.to_string() + "]:" + std::to_string(port);
   return addr.to_string() + ":" + std::to_string(port);
+}
+
+namespace {
+
+// A running device may report a peer's endpoint as roamed; the endpoint we
+// configure only counts as changed when we set one and it differs.
+bool same_peer(const PeerConfig& desired, const PeerConfig& current) {
+  if (desired.endpoint && desired.endpoint != current.endpoint) return false;
+  if (desired.persistent_keepalive != current.persistent_keepalive) return false;
+  auto a = desired.allowed_ips, b = current.allowed_ips;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
+}  // namespace
+
+DeviceChange diff(const DeviceConfig& desired, const DeviceState& current) {
+  DeviceChange c;
+  if (current.private_key != desired.private_key) c.private_key = desired.private_key;
+  if (current.listen_port != desired.listen_port) c.listen_port = desired.listen_port;
+  if (current.fwmark != desired.fwmark) c.fwmark = desired.fwmark;
+  std::map<Key, const PeerConfig*> want;
+  for (const auto& p : desired.peers) want[p.public_key] = &p;
+  std::map<Key, const PeerConfig*> have;
+  for (const auto& p : current.peers) have[p.config.public_key] = &p.config;
+  for (const auto& [key, cfg] : have)
+    if (!want.contains(key)) c.removed.push_back(key);
+  for (const auto& [key, cfg] : want) {
+    auto it = have.find(key);
+    if (it == have.end() || !same_peer(*cfg, *it->second)) c.written.push_back(*cfg);
+  }
+  return c;
 }
 
 }  // namespace smi::wireguard

@@ -68,4 +68,22 @@ struct DeviceState {
   std::vector<PeerState> peers;
 };
 
+// What turns a device's current state into the desired one without
+// disturbing what stays: the private key, port and fwmark only when they
+// change; peers that are gone removed one by one (never "replace peers",
+// which would drop every session); a peer written only when its endpoint,
+// keepalive or allowed IPs differ, and then with its allowed IPs replaced.
+// Each engine's client encodes it in its own protocol.
+struct DeviceChange {
+  std::optional<Key> private_key;
+  std::optional<std::uint16_t> listen_port;
+  std::optional<std::uint32_t> fwmark;
+  std::vector<Key> removed;          // sorted
+  std::vector<PeerConfig> written;   // sorted by public key
+  bool empty() const {
+    return !private_key && !listen_port && !fwmark && removed.empty() && written.empty();
+  }
+};
+DeviceChange diff(const DeviceConfig& desired, const DeviceState& current);
+
 }  // namespace smi::wireguard

@@ -21,37 +21,15 @@ void render_peer(std::string& out, const PeerConfig& p) {
   for (const auto& a : p.allowed_ips) out += "allowed_ip=" + a.to_string() + "\n";
 }
 
-// A running device may report a peer's endpoint as roamed; the endpoint we
-// configure only counts as changed when we set one and it differs.
-bool same_peer(const PeerConfig& desired, const PeerConfig& current) {
-  if (desired.endpoint && desired.endpoint != current.endpoint) return false;
-  if (desired.persistent_keepalive != current.persistent_keepalive) return false;
-  auto a = desired.allowed_ips, b = current.allowed_ips;
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  return a == b;
-}
-
 }  // namespace
 
-std::string render_set(const DeviceConfig& desired, const DeviceState& current) {
+std::string render_set(const DeviceChange& c) {
   std::string body;
-  if (current.private_key != desired.private_key) body += "private_key=" + desired.private_key.hex() + "\n";
-  if (current.listen_port != desired.listen_port) body += "listen_port=" + std::to_string(desired.listen_port) + "\n";
-  if (current.fwmark != desired.fwmark) body += "fwmark=" + std::to_string(desired.fwmark) + "\n";
-
-  std::map<Key, const PeerConfig*> want;
-  for (const auto& p : desired.peers) want[p.public_key] = &p;
-  std::map<Key, const PeerConfig*> have;
-  for (const auto& p : current.peers) have[p.config.public_key] = &p.config;
-
-  for (const auto& [key, cfg] : have)
-    if (!want.contains(key)) body += "public_key=" + key.hex() + "\nremove=true\n";
-  for (const auto& [key, cfg] : want) {
-    auto it = have.find(key);
-    if (it != have.end() && same_peer(*cfg, *it->second)) continue;
-    render_peer(body, *cfg);
-  }
+  if (c.private_key) body += "private_key=" + c.private_key->hex() + "\n";
+  if (c.listen_port) body += "listen_port=" + std::to_string(*c.listen_port) + "\n";
+  if (c.fwmark) body += "fwmark=" + std::to_string(*c.fwmark) + "\n";
+  for (const auto& key : c.removed) body += "public_key=" + key.hex() + "\nremove=true\n";
+  for (const auto& p : c.written) render_peer(body, p);
   if (body.empty()) return {};
   return "set=1\n" + body + "\n";
 }

@@ -12,12 +12,12 @@
 
 namespace smi::wireguard {
 
-// A "set=1" request that turns `current` into `desired` without disturbing
-// what stays: the private key, port and fwmark only when they change; peers
-// that are gone removed one by one (never replace_peers, which would drop
-// every session); a peer written only when its endpoint, keepalive or allowed
-// IPs differ, and then with replace_allowed_ips. Empty when nothing changes.
-std::string render_set(const DeviceConfig& desired, const DeviceState& current);
+// The "set=1" request for `change` (a peer written with
+// replace_allowed_ips); empty when nothing changes.
+std::string render_set(const DeviceChange& change);
+inline std::string render_set(const DeviceConfig& desired, const DeviceState& current) {
+  return render_set(diff(desired, current));
+}
 
 // The "get=1" reply (up to and including its errno line). A nonzero errno,
 // an unknown key before the first peer, a malformed value or a missing errno

@@ -69,14 +69,20 @@ Result<DeviceState> UapiClient::get() const {
   return parse_get(*reply).context("read WireGuard device " + path_);
 }
 
+Status UapiClient::set(const DeviceChange& change) const {
+  std::string request = render_set(change);
+  if (request.empty()) return ok();
+  auto reply = exchange(request);
+  if (!reply) return std::move(reply).error();
+  return parse_set_reply(*reply).context("configure WireGuard device " + path_);
+}
+
 Result<bool> UapiClient::apply(const DeviceConfig& desired) const {
   auto current = get();
   if (!current) return std::move(current).error();
-  std::string request = render_set(desired, *current);
-  if (request.empty()) return false;
-  auto reply = exchange(request);
-  if (!reply) return std::move(reply).error();
-  SMI_TRY(parse_set_reply(*reply).context("configure WireGuard device " + path_));
+  DeviceChange change = diff(desired, *current);
+  if (change.empty()) return false;
+  SMI_TRY(set(change));
   return true;
 }
 

@@ -1,49 +1,35 @@
-// This node's WireGuard device run by wireguard-go (Debian's, over TUN), for
-// kernels without the WireGuard module. The device outlives the agent, as the
-// pinned datapath does: a restarted agent adopts the running device (its UAPI
-// socket answers) instead of starting another, so encrypted connections
-// survive the restart. `smi-agent uninstall` deletes the interface, which
-// ends wireguard-go.
+// A WireGuard device run by wireguard-go (Debian's, over TUN), for kernels
+// without the WireGuard module, configured over its UAPI socket. The
+// wireguard-go process outlives the agent; deleting the interface
+// (`smi-agent uninstall`) ends it.
 #pragma once
 
+#include <memory>
 #include <string>
 
-#include "base/result.h"
+#include "wireguard/device.h"
 #include "wireguard/uapi_client.h"
 
 namespace smi::wireguard {
 
-class UserspaceDevice {
+class UserspaceDevice final : public Device {
  public:
   // Adopts the device named `ifname` in the caller's network namespace, or
   // starts wireguard-go for it and waits for its UAPI socket; then sets the
-  // link up. `adopted` says which. wireguard-go's own messages (errors only)
-  // are appended to `log_path`: it outlives the agent, so it must not hold
-  // the agent's output open.
-  static Result<UserspaceDevice> ensure(const std::string& ifname, const std::string& log_path,
-                                        const std::string& binary = "wireguard-go");
+  // link up. wireguard-go's own messages (errors only) are appended to
+  // `log_path`: it outlives the agent, so it must not hold the agent's
+  // output open.
+  static Result<std::unique_ptr<UserspaceDevice>> ensure(const std::string& ifname, const std::string& log_path,
+                                                         const std::string& binary = "wireguard-go");
+  // The running device, for reading.
+  static Result<std::unique_ptr<UserspaceDevice>> open(const std::string& ifname);
 
-  const std::string& ifname() const { return ifname_; }
-  int ifindex() const { return ifindex_; }
-  bool adopted() const { return adopted_; }
+  Result<DeviceState> get() const override { return client().get(); }
+  Status set(const DeviceChange& change) const override { return client().set(change); }
   UapiClient client() const { return UapiClient::for_interface(ifname_); }
 
  private:
-  std::string ifname_;
-  int ifindex_ = 0;
-  bool adopted_ = false;
+  explicit UserspaceDevice(std::string ifname) : Device(std::move(ifname), Engine::userspace) {}
 };
-
-// Deletes interface `ifname` in the caller's network namespace (wireguard-go
-// ends with it). Absent is not an error.
-Status delete_interface(const std::string& ifname);
-
-// <state_dir>/wireguard-interface: the device the agent runs, written at
-// start for `status` and `uninstall`, which read it back.
-inline constexpr std::string_view kInterfaceFile = "wireguard-interface";
-std::string interface_file(const std::string& state_dir);
-Status record_interface(const std::string& state_dir, const std::string& ifname);
-// The recorded name; an error when there is none (the agent runs no encryption).
-Result<std::string> recorded_interface(const std::string& state_dir);
 
 }  // namespace smi::wireguard

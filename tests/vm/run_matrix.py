@@ -47,11 +47,13 @@ DEFAULT_KERNELS = ["5.10", "6.1", "6.12"]
 
 # Built as modules in Debian's cloud kernels and needed by the fixture and the
 # datapath: veth pairs, the fabric bridge, clsact + cls_bpf/act_bpf for tc
-# programs, inet_diag/tcp_diag for the SOCK_DESTROY revocation fallback.
-MODULES = ["veth", "bridge", "sch_ingress", "cls_bpf", "act_bpf", "inet_diag", "tcp_diag", "udp_diag"]
+# programs, inet_diag/tcp_diag for the SOCK_DESTROY revocation fallback,
+# wireguard for the kernel engine of --encryption wireguard.
+MODULES = ["veth", "bridge", "sch_ingress", "cls_bpf", "act_bpf", "inet_diag", "tcp_diag", "udp_diag", "wireguard"]
 
 # Tools the fixture and the tests run, besides busybox.
-TOOLS = {"/usr/sbin/ip": "usr/sbin/ip", "/usr/sbin/tc": "usr/sbin/tc", "/usr/sbin/bpftool": "usr/sbin/bpftool"}
+TOOLS = {"/usr/sbin/ip": "usr/sbin/ip", "/usr/sbin/tc": "usr/sbin/tc", "/usr/sbin/bpftool": "usr/sbin/bpftool",
+         "/usr/bin/wg": "usr/bin/wg"}
 
 # A skip must say which kernel feature is missing (tests/fixture/require_feature.h).
 NAMED_SKIP = "missing kernel feature:"

@@ -150,7 +150,8 @@ struct NodeView {
   std::vector<PolicyEdge> policy;  // sorted by dst, src, port, protocol
   std::vector<Counter> counters;   // summed over CPUs, sorted
   std::vector<Link> links;
-  std::optional<bool> sk_msg_attached;  // nullopt: no sockhash pinned
+  std::optional<bool> sk_msg_attached;  // nullopt: no sockhash pinned, or the kernel cannot tell
+  bool sk_msg_query_unsupported = false;  // a sockhash is pinned; the kernel (< 6.0) cannot list its programs
   std::vector<TcFilter> tc_filters;     // in the namespace status ran in
   std::vector<Feature> features;
   NamesInfo names;

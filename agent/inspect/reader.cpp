@@ -216,7 +216,9 @@ void read_sk_msg(const std::string& bpffs, NodeView& v) {
   Fd map(bpf_obj_get((bpffs + "/" + name).c_str()));
   uint32_t ids[8] = {}, count = 8, flags = 0;
   if (!map || bpf_prog_query(map.get(), BPF_SK_MSG_VERDICT, 0, &flags, ids, &count) != 0) {
-    v.errors.push_back(fmt::format("{}: query sk_msg attachment: {}", name, std::strerror(errno)));
+    // Kernels before 6.0 cannot list a sock map's programs.
+    if (map && errno == EINVAL) v.sk_msg_query_unsupported = true;
+    else v.errors.push_back(fmt::format("{}: query sk_msg attachment: {}", name, std::strerror(errno)));
     return;
   }
   v.sk_msg_attached = count > 0;

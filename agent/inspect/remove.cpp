@@ -45,8 +45,14 @@ void detach_sk_msg(const std::string& bpffs, RemovalReport& r) {
   if (::access(pin.c_str(), F_OK) != 0) return;
   Fd map(bpf_obj_get(pin.c_str()));
   uint32_t ids[8] = {}, count = 8, flags = 0;
-  if (!map || bpf_prog_query(map.get(), BPF_SK_MSG_VERDICT, 0, &flags, ids, &count) != 0) {
-    r.errors.push_back(fmt::format("query sk_msg on {}: {}", pin, std::strerror(errno)));
+  if (!map) {
+    r.errors.push_back(fmt::format("open {}: {}", pin, std::strerror(errno)));
+    return;
+  }
+  if (bpf_prog_query(map.get(), BPF_SK_MSG_VERDICT, 0, &flags, ids, &count) != 0) {
+    // Kernels before 6.0 cannot list a sock map's programs (EINVAL): the
+    // program is detached when the map is freed, once remove_maps() unpins it.
+    if (errno != EINVAL) r.errors.push_back(fmt::format("query sk_msg on {}: {}", pin, std::strerror(errno)));
     return;
   }
   for (uint32_t i = 0; i < count; ++i) {

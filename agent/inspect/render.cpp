@@ -150,7 +150,9 @@ void attachments_text(const NodeView& v, std::string& out) {
     out += fmt::format("    {:<28} link {:<5} {:<26} {:<22} prog {} (id {})\n", l.pin, l.link_id, l.attach_type, target,
                        l.prog_name, l.prog_id);
   }
-  if (!v.sk_msg_attached) out += "  sk_msg: no smi_sockhash_v1 pinned\n";
+  if (v.sk_msg_query_unsupported)
+    out += "  sk_msg on smi_sockhash_v1: unknown (this kernel cannot list a sock map's programs; 6.0 and later can)\n";
+  else if (!v.sk_msg_attached) out += "  sk_msg: no smi_sockhash_v1 pinned\n";
   else out += fmt::format("  sk_msg on smi_sockhash_v1: {}\n", *v.sk_msg_attached ? "attached (acceleration on)" : "not attached");
   out += fmt::format("  tc filters in this network namespace ({})\n", v.tc_filters.size());
   for (const auto& f : v.tc_filters)
@@ -325,6 +327,7 @@ json to_json(const NodeView& v) {
                      {"target", l.target}, {"prog_id", l.prog_id}, {"prog_name", l.prog_name}, {"error", l.error}});
   out["links"] = std::move(links);
   out["sk_msg_attached"] = v.sk_msg_attached ? json(*v.sk_msg_attached) : json(nullptr);
+  if (v.sk_msg_query_unsupported) out["sk_msg_attachment_known"] = false;
   json tc = json::array();
   for (const auto& f : v.tc_filters)
     tc.push_back({{"ifindex", f.ifindex}, {"ifname", f.ifname}, {"direction", f.direction}, {"prog_id", f.prog_id},

@@ -196,6 +196,22 @@ TEST(InspectRender, MissingSlotsAreCalledOut) {
   EXPECT_NE(text.find("10 slot(s) MISSING: connections that pick them fail (3.9%)"), std::string::npos) << text;
 }
 
+// 5.10 cannot list a sock map's programs: status says it cannot tell,
+// instead of an error or a guess.
+TEST(InspectRender, AKernelThatCannotListSockMapProgramsIsSaidToBeUnknown) {
+  NodeView v = sample_view();
+  v.sk_msg_attached.reset();
+  v.sk_msg_query_unsupported = true;
+  std::string text = to_text(v);
+  EXPECT_NE(text.find("sk_msg on smi_sockhash_v1: unknown (this kernel cannot list a sock map's programs"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("no smi_sockhash_v1 pinned"), std::string::npos) << text;
+  auto j = to_json(v);
+  EXPECT_TRUE(j["sk_msg_attached"].is_null());
+  EXPECT_EQ(j["sk_msg_attachment_known"], false);
+}
+
 TEST(InspectRender, JsonCarriesEveryFact) {
   NodeView v = sample_view();
   auto s = parse_state_file(sample_state());

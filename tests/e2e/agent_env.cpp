@@ -232,11 +232,18 @@ pid_t AgentEnv::agent_pid(const std::string& node) const {
   return it == agents_.end() ? -1 : it->second.pid();
 }
 
+// The binary the build made; in a kernel-matrix guest (no build tree) the
+// copy the initramfs holds.
+std::string agent_binary() {
+  if (::access(SMI_AGENT_BIN, X_OK) == 0) return SMI_AGENT_BIN;
+  return "/usr/bin/smi-agent";
+}
+
 Status AgentEnv::start_agent(const std::string& node, const std::vector<std::string>& extra_args) {
   agents_.erase(node);
   const Node& n = topo_->node(node);
-  std::vector<std::string> argv = {"nsenter",     "--net=/run/netns/" + n.netns,
-                                   SMI_AGENT_BIN, "--log-level",
+  std::vector<std::string> argv = {"nsenter",      "--net=/run/netns/" + n.netns,
+                                   agent_binary(), "--log-level",
                                    "info",        "run",
                                    "--node",      node,
                                    "--cgroup-root", n.cgroup_root,
@@ -284,7 +291,7 @@ Status AgentEnv::start_agent(const std::string& node, const std::vector<std::str
 }
 
 Result<std::string> AgentEnv::agent_cli(const std::string& node, const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {"nsenter", "--net=/run/netns/" + topo_->node(node).netns, SMI_AGENT_BIN};
+  std::vector<std::string> argv = {"nsenter", "--net=/run/netns/" + topo_->node(node).netns, agent_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--bpffs", bpffs_.at(node), "--state-dir", work_ + "/state-" + node});
   return run_output(argv);

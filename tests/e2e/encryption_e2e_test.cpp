@@ -1,5 +1,6 @@
 // Encryption between nodes, end to end: the real agent on both nodes with
-// --encryption wireguard (wireguard-go on this machine), Node objects
+// --encryption wireguard (wireguard-go on this machine, the kernel's module
+// in the kernel matrix guests: the agent's own choice), Node objects
 // carrying the keys each agent wrote to its state directory. On the wire
 // between the nodes a pod-to-pod exchange appears only as WireGuard's UDP,
 // and its marker never; policy holds as before; a packet node n2 sends
@@ -26,6 +27,7 @@
 
 #include "agent_env.h"
 #include "base/fd.h"
+#include "wireguard/device.h"
 
 namespace smi::test {
 namespace {
@@ -165,7 +167,10 @@ class EncryptionE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    if (!have("wireguard-go") || !have("wg")) GTEST_SKIP() << "wireguard-go and wireguard-tools are not installed";
+    if (!have("wg")) GTEST_SKIP() << "wireguard-tools are not installed";
+    // The engine the agents will choose.
+    kernel_ = wireguard::kernel_engine_available();
+    if (!kernel_ && !have("wireguard-go")) GTEST_SKIP() << "neither the kernel's WireGuard nor wireguard-go is here";
     auto env = AgentEnv::create();
     ASSERT_TRUE(env.ok()) << env.error().message();
     env_ = std::move(*env);
@@ -175,6 +180,12 @@ class EncryptionE2ETest : public ::testing::Test {
     // wireguard-go's UAPI sockets share one directory on the machine.
     for (const char* n : {"n1", "n2"})
       ifname_[n] = fmt::format("smiwg{}{}", ::getpid() % 100000, n[1] == '1' ? 'a' : 'b');
+  }
+
+  // `wg show <if> dump` in node n's netns (where the kernel's device is).
+  std::string wg_dump(const std::string& n) const {
+    auto out = run_output({"ip", "netns", "exec", env_->topo().node(n).netns, "wg", "show", ifname_.at(n), "dump"});
+    return out.ok() ? *out : out.error().message();
   }
 
   // Both agents with encryption on (and `extra` flags).
@@ -208,8 +219,7 @@ class EncryptionE2ETest : public ::testing::Test {
       std::string dump;
       for (int i = 0; i < 100 && dump.find(want) == std::string::npos; ++i) {
         std::this_thread::sleep_for(100ms);
-        auto out = run_output({"wg", "show", ifname_[n], "dump"});
-        dump = out.ok() ? *out : "";
+        dump = wg_dump(n);
       }
       ASSERT_NE(dump.find(want), std::string::npos) << n << " has no peer " << other << ":\n" << dump;
     }
@@ -220,20 +230,20 @@ class EncryptionE2ETest : public ::testing::Test {
     if (HasFailure())
       for (const char* n : {"n1", "n2"}) {
         auto routes = run_output({"ip", "-n", env_->topo().node(n).netns, "route", "show"});
-        auto wg = run_output({"wg", "show", ifname_[n], "dump"});
         std::cerr << "agent " << n << ":\n"
                   << env_->log_of(n) << "\nroutes:\n"
                   << (routes.ok() ? *routes : routes.error().message()) << "\nwg:\n"
-                  << (wg.ok() ? *wg : wg.error().message()) << "\n";
+                  << wg_dump(n) << "\n";
       }
     for (const char* n : {"n1", "n2"}) env_->stop_agent(n);
-    // wireguard-go outlives the agent by design (and holds its netns):
+    // The device outlives the agent by design (wireguard-go even its netns):
     // `uninstall` deletes the interface, and wireguard-go ends with it.
     for (const auto& [n, ifname] : ifname_) {
       auto out = env_->agent_cli(n, {"uninstall"});
       EXPECT_TRUE(out.ok() && out->find("WireGuard interface " + ifname) != std::string::npos)
           << (out.ok() ? *out : out.error().message());
       (void)env_->topo().ip(env_->topo().node(n).netns, {"link", "del", ifname});  // if uninstall did not
+      if (kernel_) continue;
       const std::string sock = "/var/run/wireguard/" + ifname + ".sock";
       for (int i = 0; i < 100 && std::filesystem::exists(sock); ++i) std::this_thread::sleep_for(50ms);
       EXPECT_FALSE(std::filesystem::exists(sock)) << "wireguard-go for " << ifname << " did not end";
@@ -259,6 +269,7 @@ class EncryptionE2ETest : public ::testing::Test {
   std::unique_ptr<AgentEnv> env_;
   std::vector<Process> servers_;
   std::map<std::string, std::string> ifname_, key_;
+  bool kernel_ = false;
   const std::string marker_ = fmt::format("SMI-PLAINTEXT-MARKER-{}", ::getpid());
 };
 
@@ -287,7 +298,8 @@ TEST_F(EncryptionE2ETest, PodTrafficBetweenNodesIsOnlyWireGuardOnTheWire) {
   // `status` shows the device and its peer, with a handshake.
   auto status = env_->agent_cli("n1", {"status", "--no-features"});
   ASSERT_TRUE(status.ok()) << status.error().message();
-  EXPECT_NE(status->find("encryption between nodes: WireGuard on " + ifname_["n1"] + " (wireguard-go)"),
+  EXPECT_NE(status->find("encryption between nodes: WireGuard on " + ifname_["n1"] + " (" +
+                         (kernel_ ? "kernel" : "wireguard-go") + ")"),
             std::string::npos)
       << *status;
   const std::string peer_line = "    " + key_["n2"].substr(0, 8) + "  " + env_->topo().node("n2").ipv4 + ":51871";

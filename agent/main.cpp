@@ -9,6 +9,7 @@
 #include "cli/compile.h"
 #include "cli/completion.h"
 #include "cli/observe.h"
+#include "cli/rotate_key.h"
 #include "cli/run.h"
 #include "cli/selfcheck.h"
 #include "cli/status.h"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   add_compile(app, command);
   add_status(app, command);
   add_uninstall(app, command);
+  add_rotate_key(app, command);
   add_observe(app, command);
   add_completion(app, command);
 

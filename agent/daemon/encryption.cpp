@@ -29,13 +29,50 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   // For `smi-agent uninstall`, which removes the device with the rest.
   SMI_TRY(wireguard::record_interface(c.state_dir, c.wireguard_interface));
   std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
+  e->key_file_ = key_file_id(c.state_dir);
   // The device, ours now: our key and port, peers as the first update says.
   wireguard::DeviceConfig dc{e->keys_.private_key, c.wireguard_port, 0, {}};
   auto current = e->device_->get();
   if (!current) return std::move(current).error();
   for (const auto& p : current->peers) dc.peers.push_back(p.config);  // kept until the first sync
+  e->peers_ = dc.peers;
   if (auto st = e->device_->apply(dc); !st) return std::move(st).error();
   return e;
+}
+
+Encryption::KeyFileId Encryption::key_file_id(const std::string& state_dir) {
+  struct stat st {};
+  const std::string path = state_dir + "/" + std::string(wireguard::kPrivateKeyFile);
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_ino, st.st_mtim};
+}
+
+void Encryption::reload_key_if_rotated() {
+  KeyFileId now = key_file_id(config_.state_dir);
+  if (now == key_file_) return;
+  auto keys = wireguard::load_or_create_node_keys(config_.state_dir);
+  if (!keys) {
+    if (!key_reload_failing_) L()->error("encryption: the key file changed but cannot be used, keeping the old key: {}",
+                                         keys.error().message());
+    key_reload_failing_ = true;
+    return;
+  }
+  key_reload_failing_ = false;
+  key_file_ = key_file_id(config_.state_dir);
+  if (keys->private_key == keys_.private_key) return;
+  wireguard::DeviceConfig dc{keys->private_key, config_.wireguard_port, 0, peers_};
+  if (auto st = device_->apply(dc); !st) {
+    L()->error("encryption: moving {} to the rotated key: {}; retrying", device_->ifname(), st.error().message());
+    key_file_ = {};  // try again next step
+    return;
+  }
+  L()->info("encryption: key rotated: public key {} replaces {}; peers reach this node again once they have it",
+            keys->public_key.base64(), keys_.public_key.base64());
+  keys_ = std::move(*keys);
+  // Published again, at once.
+  published_ = false;
+  publish_failing_ = false;
+  next_publish_ = {};
 }
 
 void Encryption::publish_key_if_due() {
@@ -58,6 +95,7 @@ Status Encryption::sync(const model::Model& m) {
   for (auto& p : plan.peers) dc.peers.push_back(p.config);
   auto sent = device_->apply(dc);
   if (!sent) return std::move(sent).error().context("configure WireGuard peers");
+  peers_ = dc.peers;
   auto routes = wireguard::sync_routes(device_->ifindex(), plan.tunneled,
                                        config_.encryption_strict ? plan.unprotected : std::vector<model::IpAddr>{});
   if (!routes) return std::move(routes).error().context("routes into the tunnel");

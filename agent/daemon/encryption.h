@@ -6,6 +6,8 @@
 // whose peer is gone is dropped by WireGuard rather than sent in plaintext.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -40,6 +42,12 @@ class Encryption {
   // and tried again after 30 s.
   void publish_key_if_due();
 
+  // After `smi-agent rotate-key` replaced the key file: the device moves to
+  // the new key (peers kept) and the new public key is published. Checked
+  // every loop step; a key file that cannot be read keeps the old key and
+  // says why once.
+  void reload_key_if_rotated();
+
   // The device's per-peer counters and handshakes, labelled by node, into
   // the agent's metrics; a device that cannot be read is skipped (the next
   // sync reports it).
@@ -49,8 +57,21 @@ class Encryption {
   Encryption(const AgentConfig& c, wireguard::NodeKeys keys, std::unique_ptr<wireguard::Device> device)
       : config_(c), keys_(std::move(keys)), device_(std::move(device)) {}
 
+  // The key file as last read (inode and modification time).
+  struct KeyFileId {
+    ino_t ino = 0;
+    timespec mtime{};
+    bool operator==(const KeyFileId& o) const {
+      return ino == o.ino && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
+    }
+  };
+  static KeyFileId key_file_id(const std::string& state_dir);
+
   const AgentConfig& config_;
   wireguard::NodeKeys keys_;
+  KeyFileId key_file_{};
+  bool key_reload_failing_ = false;
+  std::vector<wireguard::PeerConfig> peers_;  // as the last sync wrote them
   std::unique_ptr<wireguard::Device> device_;
   std::vector<std::string> problems_;
   std::map<wireguard::Key, std::string> node_of_;  // peer key -> node, from the last sync

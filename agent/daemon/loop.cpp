@@ -65,6 +65,7 @@ bool AgentLoop::step(bool& loaded) {
   }
   if (encrypt_due_) encrypt();
   if (encryption_) {
+    encryption_->reload_key_if_rotated();
     encryption_->publish_key_if_due();
     encryption_->observe(metrics_.health());
   }

@@ -232,8 +232,6 @@ pid_t AgentEnv::agent_pid(const std::string& node) const {
   return it == agents_.end() ? -1 : it->second.pid();
 }
 
-// The binary the build made; in a kernel-matrix guest (no build tree) the
-// copy the initramfs holds.
 std::string agent_binary() {
   if (::access(SMI_AGENT_BIN, X_OK) == 0) return SMI_AGENT_BIN;
   return "/usr/bin/smi-agent";

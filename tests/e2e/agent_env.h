@@ -40,6 +40,10 @@ struct AgentEnvOptions {
   bool real_node_extras = false;
 };
 
+// The smi-agent binary: the build's, or in a kernel-matrix guest (no build
+// tree) the copy its initramfs holds.
+std::string agent_binary();
+
 class AgentEnv {
  public:
   static Result<std::unique_ptr<AgentEnv>> create(const AgentEnvOptions& options = {});
@@ -89,6 +93,8 @@ class AgentEnv {
   std::string log_of(const std::string& node) const;
   // `smi-agent ARGS --bpffs <node's> --state-dir <node's>` in the node's netns: its stdout.
   Result<std::string> agent_cli(const std::string& node, const std::vector<std::string>& args) const;
+  // The node agent's state directory.
+  std::string state_dir(const std::string& node) const { return work_ + "/state-" + node; }
 
  private:
   AgentEnv() = default;

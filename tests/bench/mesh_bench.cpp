@@ -9,6 +9,7 @@
 //        [--no-sidecar] [--no-control-plane] [--services N]
 // tests/bench/run.sh builds and runs it on a fresh machine.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ struct Options {
   bool sidecar = true;
   bool control_plane = true;
   bool control_plane_only = false;
+  bool encryption = true;  // the cross-node paths again with --encryption wireguard
   double idle_secs = 3.0;  // agents' idle CPU is sampled over this long
   int edit_rounds = 5;     // manifest edits timed through the agents' watcher
   ControlPlaneScale scale;
@@ -86,7 +88,7 @@ int fail(const std::string& what) {
 // Flags are checked: a mistyped one is an error, not a silent full run.
 std::optional<Options> parse(int argc, char** argv, int* exit_code) {
   Options o;
-  bool quick = false, smoke = false, no_sidecar = false, no_control_plane = false;
+  bool quick = false, smoke = false, no_sidecar = false, no_control_plane = false, no_encryption = false;
   std::optional<int> reps, rounds, services;
   std::optional<double> secs;
   CLI::App app{"mesh_bench: plain TCP vs the sidecar model vs smi-agent, side by side (run as root)"};
@@ -96,6 +98,7 @@ std::optional<Options> parse(int argc, char** argv, int* exit_code) {
   app.add_option("--secs", secs, "seconds per throughput / connection-rate run")->check(CLI::Range(0.05, 600.0));
   app.add_option("--rounds", rounds, "round trips per latency run")->check(CLI::Range(10, 10000000));
   app.add_flag("--no-sidecar", no_sidecar, "skip the sidecar model");
+  app.add_flag("--no-encryption", no_encryption, "skip the cross-node runs with --encryption wireguard");
   auto* ncp = app.add_flag("--no-control-plane", no_control_plane, "skip the control-plane benchmarks");
   app.add_flag("--control-plane-only", o.control_plane_only, "only the control-plane benchmarks (no traffic)")
       ->excludes(ncp);
@@ -121,6 +124,7 @@ std::optional<Options> parse(int argc, char** argv, int* exit_code) {
   if (services) o.scale = {.services = *services, .endpoints_per_service = 5, .targets = *services};
   o.sidecar = !no_sidecar;
   o.control_plane = !no_control_plane;
+  o.encryption = !no_encryption;
   return o;
 }
 
@@ -351,6 +355,57 @@ void control_plane_figures(const ControlPlaneResult& r, TargetFigures& f) {
   if (r.load_ms > 0) f.yaml_mb_s = static_cast<double>(r.manifest_bytes) / 1e3 / r.load_ms;
 }
 
+// The encrypted cross-node path against plain cross-node, interleaved, with
+// the agents (already restarted with encryption) and wireguard-go measured
+// over the encrypted runs; prints its table.
+Status run_encrypted(const test::AgentEnv& env, const std::string& engine, const Options& o,
+                     const std::vector<Path>& paths, Samples& samples, const std::string (&ifnames)[2]) {
+  const Path* plain = nullptr;
+  const Path* smi = nullptr;
+  for (const auto& p : paths) {
+    if (p.name == "plain cross-node") plain = &p;
+    if (p.name == "smi cross-node") smi = &p;
+  }
+  if (!plain || !smi) return Error("no cross-node paths");
+  Path enc{"smi cross-node, WireGuard (" + engine + ")", Kind::smi, true, smi->client, smi->addr};
+  if (!wait_ready(enc)) return Error("the encrypted path never answered");
+  std::vector<pid_t> pids = {env.agent_pid("n1"), env.agent_pid("n2")};
+  const size_t agents = pids.size();
+  for (pid_t p : wireguard_go_pids(ifnames)) pids.push_back(p);
+  std::vector<uint64_t> cpu(pids.size(), 0);
+  double wall = 0;
+  const std::vector<const Path*> order = {plain, &enc};
+  for (int rep = 0; rep < o.reps; ++rep)
+    for (int w = 0; w < kWorkloads; ++w)
+      for (size_t k = 0; k < order.size(); ++k) {
+        const Path& p = *order[(k + static_cast<size_t>(rep)) % order.size()];
+        const bool measured = &p == &enc && (w == kTput1 || w == kTput4);
+        std::vector<uint64_t> before;
+        auto t0 = Clock::now();
+        if (measured)
+          for (pid_t pid : pids) before.push_back(proc_usage(pid).cpu_ns);
+        if (!run_one(p, static_cast<Workload>(w), o, nullptr, samples))
+          return Error(fmt::format("{} on {} failed", kWorkloadNames[w], p.name));
+        if (measured) {
+          wall += std::chrono::duration<double>(Clock::now() - t0).count();
+          for (size_t i = 0; i < pids.size(); ++i) cpu[i] += proc_usage(pids[i]).cpu_ns - before[i];
+        }
+      }
+  std::printf("\nencryption between nodes: both agents restarted with --encryption wireguard (engine %s); the smi "
+              "cross-node path now crosses in the tunnel, the plain one does not; %d more repetitions of plain "
+              "and encrypted, interleaved (the plain and unencrypted rows hold every repetition of this run):\n",
+              engine.c_str(), o.reps);
+  print_table({*plain, *smi, enc}, samples);
+  std::printf("\nCPU during the encrypted throughput runs (%% of one core over %.1f s, schedstat, all threads)%s:\n",
+              wall, engine == "kernel" ? "; the kernel's WireGuard encrypts in softirq and kernel workers, "
+                                         "charged to no process" : "");
+  std::printf("| process | CPU (%%) |\n| --- | ---: |\n");
+  for (size_t i = 0; i < pids.size(); ++i)
+    std::printf("| %s (pid %d) | %.1f |\n", i < agents ? (i == 0 ? "smi-agent n1" : "smi-agent n2") : "wireguard-go",
+                pids[i], wall > 0 ? static_cast<double>(cpu[i]) / 1e9 / wall * 100 : 0.0);
+  return ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -488,6 +543,26 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
 
+  // Encryption: the agents restarted with --encryption wireguard; the smi
+  // cross-node path (now through the tunnel) against plain cross-node again,
+  // interleaved, and the CPU the encryption costs (agents, and wireguard-go
+  // where it is the engine; the kernel's engine works in softirq and kernel
+  // threads, which no process is charged for).
+  const std::string wg_ifnames[2] = {fmt::format("smibw{}a", ::getpid() % 100000),
+                                     fmt::format("smibw{}b", ::getpid() % 100000)};
+  bool encrypted = false;
+  if (o.encryption) {
+    auto engine = start_encrypted_agents(**env, wg_ifnames);
+    encrypted = true;
+    if (!engine) {
+      ++failures;
+      std::fprintf(stderr, "mesh_bench: encryption: %s\n", engine.error().message().c_str());
+    } else if (auto enc = run_encrypted(**env, *engine, o, paths, samples, wg_ifnames); !enc) {
+      ++failures;
+      std::fprintf(stderr, "mesh_bench: encryption: %s\n", enc.error().message().c_str());
+    }
+  }
+
   auto edits = measure_edits(**env, o.edit_rounds);
   if (!edits) {
     ++failures;
@@ -510,6 +585,7 @@ int main(int argc, char** argv) {
   print_targets(targets);
   sidecars.reset();
   servers.clear();
+  if (encrypted) remove_encryption(**env, wg_ifnames);
   env->reset();
   if (failures) std::fprintf(stderr, "mesh_bench: %d run(s) failed\n", failures);
   return failures ? 1 : 0;

@@ -12,6 +12,8 @@
 
 #include "bench/load.h"
 #include "fixture/cluster.h"
+#include "wireguard/device.h"
+#include "wireguard/link.h"
 
 namespace smi::bench {
 namespace {
@@ -133,6 +135,69 @@ Status start_agents(AgentEnv& env) {
   SMI_TRY(env.start_agent("n1", {"--accelerate"}));
   SMI_TRY(env.start_agent("n2"));
   return ok();
+}
+
+Result<std::string> start_encrypted_agents(AgentEnv& env, const std::string (&ifnames)[2]) {
+  const char* nodes[] = {"n1", "n2"};
+  for (int i = 0; i < 2; ++i) {
+    env.stop_agent(nodes[i]);
+    std::vector<std::string> args = {"--encryption", "wireguard", "--wireguard-interface", ifnames[i]};
+    if (i == 0) args.push_back("--accelerate");
+    SMI_TRY(env.start_agent(nodes[i], args));
+  }
+  std::string yaml;
+  for (const char* n : nodes) {
+    std::ifstream in(env.state_dir(n) + "/wireguard-public.key");
+    std::string key;
+    if (!(in >> key)) return Error(fmt::format("agent {} wrote no WireGuard public key", n));
+    yaml += fmt::format(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations: {{smi-agent.io/wireguard-public-key: "
+        "\"{}\"}}\nstatus:\n  addresses: [{{type: InternalIP, address: {}}}]\n---\n",
+        n, key, env.topo().node(n).ipv4);
+  }
+  SMI_TRY(env.write("bench-nodes.yaml", yaml));
+  std::string engine;
+  for (int i = 0; i < 2; ++i) {
+    const std::string ifname = ifnames[i];
+    bool peered = false;
+    for (int attempt = 0; attempt < 100 && !peered; ++attempt) {
+      auto r = env.topo().node(nodes[i]).run([ifname] {
+        auto d = wireguard::open_device(ifname);
+        if (!d) return 1;
+        auto st = (*d)->get();
+        if (!st || st->peers.size() != 1) return 1;
+        return (*d)->engine() == wireguard::Engine::kernel ? 10 : 11;
+      });
+      peered = r.ok() && *r >= 10;
+      if (peered) engine = *r == 10 ? "kernel" : "wireguard-go";
+      else ::usleep(100000);
+    }
+    if (!peered) return Error(fmt::format("{}'s WireGuard device never got its peer:\n{}", nodes[i], env.log_of(nodes[i])));
+  }
+  return engine;
+}
+
+void remove_encryption(const AgentEnv& env, const std::string (&ifnames)[2]) {
+  const char* nodes[] = {"n1", "n2"};
+  for (int i = 0; i < 2; ++i) {
+    const std::string ifname = ifnames[i];
+    (void)env.topo().node(nodes[i]).run([ifname] { return wireguard::delete_interface(ifname).ok() ? 0 : 1; });
+  }
+}
+
+std::vector<pid_t> wireguard_go_pids(const std::string (&ifnames)[2]) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), {});
+    if (cmd.rfind("wireguard-go", 0) != 0) continue;
+    for (const auto& ifname : ifnames)
+      if (cmd.find(std::string(1, '\0') + ifname) != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
 }
 
 ProcUsage proc_usage(pid_t pid) {

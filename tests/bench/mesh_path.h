@@ -32,6 +32,19 @@ std::vector<test::PodSpec> bench_pods();
 // Writes the bench manifests into env's directory and starts both agents.
 Status start_agents(test::AgentEnv& env);
 
+// Restarts both agents with --encryption wireguard (n1 keeps --accelerate)
+// on interfaces named `ifnames` (n1, n2), writes a Node manifest with the
+// keys they made and waits until each device has the other as its peer.
+// Returns the engine the agents chose ("kernel" or "wireguard-go"). Pod
+// traffic between the nodes' meshed pods then crosses in the tunnel; the
+// unmeshed (plain) pods' does not.
+Result<std::string> start_encrypted_agents(test::AgentEnv& env, const std::string (&ifnames)[2]);
+// Deletes both nodes' WireGuard interfaces (wireguard-go ends with its
+// interface, not with its network namespace).
+void remove_encryption(const test::AgentEnv& env, const std::string (&ifnames)[2]);
+// The wireguard-go processes running `ifnames` (none with the kernel's engine).
+std::vector<pid_t> wireguard_go_pids(const std::string (&ifnames)[2]);
+
 // CPU time (all threads, ns) and resident set (KiB) of a process.
 struct ProcUsage {
   uint64_t cpu_ns = 0;

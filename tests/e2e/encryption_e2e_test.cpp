@@ -9,8 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -27,6 +25,7 @@
 
 #include "agent_env.h"
 #include "base/fd.h"
+#include "cluster/capture.h"
 #include "wireguard/device.h"
 
 namespace smi::test {
@@ -47,8 +46,7 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// What a capture on one interface saw (IPv4 only; IPv6 here is neighbour
-// discovery), written by the capturing child as "key value" lines.
+// What a capture on one interface saw, in the terms of these tests.
 struct Seen {
   int packets = 0;             // IPv4 packets
   int wireguard = 0;           // UDP to or from kWgPort
@@ -57,65 +55,14 @@ struct Seen {
   int control = 0, spoof = 0;  // packets holding "CONTROL-..." / "SPOOF-..."
 };
 
-// Captures IPv4 on `ifname` in the caller's netns for `ms`, then writes what
-// it saw to `out`. Touches `ready` once the socket is bound.
-int capture(const std::string& ifname, int ms, const std::string& marker, const std::string& ready,
-            const std::string& out) {
-  Fd s(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL)));
-  if (!s) return 10;
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_ALL);
-  sll.sll_ifindex = static_cast<int>(::if_nametoindex(ifname.c_str()));
-  if (sll.sll_ifindex == 0 || ::bind(s.get(), reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) return 11;
-  timeval tv{0, 100000};
-  ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::ofstream(ready) << "1";
-  Seen seen;
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  std::vector<unsigned char> buf(65536);
-  while (std::chrono::steady_clock::now() < end) {
-    sockaddr_ll from{};
-    socklen_t len = sizeof from;
-    ssize_t n = ::recvfrom(s.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n <= 0) continue;
-    std::string_view bytes(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n));
-    if (bytes.find(marker) != std::string_view::npos) ++seen.marker;
-    if (bytes.find("CONTROL-") != std::string_view::npos) ++seen.control;
-    if (bytes.find("SPOOF-") != std::string_view::npos) ++seen.spoof;
-    if (n < static_cast<ssize_t>(sizeof(iphdr))) continue;
-    const auto* ip = reinterpret_cast<const iphdr*>(buf.data());
-    if (ip->version != 4) continue;
-    ++seen.packets;
-    const unsigned char* l4 = buf.data() + ip->ihl * 4;
-    auto pod = [](uint32_t a) { return (ntohl(a) >> 16) == ((10u << 8) | 244u); };
-    if (ip->protocol == IPPROTO_UDP) {
-      const auto* u = reinterpret_cast<const udphdr*>(l4);
-      if (ntohs(u->source) == kWgPort || ntohs(u->dest) == kWgPort) ++seen.wireguard;
-    } else if (ip->protocol == IPPROTO_TCP && pod(ip->saddr) && pod(ip->daddr)) {
-      ++seen.plain_pod_tcp;
-    }
-  }
-  std::ofstream o(out);
-  o << "packets " << seen.packets << "\nwireguard " << seen.wireguard << "\nplain_pod_tcp " << seen.plain_pod_tcp
-    << "\nmarker " << seen.marker << "\ncontrol " << seen.control << "\nspoof " << seen.spoof << "\n";
-  return 0;
+cluster::CaptureSpec capture_spec(const std::string& ifname, int ms, const std::string& marker) {
+  return {.ifname = ifname, .ms = ms, .udp_port = kWgPort, .pod_net16 = (10u << 8) | 244u,
+          .needles = {marker, "CONTROL-", "SPOOF-"}};
 }
 
-Seen read_seen(const std::string& path) {
-  Seen s;
-  std::ifstream in(path);
-  std::string k;
-  int v;
-  while (in >> k >> v) {
-    if (k == "packets") s.packets = v;
-    if (k == "wireguard") s.wireguard = v;
-    if (k == "plain_pod_tcp") s.plain_pod_tcp = v;
-    if (k == "marker") s.marker = v;
-    if (k == "control") s.control = v;
-    if (k == "spoof") s.spoof = v;
-  }
-  return s;
+Seen read_seen(const std::string& path, const std::string& marker) {
+  auto c = cluster::read_capture(path, capture_spec("", 0, marker).needles);
+  return {c.packets, c.udp, c.pod_tcp, c.needles[marker], c.needles["CONTROL-"], c.needles["SPOOF-"]};
 }
 
 // Connects to addr:kStorePort, reads the greeting, sends `payload` and reads
@@ -259,7 +206,8 @@ class EncryptionE2ETest : public ::testing::Test {
     const std::string ready = out + ".ready";
     std::filesystem::remove(ready);
     std::string marker = marker_;
-    auto p = env_->topo().node(node).spawn([=] { return capture(ifname, ms, marker, ready, out); });
+    auto p = env_->topo().node(node).spawn(
+        [=] { return cluster::capture_to_file(capture_spec(ifname, ms, marker), ready, out); });
     EXPECT_TRUE(p.ok()) << p.error().message();
     for (int i = 0; i < 100 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(20ms);
     EXPECT_TRUE(std::filesystem::exists(ready)) << "capture on " << node << "/" << ifname << " did not start";
@@ -313,7 +261,7 @@ TEST_F(EncryptionE2ETest, PodTrafficBetweenNodesIsOnlyWireGuardOnTheWire) {
   const std::string ok_line = "store-v2 " + std::to_string(payload.size()) + "\n";
   EXPECT_EQ(*r, ok_line + ok_line + ok_line + ok_line + ok_line);
   ASSERT_EQ(cap.wait(), 0);
-  Seen seen = read_seen(out);
+  Seen seen = read_seen(out, marker_);
   EXPECT_EQ(seen.marker, 0) << "the marker crossed the wire in plaintext";
   EXPECT_EQ(seen.plain_pod_tcp, 0) << "pod TCP between the nodes outside the tunnel";
   EXPECT_GT(seen.wireguard, 10);
@@ -365,7 +313,7 @@ TEST_F(EncryptionE2ETest, APacketFromAnotherNodeWithAPodAddressOfThisNodeIsDropp
   ASSERT_TRUE(sent.ok());
   ASSERT_EQ(*sent, 0);
   ASSERT_EQ(cap.wait(), 0);
-  Seen seen = read_seen(out);
+  Seen seen = read_seen(out, marker_);
   EXPECT_GT(seen.control, 0) << "n2's own pod address did not come through the tunnel";
   EXPECT_EQ(seen.spoof, 0) << "n1 accepted a packet from n2 with the address of its own pod buyer";
 }
@@ -389,7 +337,7 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->rfind("errno:", 0), 0u) << "reached store-v2 with no peer: " << *before;
   ASSERT_EQ(cap.wait(), 0);
-  Seen seen = read_seen(out);
+  Seen seen = read_seen(out, marker_);
   EXPECT_EQ(seen.marker, 0);
   EXPECT_EQ(seen.plain_pod_tcp, 0) << "strict mode sent pod traffic in plaintext";
 

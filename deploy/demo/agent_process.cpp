@@ -51,7 +51,7 @@ void die_with_parent() { ::prctl(PR_SET_PDEATHSIG, SIGTERM); }
 }  // namespace
 
 std::vector<std::string> agent_argv(const AgentConfig& c) {
-  return {"nsenter",        "--net=/run/netns/" + c.netns,
+  std::vector<std::string> argv{"nsenter",        "--net=/run/netns/" + c.netns,
           c.binary,         "--log-level",
           "info",           "run",
           "--manifests",    c.manifests,
@@ -60,6 +60,8 @@ std::vector<std::string> agent_argv(const AgentConfig& c) {
           "--bpffs",        c.bpffs,
           "--state-dir",    c.state_dir,
           "--listen",       fmt::format("127.0.0.1:{}", c.port)};
+  argv.insert(argv.end(), c.extra.begin(), c.extra.end());
+  return argv;
 }
 
 Result<AgentProcess> AgentProcess::start(const AgentConfig& c) {

@@ -22,6 +22,7 @@ struct AgentConfig {
   std::string manifests;    // --manifests
   uint16_t port = 0;        // --listen 127.0.0.1:<port>
   std::string log_file;     // the agent's stdout and stderr
+  std::vector<std::string> extra;  // more `run` flags (--encryption wireguard ...)
 };
 
 // The argv the demo runs (also printed for the person watching).

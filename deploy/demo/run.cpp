@@ -38,6 +38,8 @@ int Demo::run() {
   show_metrics();
   heading("SMI TrafficMetrics API");
   show_traffic_metrics_api();
+  heading("Encryption between nodes: one request on the wire, off and on");
+  show_encryption();
   heading("smi-agent status");
   show_status();
   heading("Cleanup");
@@ -60,8 +62,9 @@ void Demo::teardown() {
     fmt::print("  agent {} (pid {}) stopped with SIGTERM: exit status {}\n", a.config().node, pid, st);
   }
   for (const auto& a : agents_) {
+    // With the state directory, uninstall also deletes the WireGuard interface.
     auto out = capture({"nsenter", "--net=/run/netns/" + a.config().netns, opts_.agent, "uninstall", "--bpffs",
-                        a.config().bpffs});
+                        a.config().bpffs, "--state-dir", a.config().state_dir});
     fmt::print("  smi-agent uninstall --bpffs {}: {}\n", a.config().bpffs,
                out ? fmt::format("exit {}", out->status) : out.error().message());
     if (out && out->status != 0) excerpt(out->output, 10);

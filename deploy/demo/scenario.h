@@ -13,6 +13,7 @@
 #include "demo/manifests.h"
 #include "demo/report.h"
 #include "demo/traffic.h"
+#include "cluster/capture.h"
 #include "cluster/topology.h"
 
 namespace smi::demo {
@@ -52,6 +53,11 @@ class Demo {
   void show_metrics();
   void show_traffic_metrics_api();
   void show_status();
+  void show_encryption();  // encryption.cpp
+  Status restart_agents_encrypted();
+  // One request from the buyer to `server`, captured on the buyer node's uplink.
+  Result<cluster::WireCapture> request_on_wire(const cluster::Pod& server, const std::string& request,
+                                               const std::string& secret);
   void show_flows();  // `smi-agent observe`, live (flows.cpp)
   void leftovers();
 

@@ -200,6 +200,13 @@ bool links_a_sanitizer(const std::string& ldd_output) {
          ldd_output.find("libtsan.so") != std::string::npos;
 }
 
+// --encryption wireguard on a kernel without WireGuard runs wireguard-go
+// from the image; wg shows either engine's device from inside the pod.
+TEST_F(ImagePackages, RuntimeStageCarriesTheWireGuardEngineAndTools) {
+  EXPECT_TRUE(runtime().packages.count("wireguard-go"));
+  EXPECT_TRUE(runtime().packages.count("wireguard-tools"));
+}
+
 TEST(ShippedAgent, SanitizerRuntimesMarkABuildTheImageDoesNotShip) {
   EXPECT_TRUE(links_a_sanitizer("\tlibasan.so.8 => /lib/x86_64-linux-gnu/libasan.so.8 (0x1)\n"));
   EXPECT_TRUE(links_a_sanitizer("\tlibubsan.so.1 => /lib/x86_64-linux-gnu/libubsan.so.1 (0x1)\n"));

@@ -305,6 +305,35 @@ TEST_F(Kubernetes, TheNodeAddressComponentAddsAListenerPrometheusFinds) {
   EXPECT_EQ(args(argv_, "--listen").size(), 1u) << "the base is not modified by applying the component";
 }
 
+// The encryption component: the flag, /dev/net/tun for wireguard-go, and a
+// writable socket directory for it under the read-only root; the base is
+// untouched.
+TEST_F(Kubernetes, TheEncryptionComponentTurnsWireGuardOnWithWhatItsEnginesNeed) {
+  YAML::Node ds = with_component(ds_->node, "encryption-wireguard");
+  YAML::Node agent, pod;
+  agent.reset(at(ds, "spec.template.spec.containers")[0]);
+  pod.reset(at(ds, "spec.template.spec"));
+  ASSERT_EQ(str(agent, "name"), "smi-agent") << "the component patches containers/0";
+  auto argv = argv_of(agent);
+  expect_agent_accepts(argv);
+  EXPECT_EQ(args(argv, "--encryption"), std::vector<std::string>{"wireguard"});
+  std::map<std::string, std::string> mounts;
+  for (const auto& m : agent["volumeMounts"]) mounts[str(m, "mountPath")] = str(m, "name");
+  ASSERT_TRUE(mounts.count("/dev/net/tun"));
+  ASSERT_TRUE(mounts.count("/var/run/wireguard"));
+  for (const auto& v : pod["volumes"]) {
+    if (str(v, "name") == mounts["/dev/net/tun"]) {
+      EXPECT_EQ(str(v, "hostPath.path"), "/dev/net/tun");
+      EXPECT_EQ(str(v, "hostPath.type"), "CharDevice");
+    }
+    if (str(v, "name") == mounts["/var/run/wireguard"]) {
+      EXPECT_TRUE(v["emptyDir"]) << "wireguard-go's sockets need a writable directory";
+    }
+  }
+  EXPECT_EQ(str(pod, "hostNetwork"), "true") << "the device and its routes belong to the node's namespace";
+  EXPECT_TRUE(args(argv_, "--encryption").empty()) << "the base is not modified by applying the component";
+}
+
 TEST_F(Kubernetes, VolumesAndMountsReferenceEachOther) {
   std::set<std::string> volumes, mounted;
   for (const auto& v : pod_["volumes"]) EXPECT_TRUE(volumes.insert(str(v, "name")).second) << str(v, "name");

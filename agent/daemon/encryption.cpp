@@ -36,7 +36,7 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   if (!current) return std::move(current).error();
   for (const auto& p : current->peers) dc.peers.push_back(p.config);  // kept until the first sync
   e->peers_ = dc.peers;
-  if (auto st = e->device_->apply(dc); !st) return std::move(st).error();
+  SMI_TRY(e->device_->set(wireguard::diff(dc, *current)));
   return e;
 }
 

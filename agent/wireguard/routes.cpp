@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/netlink.h"
 #include "base/rtnl.h"
 
 namespace smi::wireguard {
@@ -24,48 +25,27 @@ size_t width_of(const model::IpAddr& a) {
   return a.family == model::AddrFamily::v4 ? 4 : 16;
 }
 
-struct RouteMsg {
-  nlmsghdr nh;
-  rtmsg rt;
-  char attrs[64];
-};
-
-void add_attr(RouteMsg& m, unsigned short type, const void* data, size_t len) {
-  auto* rta = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&m) + NLMSG_ALIGN(m.nh.nlmsg_len));
-  rta->rta_type = type;
-  rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
-  std::memcpy(RTA_DATA(rta), data, len);
-  m.nh.nlmsg_len = NLMSG_ALIGN(m.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-}
-
 Status change(unsigned short msg_type, unsigned short flags, const model::IpAddr& dst, const Route& r) {
-  RouteMsg m{};
-  m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-  m.nh.nlmsg_type = msg_type;
-  m.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-  m.rt.rtm_family = static_cast<unsigned char>(family_of(dst));
-  m.rt.rtm_dst_len = static_cast<unsigned char>(width_of(dst) * 8);
-  m.rt.rtm_table = RT_TABLE_MAIN;
-  m.rt.rtm_protocol = kRouteProtocol;
-  m.rt.rtm_scope = r.type == RTN_UNICAST ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
-  m.rt.rtm_type = r.type;
-  add_attr(m, RTA_DST, dst.bytes.data(), width_of(dst));
-  if (r.ifindex != 0) add_attr(m, RTA_OIF, &r.ifindex, sizeof r.ifindex);
-  return rtnl_exchange(&m, m.nh.nlmsg_len, [](const nlmsghdr*) {});
+  rtmsg rt{};
+  rt.rtm_family = static_cast<unsigned char>(family_of(dst));
+  rt.rtm_dst_len = static_cast<unsigned char>(width_of(dst) * 8);
+  rt.rtm_table = RT_TABLE_MAIN;
+  rt.rtm_protocol = kRouteProtocol;
+  rt.rtm_scope = r.type == RTN_UNICAST ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  rt.rtm_type = r.type;
+  NlMsg m(msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, &rt, sizeof rt);
+  m.put(RTA_DST, dst.bytes.data(), width_of(dst));
+  if (r.ifindex != 0) m.put(RTA_OIF, r.ifindex);
+  return rtnl_exchange(m.data(), m.size(), [](const nlmsghdr*) {});
 }
 
 // Our routes now in the main table, both families.
 Result<std::map<model::IpAddr, Route>> ours() {
   std::map<model::IpAddr, Route> out;
-  struct {
-    nlmsghdr nh;
-    rtmsg rt;
-  } req{};
-  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
-  req.nh.nlmsg_type = RTM_GETROUTE;
-  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.rt.rtm_family = AF_UNSPEC;
-  SMI_TRY(rtnl_exchange(&req, req.nh.nlmsg_len, [&](const nlmsghdr* h) {
+  rtmsg req{};
+  req.rtm_family = AF_UNSPEC;
+  NlMsg m(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, &req, sizeof req);
+  SMI_TRY(rtnl_exchange(m.data(), m.size(), [&](const nlmsghdr* h) {
     if (h->nlmsg_type != RTM_NEWROUTE) return;
     const auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
     if (rt->rtm_protocol != kRouteProtocol || rt->rtm_table != RT_TABLE_MAIN) return;
@@ -73,11 +53,10 @@ Result<std::map<model::IpAddr, Route>> ours() {
     model::IpAddr dst;
     dst.family = rt->rtm_family == AF_INET ? model::AddrFamily::v4 : model::AddrFamily::v6;
     Route r{0, rt->rtm_type};
-    int len = static_cast<int>(RTM_PAYLOAD(h));
-    for (auto* a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-      if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == width_of(dst))
-        std::memcpy(dst.bytes.data(), RTA_DATA(a), width_of(dst));
-      if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == sizeof(int)) std::memcpy(&r.ifindex, RTA_DATA(a), sizeof(int));
+    for (const auto& a : nl_attrs(h, sizeof(rtmsg))) {
+      if (a.type == RTA_DST && a.payload.size() == width_of(dst))
+        std::memcpy(dst.bytes.data(), a.payload.data(), width_of(dst));
+      if (a.type == RTA_OIF) r.ifindex = a.as<int>().value_or(0);
     }
     if (rt->rtm_dst_len == width_of(dst) * 8) out[dst] = r;
   }));

@@ -15,6 +15,7 @@
 
 #include "base/netlink.h"
 #include "cluster/capture.h"
+#include "cluster/command.h"
 #include "cluster/sockets.h"
 #include "demo/scenario.h"
 
@@ -24,12 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr uint16_t kWireGuardPort = 51871;
-
-bool on_path(const char* tool) {
-  for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"})
-    if (::access((std::string(dir) + tool).c_str(), X_OK) == 0) return true;
-  return false;
-}
 
 // The interface each node's agent runs: wireguard-go's socket directory is
 // shared by the demo's nodes, so the names differ.
@@ -112,7 +107,7 @@ Status Demo::restart_agents_encrypted() {
 }
 
 void Demo::show_encryption() {
-  if (!genl_family_id("wireguard").ok() && !on_path("wireguard-go")) {
+  if (!genl_family_id("wireguard").ok() && !cluster::installed("wireguard-go")) {
     fmt::print("  skipped: this machine has neither the kernel's WireGuard nor wireguard-go (deploy/setup.sh installs it)\n");
     return;
   }

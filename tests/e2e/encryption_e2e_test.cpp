@@ -35,12 +35,6 @@ using namespace std::chrono_literals;
 
 constexpr uint16_t kWgPort = 51871;
 
-bool have(const char* tool) {
-  for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"})
-    if (::access((std::string(dir) + tool).c_str(), X_OK) == 0) return true;
-  return false;
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -114,10 +108,10 @@ class EncryptionE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    if (!have("wg")) GTEST_SKIP() << "wireguard-tools are not installed";
+    if (!cluster::installed("wg")) GTEST_SKIP() << "wireguard-tools are not installed";
     // The engine the agents will choose.
     kernel_ = wireguard::kernel_engine_available();
-    if (!kernel_ && !have("wireguard-go")) GTEST_SKIP() << "neither the kernel's WireGuard nor wireguard-go is here";
+    if (!kernel_ && !cluster::installed("wireguard-go")) GTEST_SKIP() << "neither the kernel's WireGuard nor wireguard-go is here";
     auto env = AgentEnv::create();
     ASSERT_TRUE(env.ok()) << env.error().message();
     env_ = std::move(*env);

@@ -64,12 +64,6 @@ int echo_once(const std::string& addr, uint16_t port, int timeout_ms) {
   return in == out ? 0 : 3;
 }
 
-bool have(const char* tool) {
-  for (const char* dir : {"/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"})
-    if (::access((std::string(dir) + tool).c_str(), X_OK) == 0) return true;
-  return false;
-}
-
 // The tunnel address of node n (1-based) inside the test's tunnel range.
 std::string tunnel_ip(int n) {
   return "10.250.0." + std::to_string(n);
@@ -108,7 +102,7 @@ class WireGuardEngineTest : public ::testing::Test {
     if constexpr (kEngine == Engine::kernel) {
       SMI_REQUIRE_FEATURE("netlink:wireguard");
     } else {
-      if (!have("wireguard-go")) GTEST_SKIP() << "wireguard-go is not installed";
+      if (!cluster::installed("wireguard-go")) GTEST_SKIP() << "wireguard-go is not installed";
     }
     auto t = Topology::create({.nodes = {"n1", "n2"}});
     ASSERT_TRUE(t.ok()) << t.error().message();

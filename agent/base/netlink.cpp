@@ -53,8 +53,8 @@ std::vector<NlAttr> nl_attrs(std::span<const char> bytes, bool* ok) {
       if (ok) *ok = false;
       return out;
     }
-    out.push_back({static_cast<std::uint16_t>(a.nla_type & NLA_TYPE_MASK),
-                   bytes.subspan(NLA_HDRLEN, a.nla_len - NLA_HDRLEN)});
+    out.push_back(
+        {static_cast<std::uint16_t>(a.nla_type & NLA_TYPE_MASK), bytes.subspan(NLA_HDRLEN, a.nla_len - NLA_HDRLEN)});
     bytes = bytes.subspan(std::min<size_t>(NLA_ALIGN(a.nla_len), bytes.size()));
   }
   if (!bytes.empty() && ok) *ok = false;

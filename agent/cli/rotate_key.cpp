@@ -41,9 +41,7 @@ void add_rotate_key(CLI::App& app, Command& command) {
   cmd->add_option("--state-dir", *state_dir, "the agent's state directory, which holds the key")->capture_default_str();
   auto format = std::make_shared<std::string>("text");
   cmd->add_option("--format", *format, "text|json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  cmd->callback([state_dir, format, &command] {
-    command = [state_dir, format] { return run(*state_dir, *format); };
-  });
+  cmd->callback([state_dir, format, &command] { command = [state_dir, format] { return run(*state_dir, *format); }; });
 }
 
 }  // namespace smi::cli

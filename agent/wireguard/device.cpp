@@ -51,14 +51,16 @@ Result<std::unique_ptr<Device>> ensure_device(const DeviceOptions& o) {
     } else if (**kind == kUserspaceKind) {
       engine = Engine::userspace;
     } else {
-      return Error(fmt::format("interface {} exists and is not a WireGuard device (its kind is '{}'): "
-                               "choose another --wireguard-interface",
-                               o.ifname, **kind));
+      return Error(
+          fmt::format("interface {} exists and is not a WireGuard device (its kind is '{}'): "
+                      "choose another --wireguard-interface",
+                      o.ifname, **kind));
     }
     if (o.engine != "auto" && o.engine != engine_name(*engine))
-      return Error(fmt::format("WireGuard device {} runs on the {} engine, but --wireguard-engine is {}: "
-                               "`smi-agent uninstall` removes it, or start with the engine it has",
-                               o.ifname, engine_name(*engine), o.engine));
+      return Error(
+          fmt::format("WireGuard device {} runs on the {} engine, but --wireguard-engine is {}: "
+                      "`smi-agent uninstall` removes it, or start with the engine it has",
+                      o.ifname, engine_name(*engine), o.engine));
   } else if (o.engine == "kernel") {
     engine = Engine::kernel;
   } else if (o.engine == "wireguard-go") {

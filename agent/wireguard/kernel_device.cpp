@@ -57,8 +57,8 @@ Result<DeviceState> KernelDevice::get() const {
 
 Status KernelDevice::set(const DeviceChange& change) const {
   for (const auto& m : encode_set(family_, ifname_, change))
-    SMI_TRY(netlink_exchange(NETLINK_GENERIC, m.data(), m.size(), false, [](const nlmsghdr*) {})
-                .context("configure WireGuard device " + ifname_));
+    SMI_TRY(netlink_exchange(NETLINK_GENERIC, m.data(), m.size(), false, [](const nlmsghdr*) {
+            }).context("configure WireGuard device " + ifname_));
   return ok();
 }
 

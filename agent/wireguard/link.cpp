@@ -23,7 +23,8 @@ Result<std::optional<std::string>> link_kind(const std::string& ifname) {
     for (const auto& a : nl_attrs(h, sizeof(ifinfomsg))) {
       if (a.type != IFLA_LINKINFO) continue;
       for (const auto& info : nl_attrs(a.payload))
-        if (info.type == IFLA_INFO_KIND) kind.assign(info.payload.data(), strnlen(info.payload.data(), info.payload.size()));
+        if (info.type == IFLA_INFO_KIND)
+          kind.assign(info.payload.data(), strnlen(info.payload.data(), info.payload.size()));
     }
   });
   if (!st && st.error().code() == ENODEV) return std::optional<std::string>();

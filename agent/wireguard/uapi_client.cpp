@@ -77,13 +77,4 @@ Status UapiClient::set(const DeviceChange& change) const {
   return parse_set_reply(*reply).context("configure WireGuard device " + path_);
 }
 
-Result<bool> UapiClient::apply(const DeviceConfig& desired) const {
-  auto current = get();
-  if (!current) return std::move(current).error();
-  DeviceChange change = diff(desired, *current);
-  if (change.empty()) return false;
-  SMI_TRY(set(change));
-  return true;
-}
-
 }  // namespace smi::wireguard

@@ -25,9 +25,6 @@ class UapiClient {
   Result<DeviceState> get() const;
   // Sends `change` (nothing when it is empty).
   Status set(const DeviceChange& change) const;
-  // Reads the device, then sends only what differs from `desired` (see
-  // render_set). Returns whether anything was sent.
-  Result<bool> apply(const DeviceConfig& desired) const;
 
   const std::string& path() const { return path_; }
 

@@ -17,15 +17,15 @@ namespace smi::cluster {
 struct CaptureSpec {
   std::string ifname;
   int ms = 1000;
-  std::uint16_t udp_port = 0;     // counted as `udp`
-  std::uint32_t pod_net16 = 0;    // host order, e.g. 10.244/16 as 0x0af4: TCP between two such addresses
+  std::uint16_t udp_port = 0;   // counted as `udp`
+  std::uint32_t pod_net16 = 0;  // host order, e.g. 10.244/16 as 0x0af4: TCP between two such addresses
   std::vector<std::string> needles;
 };
 
 struct WireCapture {
-  int packets = 0;  // IPv4
-  int udp = 0;      // to or from spec.udp_port
-  int pod_tcp = 0;  // TCP between two addresses of spec.pod_net16
+  int packets = 0;                     // IPv4
+  int udp = 0;                         // to or from spec.udp_port
+  int pod_tcp = 0;                     // TCP between two addresses of spec.pod_net16
   std::map<std::string, int> needles;  // packets holding each needle
   // The first packet holding needles[0], printable bytes only (for showing).
   std::string first_match;

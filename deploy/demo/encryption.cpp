@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <stdexcept>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -40,8 +40,8 @@ Result<cluster::WireCapture> Demo::request_on_wire(const cluster::Pod& server, c
   const std::string out = tmp_ + "/capture.txt", ready = out + ".ready";
   std::filesystem::remove(out);
   std::filesystem::remove(ready);
-  cluster::CaptureSpec spec{.ifname = "up0", .ms = 1500, .udp_port = kWireGuardPort, .pod_net16 = 0,
-                            .needles = {secret}};
+  cluster::CaptureSpec spec{
+      .ifname = "up0", .ms = 1500, .udp_port = kWireGuardPort, .pod_net16 = 0, .needles = {secret}};
   auto cap = client_node.spawn([=] { return cluster::capture_to_file(spec, ready, out); });
   if (!cap) return std::move(cap).error();
   for (int i = 0; i < 100 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(10ms);
@@ -57,7 +57,8 @@ Result<cluster::WireCapture> Demo::request_on_wire(const cluster::Pod& server, c
     return 0;
   });
   if (!sent || *sent != 0) return Error(fmt::format("the buyer could not send its request to {}:{}", addr, port));
-  if (int rc = cap->wait(); rc != 0) return Error(fmt::format("the capture on {}'s uplink failed ({})", client_node.name, rc));
+  if (int rc = cap->wait(); rc != 0)
+    return Error(fmt::format("the capture on {}'s uplink failed ({})", client_node.name, rc));
   return cluster::read_capture(out, spec.needles);
 }
 
@@ -85,8 +86,7 @@ Status Demo::restart_agents_encrypted() {
         "\"{}\"}}\nstatus:\n  addresses: [{{type: InternalIP, address: {}}}]\n---\n",
         n.name, key, n.ipv4);
     fmt::print("  node {}: public key {} (from {}/wireguard-public.key)\n", n.name, key, a.config().state_dir);
-    for (const auto& line : grep_tail(a.config().log_file, "encryption: WireGuard on", 1))
-      fmt::print("    {}\n", line);
+    for (const auto& line : grep_tail(a.config().log_file, "encryption: WireGuard on", 1)) fmt::print("    {}\n", line);
   }
   const std::string tmp = manifests_ + "/.nodes.yaml.tmp";
   std::ofstream(tmp) << yaml;
@@ -96,8 +96,8 @@ Status Demo::restart_agents_encrypted() {
   for (const auto& a : agents_) {
     bool peered = false;
     for (int i = 0; i < 100 && !peered; ++i) {
-      auto out = capture({"nsenter", "--net=/run/netns/" + a.config().netns, "wg", "show",
-                          wg_interface(a.config().node), "peers"});
+      auto out = capture(
+          {"nsenter", "--net=/run/netns/" + a.config().netns, "wg", "show", wg_interface(a.config().node), "peers"});
       peered = out && out->status == 0 && !out->output.empty();
       if (!peered) std::this_thread::sleep_for(100ms);
     }
@@ -108,7 +108,8 @@ Status Demo::restart_agents_encrypted() {
 
 void Demo::show_encryption() {
   if (!genl_family_id("wireguard").ok() && !cluster::installed("wireguard-go")) {
-    fmt::print("  skipped: this machine has neither the kernel's WireGuard nor wireguard-go (deploy/setup.sh installs it)\n");
+    fmt::print(
+        "  skipped: this machine has neither the kernel's WireGuard nor wireguard-go (deploy/setup.sh installs it)\n");
     return;
   }
   const cluster::Pod* server = nullptr;
@@ -149,10 +150,10 @@ void Demo::show_encryption() {
   }
   fmt::print("  encryption on: {} IPv4 packets on the wire, {} of them WireGuard (UDP {}), {} holding the request\n",
              on->packets, on->udp, kWireGuardPort, on->needles[secret]);
-  checks_.expect(on->needles[secret] == 0 && on->udp > 0 && on->udp == on->packets,
-                 "with encryption on, only WireGuard crosses the wire, never the request",
-                 fmt::format("{} packets, {} WireGuard, {} with the request", on->packets, on->udp,
-                             on->needles[secret]));
+  checks_.expect(
+      on->needles[secret] == 0 && on->udp > 0 && on->udp == on->packets,
+      "with encryption on, only WireGuard crosses the wire, never the request",
+      fmt::format("{} packets, {} WireGuard, {} with the request", on->packets, on->udp, on->needles[secret]));
   const auto& node = node_of(buyer_pod_);
   fmt::print("  $ wg show {}   (in node {})\n", wg_interface(node.name), node.name);
   if (auto wg = capture({"nsenter", "--net=/run/netns/" + node.netns, "wg", "show", wg_interface(node.name)}))

@@ -75,7 +75,8 @@ TEST(WireGuardGenl, AChangeDecodesBackToThePeersItWrites) {
   ASSERT_EQ(st.peers.size(), 2u);
   EXPECT_EQ(st.peers[0].config, c.written[0]);
   EXPECT_EQ(st.peers[1].config, c.written[1]);
-  EXPECT_EQ(peer_flags(msgs[0]), (std::vector<std::uint32_t>{WGPEER_F_REPLACE_ALLOWEDIPS, WGPEER_F_REPLACE_ALLOWEDIPS}));
+  EXPECT_EQ(peer_flags(msgs[0]),
+            (std::vector<std::uint32_t>{WGPEER_F_REPLACE_ALLOWEDIPS, WGPEER_F_REPLACE_ALLOWEDIPS}));
 }
 
 TEST(WireGuardGenl, RemovalsFlagThePeerAndNothingElseIsSent) {

@@ -5,12 +5,14 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include <fmt/format.h>
 
 #include "base/fd.h"
 #include "base/log.h"
-#include "base/netlink.h"
 #include "datapath/sock_diag.h"
 
 namespace smi {
@@ -70,6 +72,17 @@ bool sk_msg_keeps_memcg_accounting(std::string_view release) {
   return true;
 }
 
+bool wireguard_in_kernel(const std::string& release) {
+  // Loaded or built in: the module's version shows in sysfs either way.
+  if (::access("/sys/module/wireguard", F_OK) == 0) return true;
+  // A module the kernel can load (absent in containers without /lib/modules).
+  std::ifstream dep("/lib/modules/" + release + "/modules.dep");
+  std::string line;
+  while (std::getline(dep, line))
+    if (line.find("/wireguard.ko") != std::string::npos) return true;
+  return false;
+}
+
 std::vector<Feature> probe_features() {
   const VmlinuxBtf vmlinux;
   const bool iter = iter_tcp(vmlinux);
@@ -113,11 +126,11 @@ std::vector<Feature> probe_features() {
       // proves tcp_diag is loaded.
       {"netlink:sock_destroy", "revoking established connections from user space", false, sock_diag_destroy_supported(),
        "established connections outlive a policy change"},
-      // The family answers once the module is loaded; asking loads it
-      // where the kernel can (a module alias), so this is the kernel's
-      // WireGuard as --encryption wireguard would find it.
-      {"netlink:wireguard", "encryption between nodes in the kernel (--encryption wireguard)", false,
-       genl_family_id("wireguard").ok(), "wireguard-go over TUN (with --encryption wireguard)"},
+      // Without side effects: asking for the generic netlink family would
+      // load the module on every node, encryption on or not (the agent asks
+      // only with --encryption wireguard, and then loads it on purpose).
+      {"kernel:wireguard", "encryption between nodes in the kernel (--encryption wireguard)", false,
+       wireguard_in_kernel(kernel_release()), "wireguard-go over TUN (with --encryption wireguard)"},
   };
 }
 

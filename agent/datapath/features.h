@@ -37,6 +37,10 @@ std::vector<Feature> probe_features();
 // none on 6.1, 6.12 or 6.18. True unless `release` (uname -r) is of a series
 // where it was measured.
 bool sk_msg_keeps_memcg_accounting(std::string_view release);
+// Whether the kernel has WireGuard loaded, built in, or as a module it can
+// load (modules.dep of `release`), found without loading anything.
+bool wireguard_in_kernel(const std::string& release);
+
 // The running kernel's release (uname -r), "" if uname fails.
 std::string kernel_release();
 inline constexpr std::string_view kSkMsgMemcgFeature = "kernel:sk_msg_memcg_accounting";

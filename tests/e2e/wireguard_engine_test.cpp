@@ -100,7 +100,7 @@ class WireGuardEngineTest : public ::testing::Test {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces and WireGuard devices";
     if constexpr (kEngine == Engine::kernel) {
-      SMI_REQUIRE_FEATURE("netlink:wireguard");
+      SMI_REQUIRE_FEATURE("kernel:wireguard");
     } else {
       if (!cluster::installed("wireguard-go")) GTEST_SKIP() << "wireguard-go is not installed";
     }

@@ -30,14 +30,17 @@ Result<std::unique_ptr<Encryption>> Encryption::start(const AgentConfig& c) {
   SMI_TRY(wireguard::record_interface(c.state_dir, c.wireguard_interface));
   std::unique_ptr<Encryption> e(new Encryption(c, std::move(*keys), std::move(*device)));
   e->key_file_ = key_file_id(c.state_dir);
-  // The device, ours now: our key and port, peers as the first update says.
-  wireguard::DeviceConfig dc{e->keys_.private_key, c.wireguard_port, 0, {}};
-  auto current = e->device_->get();
-  if (!current) return std::move(current).error();
-  for (const auto& p : current->peers) dc.peers.push_back(p.config);  // kept until the first sync
-  e->peers_ = dc.peers;
-  SMI_TRY(e->device_->set(wireguard::diff(dc, *current)));
+  // The device, ours now: our key and port, its peers kept until the first sync.
+  SMI_TRY(e->set_key_and_port(e->keys_.private_key));
   return e;
+}
+
+Status Encryption::set_key_and_port(const wireguard::Key& private_key) {
+  auto current = device_->get();
+  if (!current) return std::move(current).error();
+  wireguard::DeviceConfig dc{private_key, config_.wireguard_port, 0, {}};
+  for (const auto& p : current->peers) dc.peers.push_back(p.config);
+  return device_->set(wireguard::diff(dc, *current));
 }
 
 Encryption::KeyFileId Encryption::key_file_id(const std::string& state_dir) {
@@ -60,8 +63,7 @@ void Encryption::reload_key_if_rotated() {
   key_reload_failing_ = false;
   key_file_ = key_file_id(config_.state_dir);
   if (keys->private_key == keys_.private_key) return;
-  wireguard::DeviceConfig dc{keys->private_key, config_.wireguard_port, 0, peers_};
-  if (auto st = device_->apply(dc); !st) {
+  if (auto st = set_key_and_port(keys->private_key); !st) {
     L()->error("encryption: moving {} to the rotated key: {}; retrying", device_->ifname(), st.error().message());
     key_file_ = {};  // try again next step
     return;
@@ -95,7 +97,6 @@ Status Encryption::sync(const model::Model& m) {
   for (auto& p : plan.peers) dc.peers.push_back(p.config);
   auto sent = device_->apply(dc);
   if (!sent) return std::move(sent).error().context("configure WireGuard peers");
-  peers_ = dc.peers;
   auto routes = wireguard::sync_routes(device_->ifindex(), plan.tunneled,
                                        config_.encryption_strict ? plan.unprotected : std::vector<model::IpAddr>{});
   if (!routes) return std::move(routes).error().context("routes into the tunnel");

@@ -66,12 +66,13 @@ class Encryption {
     }
   };
   static KeyFileId key_file_id(const std::string& state_dir);
+  // The device takes `private_key` and our port; its peers stay as they are.
+  Status set_key_and_port(const wireguard::Key& private_key);
 
   const AgentConfig& config_;
   wireguard::NodeKeys keys_;
   KeyFileId key_file_{};
   bool key_reload_failing_ = false;
-  std::vector<wireguard::PeerConfig> peers_;  // as the last sync wrote them
   std::unique_ptr<wireguard::Device> device_;
   std::vector<std::string> problems_;
   std::map<wireguard::Key, std::string> node_of_;  // peer key -> node, from the last sync

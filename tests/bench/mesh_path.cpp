@@ -147,13 +147,9 @@ Result<std::string> start_encrypted_agents(AgentEnv& env, const std::string (&if
   }
   std::string yaml;
   for (const char* n : nodes) {
-    std::ifstream in(env.state_dir(n) + "/wireguard-public.key");
-    std::string key;
-    if (!(in >> key)) return Error(fmt::format("agent {} wrote no WireGuard public key", n));
-    yaml += fmt::format(
-        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations: {{smi-agent.io/wireguard-public-key: "
-        "\"{}\"}}\nstatus:\n  addresses: [{{type: InternalIP, address: {}}}]\n---\n",
-        n, key, env.topo().node(n).ipv4);
+    std::string node = env.wireguard_node_yaml(n);
+    if (node.empty()) return Error(fmt::format("agent {} wrote no WireGuard public key", n));
+    yaml += node;
   }
   SMI_TRY(env.write("bench-nodes.yaml", yaml));
   std::string engine;

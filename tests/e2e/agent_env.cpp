@@ -97,6 +97,16 @@ endpoints:
                      service, ns, service, port.name, port.port, port.protocol, eps);
 }
 
+std::string AgentEnv::wireguard_node_yaml(const std::string& node) const {
+  std::ifstream in(state_dir(node) + "/wireguard-public.key");
+  std::string key;
+  if (!(in >> key)) return "";
+  return fmt::format(
+      "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations: {{smi-agent.io/wireguard-public-key: "
+      "\"{}\"}}\nstatus:\n  addresses: [{{type: InternalIP, address: {}}}]\n---\n",
+      node, key, topo_->node(node).ipv4);
+}
+
 std::string AgentEnv::split_yaml(int v1, int v2) {
   return fmt::format(R"(apiVersion: split.smi-spec.io/v1alpha4
 kind: TrafficSplit

@@ -63,6 +63,9 @@ class AgentEnv {
   Status remove(const std::string& file) const;
   // The TrafficSplit with these weights.
   static std::string split_yaml(int v1, int v2);
+  // Node `node` with its InternalIP and the WireGuard public key its agent
+  // wrote to <state-dir>/wireguard-public.key ("" when there is none).
+  std::string wireguard_node_yaml(const std::string& node) const;
   // A Pod object for a topology pod (podIP: its IPv4 address).
   static std::string pod_yaml(const Pod& p, const std::string& sa, const std::string& node);
   // A TrafficTarget letting `source` reach store on the store TCP route.

@@ -148,10 +148,7 @@ class EncryptionE2ETest : public ::testing::Test {
       ASSERT_EQ(key.size(), 45u) << "no public key from the agent of " << n;
       key.pop_back();
       key_[n] = key;
-      nodes += fmt::format(
-          "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations: {{smi-agent.io/wireguard-public-key: "
-          "\"{}\"}}\nstatus:\n  addresses: [{{type: InternalIP, address: {}}}]\n---\n",
-          n, key, env_->topo().node(n).ipv4);
+      nodes += env_->wireguard_node_yaml(n);
     }
     ASSERT_TRUE(env_->write("nodes.yaml", nodes).ok());
     for (const char* n : {"n1", "n2"}) {

@@ -42,6 +42,7 @@ const char* counter_reason_name(uint32_t reason) {
     case SMI_REASON_DENY_FOLDED: return "deny_event_folded";
     case SMI_REASON_POLICY_AUDITED: return "policy_audited";
     case SMI_REASON_AUDIT_FOLDED: return "audit_event_folded";
+    case SMI_REASON_UNENCRYPTED: return "unencrypted";
     default: return nullptr;
   }
 }

@@ -30,6 +30,7 @@
 #include "abi/service.h"
 #include "abi/sock_state.h"
 #include "abi/sockhash.h"
+#include "abi/unencrypted.h"
 
 namespace smi::maps {
 
@@ -92,7 +93,9 @@ constexpr void visit_family(Family f, Fn&& fn) {
   X(deny_rl, "smi_deny_rl_v1", "", SMI_DENY_RL_MAP_MAX, struct smi_deny_rl_key,                                \
     struct smi_deny_rl_value, false, std::nullopt)                                                             \
   X(audit, "smi_audit_v1", "", SMI_AUDIT_MAP_MAX, struct smi_audit_key, struct smi_audit_value, false, \
-    std::nullopt)
+    std::nullopt)                                                                                                      \
+  X(unencrypted, "smi_unencrypted_v1", "", SMI_UNENCRYPTED_MAP_MAX, struct smi_unencrypted_key,                        \
+    struct smi_unencrypted_value, true, std::nullopt)
 
 enum class MapId : std::uint8_t {
 #define SMI_MAP_ID(id, ...) id,

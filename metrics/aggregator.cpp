@@ -64,6 +64,9 @@ EdgeStats& Aggregator::stats_for_locked(const EdgeKey& key) {
 }
 
 void Aggregator::add_locked(const smi_event& e) {
+  // A dropped packet is not a connection of an edge: counted in
+  // smi_counters_v1 and shown by observe, not aggregated here.
+  if (e.type == SMI_EVENT_DROP) return;
   const bool known_type = e.type >= SMI_EVENT_OPEN && e.type <= SMI_EVENT_AUDIT;
   const bool known_side = e.side == SMI_SIDE_CLIENT || e.side == SMI_SIDE_SERVER;
   if (!known_type || !known_side) {

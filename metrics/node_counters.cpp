@@ -18,7 +18,7 @@ using prometheus::MetricType;
 
 // Reasons whose hook sees a length (abi/counters.h): their bytes are exposed.
 bool has_bytes(uint32_t reason) {
-  return reason == SMI_REASON_SPOOFED_SOURCE || reason == SMI_REASON_REDIRECTED ||
+  return reason == SMI_REASON_SPOOFED_SOURCE || reason == SMI_REASON_UNENCRYPTED || reason == SMI_REASON_REDIRECTED ||
          reason == SMI_REASON_ACCEL_FALLBACK;
 }
 
@@ -93,13 +93,14 @@ std::vector<MetricFamily> NodeCounterCollector::Collect() const {
       "socket; event_lost: an event the ring buffer had no room for; accel_fallback: a send of an accelerated "
       "socket that went over TCP; reply: a UDP datagram passed as the answer to one the receiver sent; "
       "policy_audited: permissive mode let through what enforce would refuse; deny_event_folded, "
-      "audit_event_folded: a decision folded into its edge's next event by the rate limit. The unit is the "
-      "hook's: packets (spoofed_source), messages (redirected, accel_fallback), else connections or datagrams.",
+      "audit_event_folded: a decision folded into its edge's next event by the rate limit; unencrypted: "
+      "(--encryption-strict) a packet a pod sent to a pod on a node with no WireGuard peer, dropped instead of "
+      "leaving in plaintext. The unit is the hook's: packets (spoofed_source, unencrypted), messages (redirected, accel_fallback), else connections or datagrams.",
       MetricType::Counter,
       {}};
   MetricFamily bytes{"smi_datapath_bytes_total",
                      "Bytes behind smi_datapath_verdicts_total where the hook sees a length: spoofed_source "
-                     "(dropped packets), redirected and accel_fallback (messages).",
+                     "and unencrypted (dropped packets), redirected and accel_fallback (messages).",
                      MetricType::Counter,
                      {}};
   for (const auto& [key, v] : sums) {

@@ -126,7 +126,7 @@ void add_observe(CLI::App& app, Command& command) {
   cmd->add_option("--identity", o->filter.identities,
                   "events from or to this identity: NAMESPACE/SERVICEACCOUNT, SERVICEACCOUNT, node or unknown "
                   "(repeatable)");
-  cmd->add_option("--verdict", o->filter.verdicts, "allowed|denied|would-deny|failed (repeatable)")
+  cmd->add_option("--verdict", o->filter.verdicts, "allowed|denied|would-deny|failed|dropped (repeatable)")
       ->check(CLI::IsMember(observe::kVerdicts));
   cmd->add_option("--port", o->filter.ports, "destination or service port (repeatable)")->check(CLI::Range(1, 65535));
   cmd->add_option("--protocol", o->filter.protocols, "tcp|udp (repeatable)")->check(CLI::IsMember(observe::kProtocols));

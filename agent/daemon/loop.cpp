@@ -149,10 +149,16 @@ void AgentLoop::publish_names() {
 // round until it passes.
 void AgentLoop::encrypt() {
   if (encryption_ == nullptr) {
+    // An earlier strict agent's blocked addresses go (no blocking without it).
+    if (auto st = dp_.sync_unencrypted({}); !st) L()->warn("encryption: clearing blocked addresses: {}", st.error().message());
     encrypt_due_ = false;
     return;
   }
   auto st = encryption_->sync(rec_.model());
+  // After the routes: a peer that arrived is in the tunnel before its
+  // addresses are unblocked, and one that left is dropped by WireGuard until
+  // they are blocked.
+  if (st) st = dp_.sync_unencrypted(encryption_->blocked()).context("blocked addresses (smi_unencrypted_v1)");
   if (!st) {
     if (!encrypt_due_failed_) L()->warn("encryption: {}; retrying every second", st.error().message());
     metrics_.health().datapath_fault("encryption");

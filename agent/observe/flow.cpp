@@ -40,6 +40,8 @@ const char* event_name(uint8_t type) {
       return "deny";
     case SMI_EVENT_AUDIT:
       return "audit";
+    case SMI_EVENT_DROP:
+      return "drop";
     default:
       return "unknown";
   }
@@ -53,6 +55,8 @@ const char* verdict_of(uint8_t type) {
       return "denied";
     case SMI_EVENT_AUDIT:
       return "would-deny";
+    case SMI_EVENT_DROP:
+      return "dropped";
     default:
       return "allowed";
   }
@@ -78,6 +82,8 @@ std::string reason_name(uint8_t type, uint8_t reason) {
       return "revoked";
     case SMI_EVREASON_NO_BACKEND:
       return "no-backend";
+    case SMI_EVREASON_UNENCRYPTED:
+      return "unencrypted";
     default:
       return fmt::format("code:{}", reason);
   }
@@ -183,7 +189,7 @@ Flow name_event(const smi_event& e, const metrics::Resolver& r, const std::strin
       f.backend = named.backend->name;
   }
   f.cookie = e.cookie;
-  if (e.type == SMI_EVENT_DENY || e.type == SMI_EVENT_AUDIT) {
+  if (e.type == SMI_EVENT_DENY || e.type == SMI_EVENT_AUDIT || e.type == SMI_EVENT_DROP) {
     f.count = std::max<uint64_t>(e.denials, 1);
   } else if (e.type == SMI_EVENT_CLOSE) {
     f.bytes_sent = e.bytes_sent;
@@ -222,7 +228,7 @@ json to_json(const Flow& f) {
     j["service"] = s;
   }
   if (!f.backend.empty()) j["backend"] = f.backend;
-  if (f.event == "deny" || f.event == "audit") j["count"] = f.count;
+  if (f.event == "deny" || f.event == "audit" || f.event == "drop") j["count"] = f.count;
   if (f.cookie != 0) j["cookie"] = fmt::format("{:x}", f.cookie);
   if (f.event == "close") {
     j["bytes_sent"] = f.bytes_sent;
@@ -298,6 +304,8 @@ std::string format_line(const Flow& f) {
     line += " (enforce would deny at " + f.side + ": " + f.reason + ")";
   else if (f.event == "fail")
     line += " at " + f.side + ": " + f.reason;
+  else if (f.event == "drop")
+    line += ": " + f.reason + (f.reason == "unencrypted" ? " (strict: no WireGuard peer for its node)" : "");
   if (f.count > 1) line += fmt::format(" x{}", f.count);
   return line;
 }

@@ -73,7 +73,7 @@ std::string format_line(const Flow& f);
 // The line shown for a loss record of the stream.
 std::string format_lost(uint64_t dropped, uint64_t ring_lost);
 
-inline const std::vector<std::string> kVerdicts = {"allowed", "denied", "would-deny", "failed"};
+inline const std::vector<std::string> kVerdicts = {"allowed", "denied", "would-deny", "failed", "dropped"};
 inline const std::vector<std::string> kProtocols = {"tcp", "udp"};
 
 // Each list is "any of"; the lists are "all of"; empty lists select all.

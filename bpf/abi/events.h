@@ -16,6 +16,7 @@ enum smi_event_type {
   SMI_EVENT_FAIL = 3,   /* connection failed: refused, reset or timed out (see reason) */
   SMI_EVENT_DENY = 4,   /* policy refused the connection (see reason) */
   SMI_EVENT_AUDIT = 5,  /* permissive: policy would have refused it, it was allowed (reason AUDIT_*) */
+  SMI_EVENT_DROP = 6,   /* a packet dropped below policy (reason UNENCRYPTED); not a connection's event */
 };
 
 enum smi_event_side {
@@ -35,6 +36,7 @@ enum smi_event_reason {
   SMI_EVREASON_NO_BACKEND = 7,     /* service had no backend for the port */
   SMI_EVREASON_AUDIT_CLIENT = 8,   /* AUDIT: enforce would deny it at the client's connect()/sendmsg() */
   SMI_EVREASON_AUDIT_SERVER = 9,   /* AUDIT: enforce would deny it on arrival at the server */
+  SMI_EVREASON_UNENCRYPTED = 10,   /* DROP: strict encryption, the destination's node has no peer */
 };
 
 struct smi_event {
@@ -59,7 +61,8 @@ struct smi_event {
   union {
     __u64 bytes_sent;   /* CLOSE: bytes the client sent (sk_msg counts redirected ones) */
     __u64 denials;      /* DENY, AUDIT: decisions this record stands for: 1 from the datapath; the
-                         * reader's records of rate-limited ones carry more (abi/deny.h); 0 = 1 */
+                         * reader's records of rate-limited ones carry more (abi/deny.h); 0 = 1.
+                         * DROP: packets dropped since the address's previous DROP event, this one included */
   };
   __u64 bytes_received; /* CLOSE: bytes the client received */
   __u64 duration_ns;    /* CLOSE: open to close; OPEN: SYN to established */

@@ -24,10 +24,10 @@ static __always_inline int smi_pod_src_known(__u32 ifindex, __u8 family, const v
   return bpf_map_lookup_elem(&smi_pod_src_v1, &key) != NULL;
 }
 
-/* Verdict for one packet leaving a pod through the interface `ifindex`. */
-static __always_inline int smi_pod_src_check(struct __sk_buff *skb) {
-  void *data = (void *)(long)skb->data;
-  void *data_end = (void *)(long)skb->data_end;
+/* Verdict for one packet [data, data_end) leaving a pod through skb's
+ * interface. The caller reads skb->data and data_end once for every check
+ * (clang may otherwise merge two reads into a ctx access the verifier refuses). */
+static __always_inline int smi_pod_src_check(struct __sk_buff *skb, void *data, void *data_end) {
   struct ethhdr *eth = data;
   if ((void *)(eth + 1) > data_end) return 0;
 

@@ -1,5 +1,6 @@
-// tc_pod (anti-spoofing on pod interfaces) through BPF_PROG_TEST_RUN: a table
-// of hand-built packets, each with the verdict the program must return.
+// tc_pod (anti-spoofing on pod interfaces, strict encryption's blocked
+// destinations) through BPF_PROG_TEST_RUN: a table of hand-built packets,
+// each with the verdict the program must return.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -8,7 +9,9 @@
 #include <unistd.h>
 
 #include "abi/counters.h"
+#include "abi/events.h"
 #include "abi/pod_src.h"
+#include "abi/unencrypted.h"
 #include "base/log.h"
 #include "base/skeleton.h"
 #include "bpf/bpf_test.h"
@@ -63,8 +66,45 @@ class TcPodTest : public BpfTest {
     return static_cast<int>(opts.retval);
   }
 
-  uint64_t spoofed_drops() {
-    smi_counter_key key{.reason = SMI_REASON_SPOOFED_SOURCE, .direction = SMI_DIR_EGRESS};
+  void block(uint8_t family, const char* addr) {
+    smi_unencrypted_key key = unencrypted_key(family, addr);
+    smi_unencrypted_value value{};
+    ASSERT_EQ(bpf_map__update_elem((*skel_)->maps.smi_unencrypted_v1, &key, sizeof(key), &value, sizeof(value), 0), 0);
+  }
+
+  static smi_unencrypted_key unencrypted_key(uint8_t family, const char* addr) {
+    smi_unencrypted_key key{};
+    key.family = family;
+    EXPECT_EQ(inet_pton(family == SMI_AF_INET ? AF_INET : AF_INET6, addr, key.addr.b), 1);
+    return key;
+  }
+
+  smi_unencrypted_value blocked_value(uint8_t family, const char* addr) {
+    smi_unencrypted_key key = unencrypted_key(family, addr);
+    smi_unencrypted_value value{};
+    EXPECT_EQ(bpf_map__lookup_elem((*skel_)->maps.smi_unencrypted_v1, &key, sizeof(key), &value, sizeof(value), 0), 0);
+    return value;
+  }
+
+  // Every event the ring buffer holds, in order.
+  std::vector<smi_event> drain_events() {
+    std::vector<smi_event> out;
+    auto on_event = [](void* ctx, void* data, size_t size) {
+      if (size >= sizeof(smi_event)) static_cast<std::vector<smi_event>*>(ctx)->push_back(*static_cast<smi_event*>(data));
+      return 0;
+    };
+    ring_buffer* rb = ring_buffer__new(bpf_map__fd((*skel_)->maps.smi_events_v1), on_event, &out, nullptr);
+    EXPECT_NE(rb, nullptr);
+    if (rb == nullptr) return out;
+    EXPECT_GE(ring_buffer__consume(rb), 0);
+    ring_buffer__free(rb);
+    return out;
+  }
+
+  uint64_t spoofed_drops() { return drops(SMI_REASON_SPOOFED_SOURCE); }
+
+  uint64_t drops(uint32_t reason) {
+    smi_counter_key key{.reason = reason, .direction = SMI_DIR_EGRESS};
     int ncpu = libbpf_num_possible_cpus();
     std::vector<smi_counter_value> values(static_cast<size_t>(ncpu));
     if (bpf_map__lookup_elem((*skel_)->maps.smi_counters_v1, &key, sizeof(key), values.data(),
@@ -130,6 +170,48 @@ TEST_F(TcPodTest, SameAddressOnAnotherInterfaceIsSpoofed) {
 TEST_F(TcPodTest, PinsCountersAndPodSourcesByName) {
   EXPECT_EQ(::access((pins_->path() + "/smi_counters_v1").c_str(), F_OK), 0);
   EXPECT_EQ(::access((pins_->path() + "/smi_pod_src_v1").c_str(), F_OK), 0);
+  EXPECT_EQ(::access((pins_->path() + "/smi_unencrypted_v1").c_str(), F_OK), 0);
+}
+
+// Strict encryption: a destination in smi_unencrypted_v1 (a remote pod whose
+// node has no peer) is dropped, counted by packet and byte, and reported by
+// one DROP event per address per second that carries how many it stands for.
+TEST_F(TcPodTest, BlockedDestinationsAreDroppedCountedAndReported) {
+  block(SMI_AF_INET, "10.244.2.2");
+  block(SMI_AF_INET6, "fd00:244:2::2");
+  const Bytes v4 = ipv4_udp("10.244.1.2", "10.244.2.2", 40001, 8080);
+  EXPECT_EQ(run(v4), kShot);
+  EXPECT_EQ(run(v4, 4), kShot) << "repeats within the second fold into the next event";
+  EXPECT_EQ(run(ipv6_packet("fd00:244:1::2", "fd00:244:2::2", IPPROTO_TCP)), kShot);
+  EXPECT_EQ(run(ipv4_udp("10.244.1.2", "10.244.3.3")), kOk) << "a destination with a peer passes";
+  EXPECT_EQ(run(ipv4_udp("10.244.1.3", "10.244.2.2")), kShot) << "a spoofed source is dropped as spoofed";
+
+  EXPECT_EQ(drops(SMI_REASON_UNENCRYPTED), 6u);
+  EXPECT_EQ(spoofed_drops(), 1u) << "the source check comes first; one drop, one reason";
+  EXPECT_EQ(blocked_value(SMI_AF_INET, "10.244.2.2").folded, 4u);
+  EXPECT_NE(blocked_value(SMI_AF_INET, "10.244.2.2").last_event_ns, 0u);
+
+  std::vector<smi_event> events = drain_events();
+  ASSERT_EQ(events.size(), 2u) << "one event per blocked address within the second";
+  const smi_event& e4 = events[0];
+  EXPECT_EQ(e4.type, SMI_EVENT_DROP);
+  EXPECT_EQ(e4.reason, SMI_EVREASON_UNENCRYPTED);
+  EXPECT_EQ(e4.family, SMI_AF_INET);
+  EXPECT_EQ(e4.protocol, IPPROTO_UDP);
+  EXPECT_EQ(e4.src_port, 40001);
+  EXPECT_EQ(e4.dst_port, 8080);
+  EXPECT_EQ(e4.denials, 1u);
+  EXPECT_EQ(unencrypted_key(SMI_AF_INET, "10.244.2.2").addr.v4, e4.dst_addr.v4);
+  EXPECT_EQ(events[1].family, SMI_AF_INET6);
+  EXPECT_EQ(events[1].protocol, IPPROTO_TCP);
+
+  // After the gap the next drop reports itself and the four folded before it.
+  ::usleep(static_cast<useconds_t>(SMI_UNENCRYPTED_EVENT_GAP_NS / 1000 + 50000));
+  EXPECT_EQ(run(v4), kShot);
+  events = drain_events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].denials, 5u);
+  EXPECT_EQ(blocked_value(SMI_AF_INET, "10.244.2.2").folded, 0u);
 }
 
 }  // namespace

@@ -310,8 +310,10 @@ TEST_F(EncryptionE2ETest, APacketFromAnotherNodeWithAPodAddressOfThisNodeIsDropp
 }
 
 // Strict mode: before n2 has published a key, pod traffic from n1 to n2's
-// pods is dropped on n1 (a blackhole route), never sent in plaintext; once
-// the key is there it flows, encrypted.
+// pods is dropped on n1, never sent in plaintext: by tc_pod, which counts it
+// (smi_datapath_verdicts_total{reason="unencrypted"}) and reports it to
+// `observe`, with a blackhole route behind it. Once the key is there it
+// flows, encrypted.
 TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeakingIt) {
   start_agents({"--encryption-strict"});
   // No Node objects yet: n1 has no peer for n2.
@@ -323,6 +325,9 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   for (int i = 0; i < 100 && routes().find("blackhole " + store_v2) == std::string::npos; ++i)
     std::this_thread::sleep_for(100ms);
   ASSERT_NE(routes().find("blackhole " + store_v2 + " proto 83"), std::string::npos) << routes();
+  const std::vector<std::string> unencrypted = {"reason=\"unencrypted\"", "direction=\"egress\""};
+  auto metrics_before = env_->http_get("n1", "/metrics");
+  ASSERT_TRUE(metrics_before.ok()) << metrics_before.error().message();
   auto [cap, out] = start_capture("n1", "up0", 2500);
   auto before = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
   ASSERT_TRUE(before.ok());
@@ -331,6 +336,27 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   Seen seen = read_seen(out, marker_);
   EXPECT_EQ(seen.marker, 0);
   EXPECT_EQ(seen.plain_pod_tcp, 0) << "strict mode sent pod traffic in plaintext";
+
+  // Counted: the SYN and its retransmissions, each a dropped packet.
+  std::this_thread::sleep_for(300ms);  // the reader drains every 100 ms
+  auto metrics_after = env_->http_get("n1", "/metrics");
+  ASSERT_TRUE(metrics_after.ok()) << metrics_after.error().message();
+  EXPECT_GE(series_sum(*metrics_after, "smi_datapath_verdicts_total", unencrypted) -
+                series_sum(*metrics_before, "smi_datapath_verdicts_total", unencrypted),
+            1)
+      << *metrics_after;
+  // Shown by observe: buyer -> store-v2 on the store port, dropped, unencrypted.
+  auto flows = run_output({agent_binary(), "observe", "--state-dir", env_->work_dir() + "/state-n1", "-o", "json",
+                           "--verdict", "dropped"});
+  ASSERT_TRUE(flows.ok()) << flows.error().message();
+  EXPECT_NE(flows->find("\"reason\":\"unencrypted\""), std::string::npos) << *flows;
+  EXPECT_NE(flows->find("\"pod\":\"buyer\""), std::string::npos) << *flows;
+  EXPECT_NE(flows->find(fmt::format("\"port\":{}", kStorePort)), std::string::npos) << *flows;
+  auto line = run_output({agent_binary(), "observe", "--state-dir", env_->work_dir() + "/state-n1", "--verdict",
+                          "dropped"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_NE(line->find("DROPPED"), std::string::npos) << *line;
+  EXPECT_NE(line->find("drop: unencrypted"), std::string::npos) << *line;
 
   publish_nodes();
   auto after = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });

@@ -125,6 +125,18 @@ TEST(Aggregator, EdgeKeySeparatesSidesPortsAndServicesButNotClientPorts) {
   EXPECT_EQ(edge_key(through_svc).svc_id, 7u);
 }
 
+// A dropped packet (strict encryption) is no connection of an edge, and not
+// malformed either: the node counters and observe carry it.
+TEST(Aggregator, ADropEventIsNeitherAnEdgeNorMalformed) {
+  Aggregator agg;
+  smi_event drop = base();
+  drop.type = SMI_EVENT_DROP;
+  drop.reason = SMI_EVREASON_UNENCRYPTED;
+  agg.ingest(drop);
+  EXPECT_EQ(agg.malformed(), 0u);
+  EXPECT_EQ(agg.edges(), 0u);
+}
+
 TEST(Aggregator, UnknownTypeOrSideIsCountedNotAggregated) {
   Aggregator agg;
   smi_event bad_type = base();

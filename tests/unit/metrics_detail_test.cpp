@@ -33,10 +33,15 @@ size_t count_samples(const std::string& text, const std::string& prefix) {
 
 TEST(NodeCounters, EveryReasonAndDirectionFromTheStartSummedAcrossKeys) {
   NodeCounters read = {{{.reason = SMI_REASON_SPOOFED_SOURCE, .direction = SMI_DIR_EGRESS, .pad = {}}, {3, 300}},
-                       {{.reason = SMI_REASON_POLICY_DENIED, .direction = SMI_DIR_INGRESS, .pad = {}}, {7, 0}}};
+                       {{.reason = SMI_REASON_POLICY_DENIED, .direction = SMI_DIR_INGRESS, .pad = {}}, {7, 0}},
+                       {{.reason = SMI_REASON_UNENCRYPTED, .direction = SMI_DIR_EGRESS, .pad = {}}, {2, 120}}};
   const std::string text = render(std::make_shared<NodeCounterCollector>([&] { return Result<NodeCounters>(read); }));
   EXPECT_EQ(series_value(text, "smi_datapath_verdicts_total", {{"reason", "spoofed_source"}, {"direction", "egress"}}),
             3.0);
+  EXPECT_EQ(series_value(text, "smi_datapath_verdicts_total", {{"reason", "unencrypted"}, {"direction", "egress"}}),
+            2.0);
+  EXPECT_EQ(series_value(text, "smi_datapath_bytes_total", {{"reason", "unencrypted"}, {"direction", "egress"}}),
+            120.0);
   EXPECT_EQ(series_value(text, "smi_datapath_bytes_total", {{"reason", "spoofed_source"}, {"direction", "egress"}}),
             300.0);
   EXPECT_EQ(series_value(text, "smi_datapath_verdicts_total", {{"reason", "policy_denied"}, {"direction", "ingress"}}),

@@ -208,6 +208,37 @@ TEST_F(FlowTest, PermissiveWouldBeDenialsAndFailuresAreShownAsSuch) {
       << format_line(d);
 }
 
+// Strict encryption's drop of a packet to a node with no peer: its own event,
+// verdict and reason, with the packets it stands for; found by --verdict dropped.
+TEST_F(FlowTest, AStrictEncryptionDropIsShownWithItsCount) {
+  smi_event e = event(SMI_EVENT_DROP, kFe1, kCartV1Pod, 8080, kFrontendId, kCartId);
+  e.reason = SMI_EVREASON_UNENCRYPTED;
+  e.denials = 3;
+  Flow f = name(e);
+  EXPECT_EQ(f.event, "drop");
+  EXPECT_EQ(f.verdict, "dropped");
+  EXPECT_EQ(f.reason, "unencrypted");
+  EXPECT_EQ(f.count, 3u);
+  EXPECT_EQ(f.dst.pod, "cart-v1-a");
+  json j = to_json(f);
+  EXPECT_EQ(j["count"], 3);
+  auto back = flow_from_json(json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(to_json(*back), j);
+  const std::string line = format_line(f);
+  EXPECT_NE(line.find("DROPPED"), std::string::npos) << line;
+  EXPECT_NE(line.find("shop/fe-1 (shop/frontend) -> shop/cart-v1-a:8080 (shop/cart) tcp drop: unencrypted "
+                      "(strict: no WireGuard peer for its node) x3"),
+            std::string::npos)
+      << line;
+  FlowFilter dropped;
+  dropped.verdicts = {"dropped"};
+  EXPECT_TRUE(dropped.matches(f));
+  FlowFilter denied_only;
+  denied_only.verdicts = {"denied"};
+  EXPECT_FALSE(denied_only.matches(f));
+}
+
 TEST_F(FlowTest, FiltersSelectEitherSideAndCombineAsAllOf) {
   Flow deny = name(denied(to_cart(kIntruder, kIntruderId), SMI_EVREASON_POLICY_CLIENT));
   Flow open = name(opened(to_cart(kFe1, kFrontendId), 20000));

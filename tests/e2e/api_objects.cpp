@@ -54,7 +54,8 @@ void serve_manifests(kube::testing::FakeApi& api, const std::string& dir) {
 }
 
 Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& netns, const kube::testing::Pki& pki,
-                                                             const std::string& token, const std::string& dir) {
+                                                             const std::string& token, const std::string& dir,
+                                                             const std::string& host) {
   std::unique_ptr<kube::testing::FakeApi> api;
   Status made = ok();
   std::thread([&] {
@@ -65,7 +66,7 @@ Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& 
     }
     try {
       api = std::make_unique<kube::testing::FakeApi>(kube::testing::FakeApi::Options{
-          .tls = kube::testing::TlsIdentity{pki.server_cert, pki.server_key, ""}, .token = token});
+          .tls = kube::testing::TlsIdentity{pki.server_cert, pki.server_key, ""}, .token = token, .host = host});
     } catch (const std::exception& e) {
       made = Error(std::string("fake API server: ") + e.what());
     }

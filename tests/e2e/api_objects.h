@@ -33,6 +33,7 @@ void serve_manifests(kube::testing::FakeApi& api, const std::string& dir);
 // /run/netns/<netns> (made on a thread that entered it), serving `dir`'s
 // manifests as above.
 Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& netns, const kube::testing::Pki& pki,
-                                                             const std::string& token, const std::string& dir);
+                                                             const std::string& token, const std::string& dir,
+                                                             const std::string& host = "127.0.0.1");
 
 }  // namespace smi::test

@@ -6,6 +6,8 @@
 // and its marker never; policy holds as before; a packet node n2 sends
 // through its tunnel with the address of a pod on n1 is dropped by n1's
 // WireGuard (cryptokey routing), while one with n2's own pod address passes.
+// With --kubernetes the keys travel through the API server instead: each
+// agent annotates its own Node and reads the other's.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -26,6 +28,9 @@
 #include "agent_env.h"
 #include "base/fd.h"
 #include "cluster/capture.h"
+#include "e2e/api_objects.h"
+#include "kube_fake_api.h"
+#include "kube_pki.h"
 #include "wireguard/device.h"
 
 namespace smi::test {
@@ -139,18 +144,28 @@ class EncryptionE2ETest : public ::testing::Test {
     }
   }
 
-  // The Node objects with the keys the agents wrote; waits until each device
-  // holds the other node as its peer.
-  void publish_nodes() {
-    std::string nodes;
+  // The public keys the agents wrote, into key_.
+  void read_keys() {
     for (const char* n : {"n1", "n2"}) {
       std::string key = slurp(env_->work_dir() + "/state-" + n + "/wireguard-public.key");
       ASSERT_EQ(key.size(), 45u) << "no public key from the agent of " << n;
       key.pop_back();
       key_[n] = key;
-      nodes += env_->wireguard_node_yaml(n);
     }
+  }
+
+  // The Node objects with the keys the agents wrote; waits until each device
+  // holds the other node as its peer.
+  void publish_nodes() {
+    read_keys();
+    std::string nodes;
+    for (const char* n : {"n1", "n2"}) nodes += env_->wireguard_node_yaml(n);
     ASSERT_TRUE(env_->write("nodes.yaml", nodes).ok());
+    wait_for_peers();
+  }
+
+  // Until each device holds the other node, with its key_, as its peer.
+  void wait_for_peers() {
     for (const char* n : {"n1", "n2"}) {
       const char* other = n[1] == '1' ? "n2" : "n1";
       const std::string want = key_[other] + "\t(none)\t" + env_->topo().node(other).ipv4 + ":51871";
@@ -187,6 +202,7 @@ class EncryptionE2ETest : public ::testing::Test {
       EXPECT_FALSE(std::filesystem::exists(sock)) << "wireguard-go for " << ifname << " did not end";
     }
     servers_.clear();
+    api_.reset();  // before the namespace it listens in goes
     env_.reset();
   }
 
@@ -230,6 +246,7 @@ class EncryptionE2ETest : public ::testing::Test {
   }
 
   std::unique_ptr<AgentEnv> env_;
+  std::unique_ptr<kube::testing::FakeApi> api_;
   std::vector<Process> servers_;
   std::map<std::string, std::string> ifname_, key_;
   bool kernel_ = false;
@@ -418,6 +435,58 @@ TEST_F(EncryptionE2ETest, AKeyRotationKeepsEstablishedConnections) {
   publish_nodes();
   EXPECT_EQ(wg_dump("n2").find(old_key), std::string::npos) << wg_dump("n2");
   EXPECT_EQ(conn->wait(), 0) << "the connection across the rotation broke";
+}
+
+// --kubernetes: the Node objects on the API server carry no key at first;
+// each agent annotates its own Node with its public key, reads the other's,
+// and the tunnel forms from that alone. The API server listens on n1's
+// InternalIP, so n2's agent reaches it across the underlay as a real node's
+// would.
+TEST_F(EncryptionE2ETest, InKubernetesModeEachAgentPublishesItsKeyOnItsNodeAndFindsThePeer) {
+  const auto& n1 = env_->topo().node("n1");
+  const kube::testing::Pki pki = kube::testing::make_pki("smi-e2e-ca", {n1.ipv4});
+  const std::string token = "e2e-wg-token";
+  auto api = api_in_netns(n1.netns, pki, token, env_->manifests(), n1.ipv4);
+  ASSERT_TRUE(api.ok()) << api.error().message();
+  api_ = std::move(*api);
+  const auto& nodes = type_of("v1", "Node");
+  for (const char* n : {"n1", "n2"})
+    api_->put(nodes, {{"apiVersion", "v1"},
+                      {"kind", "Node"},
+                      {"metadata", {{"name", n}}},
+                      {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", env_->topo().node(n).ipv4}}}}}}});
+  const std::string dir = env_->work_dir();
+  std::ofstream(dir + "/ca.crt") << pki.ca_cert;
+  std::ofstream(dir + "/token") << token << "\n";
+  std::ofstream(dir + "/kubeconfig") << fmt::format(R"(apiVersion: v1
+kind: Config
+current-context: e2e
+clusters: [{{name: fake, cluster: {{server: "{}", certificate-authority: ca.crt}}}}]
+users: [{{name: agent, user: {{tokenFile: token}}}}]
+contexts: [{{name: e2e, context: {{cluster: fake, user: agent}}}}]
+)",
+                                                    api_->url());
+  env_->use_kubernetes(dir + "/kubeconfig");
+  start_agents();
+  read_keys();
+  wait_for_peers();
+  for (const char* n : {"n1", "n2"}) {
+    auto node = api_->get(nodes, n);
+    ASSERT_TRUE(node.has_value());
+    EXPECT_EQ(node->value("/metadata/annotations/smi-agent.io~1wireguard-public-key"_json_pointer, ""), key_[n])
+        << n << " did not publish its key on its Node:\n"
+        << node->dump();
+  }
+
+  auto [cap, out] = start_capture("n1", "up0", 2500);
+  auto r = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(env_->topo().pod("store-v2").ipv4, marker_); });
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(*r, "store-v2 " + std::to_string(marker_.size()));
+  ASSERT_EQ(cap.wait(), 0);
+  Seen seen = read_seen(out, marker_);
+  EXPECT_EQ(seen.marker, 0) << "the marker crossed the wire in plaintext";
+  EXPECT_EQ(seen.plain_pod_tcp, 0);
+  EXPECT_GT(seen.wireguard, 0);
 }
 
 }  // namespace

@@ -78,7 +78,8 @@ std::string key_of(const json& obj) {
 }  // namespace
 
 FakeApi::FakeApi(Options opts) : opts_(std::move(opts)) {
-  server_ = std::make_unique<HttpServer>([this](const Request& q, Response& r) { handle(q, r); }, opts_.tls);
+  server_ = std::make_unique<HttpServer>([this](const Request& q, Response& r) { handle(q, r); }, opts_.tls,
+                                         opts_.host);
 }
 
 FakeApi::~FakeApi() {
@@ -130,6 +131,15 @@ uint64_t FakeApi::remove(const ResourceType& t, const std::string& key) {
   std::lock_guard lock(mu_);
   auto& c = cols_.at(t.path());
   return record(c, "DELETED", c.objects.at(key));
+}
+
+std::optional<nlohmann::json> FakeApi::get(const ResourceType& t, const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto c = cols_.find(t.path());
+  if (c == cols_.end()) return std::nullopt;
+  auto it = c->second.objects.find(key);
+  if (it == c->second.objects.end()) return std::nullopt;
+  return it->second;
 }
 
 void FakeApi::bookmark() {

@@ -60,6 +60,7 @@ class FakeApi {
     // false: no watch cache, as kube-apiserver with --watch-cache=false:
     // every list is read from "etcd" and paged.
     bool watch_cache = true;
+    std::string host = "127.0.0.1";  // the address it listens on
   };
   explicit FakeApi(Options opts);
   FakeApi() : FakeApi(Options{}) {}
@@ -75,6 +76,8 @@ class FakeApi {
   // had been compacted away (only a re-list can see it).
   uint64_t put(const ResourceType& t, nlohmann::json obj, bool quiet = false);
   uint64_t remove(const ResourceType& t, const std::string& key);
+  // The object stored under `key` (as a client's PATCH left it), if any.
+  std::optional<nlohmann::json> get(const ResourceType& t, const std::string& key) const;
   void bookmark();  // every open watch gets a BOOKMARK at the current resourceVersion
   void compact();   // watches from any earlier resourceVersion get 410
   // The watch cache stops following changes (a cache that lags behind etcd)

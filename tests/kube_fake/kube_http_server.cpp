@@ -144,7 +144,8 @@ bool Response::wait(std::chrono::milliseconds d) {
   return !closed_;
 }
 
-HttpServer::HttpServer(Handler handler, std::optional<TlsIdentity> tls) : handler_(std::move(handler)) {
+HttpServer::HttpServer(Handler handler, std::optional<TlsIdentity> tls, std::string host)
+    : handler_(std::move(handler)), host_(std::move(host)) {
   ::signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the test
   if (tls) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
@@ -178,12 +179,13 @@ void HttpServer::listen_on(uint16_t port) {
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // again on the port just closed
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) != 1)
+    throw std::runtime_error("test server: not an IPv4 address: " + host_);
   addr.sin_port = htons(port);
   socklen_t len = sizeof(addr);
   if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(listen_fd_, 64) != 0 || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error(fmt::format("test server: cannot listen on 127.0.0.1:{}: {}", port, std::strerror(errno)));
+    throw std::runtime_error(fmt::format("test server: cannot listen on {}:{}: {}", host_, port, std::strerror(errno)));
   port_ = ntohs(addr.sin_port);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
@@ -233,7 +235,7 @@ HttpServer::~HttpServer() {
   if (ssl_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
 }
 
-std::string HttpServer::url() const { return fmt::format("{}://127.0.0.1:{}", ssl_ctx_ ? "https" : "http", port_); }
+std::string HttpServer::url() const { return fmt::format("{}://{}:{}", ssl_ctx_ ? "https" : "http", host_, port_); }
 
 void HttpServer::stop() {
   if (stopping_.exchange(true)) return;

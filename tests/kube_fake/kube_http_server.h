@@ -1,5 +1,5 @@
-// A small HTTP/1.1 server for the Kubernetes source tests, on 127.0.0.1 port
-// 0 of the network namespace of the thread that makes it, plain or TLS
+// A small HTTP/1.1 server for the Kubernetes source tests, on 127.0.0.1 (or a
+// given address) port 0 of the network namespace of the thread that makes it, plain or TLS
 // (OpenSSL). Handlers control the wire exactly: whole
 // responses, chunked streams, stalls, and connections cut mid-body, which is
 // what the client must survive and what a general-purpose server hides.
@@ -60,7 +60,10 @@ struct TlsIdentity {
 
 class HttpServer {
  public:
-  explicit HttpServer(Handler handler, std::optional<TlsIdentity> tls = std::nullopt);
+  // host: the IPv4 address to listen on (another node of a test cluster
+  // reaches the server on that node's address).
+  explicit HttpServer(Handler handler, std::optional<TlsIdentity> tls = std::nullopt,
+                      std::string host = "127.0.0.1");
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -91,6 +94,7 @@ class HttpServer {
   int netns_fd_ = -1;  // where the server listens
   std::atomic<bool> paused_{false};
   uint16_t port_ = 0;
+  std::string host_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> connections_{0};
   std::atomic<int> tls_failures_{0};

@@ -80,12 +80,14 @@ std::string pem(EVP_PKEY* k) {
 
 }  // namespace
 
-Pki make_pki(const std::string& ca_name) {
+Pki make_pki(const std::string& ca_name, const std::vector<std::string>& server_ips) {
   Key ca_key = new_key();
   Cert ca = new_cert(ca_name, ca_key.get(), nullptr, ca_key.get(), 1);
   Key server_key = new_key();
   Cert server = new_cert("kube-apiserver", server_key.get(), ca.get(), ca_key.get(), 2);
-  add_ext(server.get(), ca.get(), NID_subject_alt_name, "IP:127.0.0.1,DNS:kubernetes.default.svc");
+  std::string san = "IP:127.0.0.1,DNS:kubernetes.default.svc";
+  for (const auto& ip : server_ips) san += ",IP:" + ip;
+  add_ext(server.get(), ca.get(), NID_subject_alt_name, san.c_str());
   add_ext(server.get(), ca.get(), NID_ext_key_usage, "serverAuth");
   check(X509_sign(server.get(), ca_key.get(), EVP_sha256()) > 0, "re-sign server");
   Key client_key = new_key();

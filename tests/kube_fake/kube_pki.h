@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace smi::kube::testing {
 
@@ -16,6 +17,8 @@ struct Pki {
 };
 
 // Throws std::runtime_error if OpenSSL fails (a broken test environment).
-Pki make_pki(const std::string& ca_name);
+// The server certificate names 127.0.0.1, kubernetes.default.svc and each of
+// `server_ips` (the addresses another node of a test cluster dials).
+Pki make_pki(const std::string& ca_name, const std::vector<std::string>& server_ips = {});
 
 }  // namespace smi::kube::testing

@@ -48,7 +48,10 @@ std::optional<Started> start_up(AgentConfig& c) {
   if (auto st = check_host(c); !st) return cannot_start("this host cannot run the agent as configured", st.error());
   route_libbpf_logs();
   // Kernel features, probed and logged once; a missing required one stops us here.
-  if (auto st = check_features(kernel_features()); !st) return cannot_start("kernel", st.error());
+  // Only what the flags use is worth a warning when missing.
+  std::vector<std::string_view> unused;
+  if (c.encryption != "wireguard") unused.emplace_back("kernel:wireguard");
+  if (auto st = check_features(kernel_features(), unused); !st) return cannot_start("kernel", st.error());
   // What is pinned already decides: install, adopt, or refuse to guess.
   auto restart = plan_restart(c.bpffs);
   if (!restart) return cannot_start("read the pinned layout marker", restart.error());

@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -157,7 +158,7 @@ std::string format_features(const std::vector<Feature>& features) {
   return out;
 }
 
-Status check_features(const std::vector<Feature>& features) {
+Status check_features(const std::vector<Feature>& features, const std::vector<std::string_view>& unused) {
   auto* lg = log(Log::agent);
   std::string missing_required;
   size_t available = 0;
@@ -167,6 +168,8 @@ Status check_features(const std::vector<Feature>& features) {
       lg->debug("kernel feature {}: available", f.name);
     } else if (f.required) {
       missing_required += (missing_required.empty() ? "" : ", ") + f.name + " (" + f.purpose + ")";
+    } else if (std::find(unused.begin(), unused.end(), f.name) != unused.end()) {
+      lg->info("kernel feature {} missing: {}; not used with these flags", f.name, f.purpose);
     } else {
       lg->warn("kernel feature {} missing: {}; {}", f.name, f.purpose,
                f.fallback.empty() ? "that function is off" : "using " + f.fallback);

@@ -59,8 +59,10 @@ const Feature* find_feature(const std::vector<Feature>& features, std::string_vi
 std::string format_features(const std::vector<Feature>& features);
 
 // Logs the probed features once (agent logger: available ones at debug, a
-// summary at info, each missing optional one with its fallback at warn) and
-// returns an error naming every missing required feature.
-Status check_features(const std::vector<Feature>& features);
+// summary at info, each missing optional one with its fallback at warn, or
+// at info when it is named in `unused`: the flags do not ask for what it
+// serves, such as kernel:wireguard without --encryption) and returns an
+// error naming every missing required feature.
+Status check_features(const std::vector<Feature>& features, const std::vector<std::string_view>& unused = {});
 
 }  // namespace smi

@@ -2,6 +2,11 @@
 // the start-up verdict, and the skip message tests use.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include "base/log.h"
 #include "datapath/acceleration.h"
 #include "datapath/features.h"
 #include "fixture/require_feature.h"
@@ -34,6 +39,33 @@ TEST(Features, FormatOneLinePerFeatureWithFallback) {
 
 TEST(Features, MissingOptionalFeaturesStillStart) {
   EXPECT_TRUE(check_features(sample()).ok());
+}
+
+// A missing feature the flags do not use (kernel:wireguard without
+// --encryption) is not worth a warning at every start.
+TEST(Features, AMissingFeatureTheFlagsDoNotUseIsNoWarning) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%l %v");
+  auto* lg = log(Log::agent);
+  const auto level = lg->level();
+  lg->set_level(spdlog::level::info);
+  lg->sinks().push_back(sink);
+  auto f = sample();
+  f.push_back({"kernel:wireguard", "encryption in the kernel", false, false, "wireguard-go"});
+  EXPECT_TRUE(check_features(f, {"kernel:wireguard"}).ok());
+  EXPECT_TRUE(check_features(f).ok());
+  lg->sinks().pop_back();
+  lg->set_level(level);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("info kernel feature kernel:wireguard missing: encryption in the kernel; not used with these "
+                      "flags"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warning kernel feature kernel:wireguard missing: encryption in the kernel; using wireguard-go"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("warning kernel feature kfunc:bpf_sock_destroy missing"), std::string::npos) << text;
 }
 
 TEST(Features, MissingRequiredFeaturesAreNamed) {

@@ -77,12 +77,6 @@ smi_pod_src_key pod_src_key(std::uint32_t ifindex, const model::IpAddr& ip) {
   return out;
 }
 
-smi_unencrypted_key unencrypted_key(const model::IpAddr& ip) {
-  smi_unencrypted_key out{};
-  put_addr(ip, out.family, out.addr);
-  return out;
-}
-
 compiler::ServiceKey from_abi(const smi_svc_key& k) {
   return {.vip = get_addr(k.family, k.addr), .port = k.port, .protocol = static_cast<model::Protocol>(k.protocol)};
 }
@@ -111,7 +105,5 @@ compiler::DstMode from_abi(const smi_pol_dst_value& v) {
 model::IpAddr from_abi(const smi_ip_id_key& k) { return get_addr(k.family, k.addr); }
 
 model::IpAddr from_abi(const smi_pod_src_key& k) { return get_addr(k.family, k.addr); }
-
-model::IpAddr from_abi(const smi_unencrypted_key& k) { return get_addr(k.family, k.addr); }
 
 }  // namespace smi::codec

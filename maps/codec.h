@@ -10,7 +10,6 @@
 
 #include "abi/identity.h"
 #include "abi/pod_src.h"
-#include "abi/unencrypted.h"
 #include "abi/policy.h"
 #include "abi/service.h"
 #include "compiler/diff.h"
@@ -37,7 +36,6 @@ smi_cg_id_key cgroup_key(std::uint64_t cgroup_id);
 // A local pod's cgroups: SMI_ID_F_LOCAL, and SMI_ID_F_HOST_NETWORK for a hostNetwork pod.
 smi_identity_value cgroup_value(const compiler::PodIdentity& p);
 smi_pod_src_key pod_src_key(std::uint32_t ifindex, const model::IpAddr& ip);
-smi_unencrypted_key unencrypted_key(const model::IpAddr& ip);
 
 compiler::ServiceKey from_abi(const smi_svc_key& k);
 compiler::ServiceValue from_abi(const smi_svc_value& v);
@@ -49,7 +47,6 @@ compiler::PolicyDstKey from_abi(const smi_pol_dst_key& k);
 compiler::DstMode from_abi(const smi_pol_dst_value& v);
 model::IpAddr from_abi(const smi_ip_id_key& k);
 model::IpAddr from_abi(const smi_pod_src_key& k);
-model::IpAddr from_abi(const smi_unencrypted_key& k);
 
 // A desired-state family's operations as entries of its map (the ABI types
 // of its maps/families.h row) and back: value() encodes an upsert,

@@ -94,8 +94,9 @@ constexpr void visit_family(Family f, Fn&& fn) {
     struct smi_deny_rl_value, false, std::nullopt)                                                             \
   X(audit, "smi_audit_v1", "", SMI_AUDIT_MAP_MAX, struct smi_audit_key, struct smi_audit_value, false, \
     std::nullopt)                                                                                                      \
+  X(strict, "smi_strict_v1", "", 1, __u32, struct smi_strict_value, false, std::nullopt)                                \
   X(unencrypted, "smi_unencrypted_v1", "", SMI_UNENCRYPTED_MAP_MAX, struct smi_unencrypted_key,                        \
-    struct smi_unencrypted_value, true, std::nullopt)
+    struct smi_unencrypted_value, false, std::nullopt)
 
 enum class MapId : std::uint8_t {
 #define SMI_MAP_ID(id, ...) id,

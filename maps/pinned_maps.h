@@ -54,11 +54,11 @@ class PinnedMaps {
 // The sets the BPF objects pin together (a test that loads only some objects
 // opens only their maps), and every map the agent writes: each desired-state
 // family's, the UDP reverse translations it sweeps, the pods' source
-// addresses it keeps, the remote addresses strict encryption blocks.
+// addresses it keeps, strict encryption's setting.
 using IdentityMaps = PinnedMaps<MapId::pod_identity, MapId::ip_identity>;
 using ServiceMaps = PinnedMaps<MapId::service, MapId::backend_slot, MapId::revnat>;
 using PolicyMaps = PinnedMaps<MapId::policy, MapId::policy_dst>;
 using StateMaps = PinnedMaps<MapId::pod_identity, MapId::ip_identity, MapId::service, MapId::backend_slot,
-                             MapId::revnat, MapId::policy, MapId::policy_dst, MapId::pod_src, MapId::unencrypted>;
+                             MapId::revnat, MapId::policy, MapId::policy_dst, MapId::pod_src, MapId::strict>;
 
 }  // namespace smi::maps

@@ -114,7 +114,6 @@ Status Encryption::sync(const model::Model& m) {
   node_of_.clear();
   for (const auto& p : plan.peers) node_of_[p.config.public_key] = p.node;
   unencrypted_ = plan.unprotected.size();
-  blocked_ = config_.encryption_strict ? std::move(plan.unprotected) : std::vector<model::IpAddr>{};
   return ok();
 }
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,11 @@ class Encryption {
   // Peers and routes from `m`. Problems (a node with no key, a contested
   // address) are logged when they appear and when they clear.
   Status sync(const model::Model& m);
-  // Strict mode: the remote pod addresses the last sync found without a peer,
-  // for tc_pod to drop and count (Datapath::sync_unencrypted); else empty.
-  const std::vector<model::IpAddr>& blocked() const { return blocked_; }
+  // Strict mode: the device's ifindex, the only way out tc_pod lets a pod's
+  // packet to another node's pod take (Datapath::set_strict_encryption).
+  std::optional<int> strict_ifindex() const {
+    return config_.encryption_strict ? std::optional<int>(device_->ifindex()) : std::nullopt;
+  }
 
   // Where the node's public key is published for the other nodes
   // (--kubernetes: the annotation on its own Node); without one, the key is
@@ -80,7 +83,6 @@ class Encryption {
   std::vector<std::string> problems_;
   std::map<wireguard::Key, std::string> node_of_;  // peer key -> node, from the last sync
   size_t unencrypted_ = 0;                         // pod addresses of nodes with no peer
-  std::vector<model::IpAddr> blocked_;             // strict: those addresses
   KeyPublisher publisher_;
   bool published_ = false, publish_failing_ = false;
   std::chrono::steady_clock::time_point next_publish_{};

@@ -149,16 +149,16 @@ void AgentLoop::publish_names() {
 // round until it passes.
 void AgentLoop::encrypt() {
   if (encryption_ == nullptr) {
-    // An earlier strict agent's blocked addresses go (no blocking without it).
-    if (auto st = dp_.sync_unencrypted({}); !st) L()->warn("encryption: clearing blocked addresses: {}", st.error().message());
+    // An earlier strict agent's setting goes (no blocking without encryption).
+    if (auto st = dp_.set_strict_encryption(std::nullopt); !st)
+      L()->warn("encryption: turning strict mode off: {}", st.error().message());
     encrypt_due_ = false;
     return;
   }
   auto st = encryption_->sync(rec_.model());
-  // After the routes: a peer that arrived is in the tunnel before its
-  // addresses are unblocked, and one that left is dropped by WireGuard until
-  // they are blocked.
-  if (st) st = dp_.sync_unencrypted(encryption_->blocked()).context("blocked addresses (smi_unencrypted_v1)");
+  // Once the device and its routes are there: from then on tc_pod drops a
+  // pod's packet to another node's pod that would not go through it.
+  if (st) st = dp_.set_strict_encryption(encryption_->strict_ifindex()).context("strict mode (smi_strict_v1)");
   if (!st) {
     if (!encrypt_due_failed_) L()->warn("encryption: {}; retrying every second", st.error().message());
     metrics_.health().datapath_fault("encryption");

@@ -336,16 +336,10 @@ Status Datapath::sync_pod_sources(const std::vector<LocalPod>& pods) {
   return ok();
 }
 
-Status Datapath::sync_unencrypted(const std::vector<model::IpAddr>& blocked) {
-  auto& m = map<maps::MapId::unencrypted>();
-  std::set<model::IpAddr> want(blocked.begin(), blocked.end());
-  std::vector<smi_unencrypted_key> stale;
-  SMI_TRY(m.for_each([&](const smi_unencrypted_key& k, const smi_unencrypted_value&) {
-    if (want.erase(codec::from_abi(k)) == 0) stale.push_back(k);
-  }));
-  for (const auto& ip : want) SMI_TRY(m.put(codec::unencrypted_key(ip), smi_unencrypted_value{}, BPF_NOEXIST));
-  for (const auto& k : stale) SMI_TRY(m.erase(k));
-  return ok();
+Status Datapath::set_strict_encryption(std::optional<int> wg_ifindex) {
+  smi_strict_value v{};
+  if (wg_ifindex) v = {.wg_ifindex = static_cast<__u32>(*wg_ifindex), .flags = SMI_STRICT_F_ON};
+  return map<maps::MapId::strict>().put(0, v);
 }
 
 Result<size_t> Datapath::sweep_revnat() {

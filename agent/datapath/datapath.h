@@ -78,10 +78,9 @@ class Datapath : public compiler::StateSink {
   // sockets may be long closed). Returns how many went.
   Result<size_t> sweep_revnat();
 
-  // Makes smi_unencrypted_v1 exactly `blocked` (strict encryption's remote
-  // pod addresses with no peer; empty otherwise). An entry that stays keeps
-  // its value (tc_pod's event rate limit).
-  Status sync_unencrypted(const std::vector<model::IpAddr>& blocked);
+  // Strict encryption (abi/unencrypted.h): on, with the WireGuard device
+  // `wg_ifindex` as the only way out to other nodes' pods; or off (nullopt).
+  Status set_strict_encryption(std::optional<int> wg_ifindex);
 
   const DatapathOptions& options() const { return options_; }
   RevokeMechanism revoke_mechanism() const { return revoker_->mechanism(); }

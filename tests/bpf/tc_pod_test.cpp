@@ -1,18 +1,21 @@
-// tc_pod (anti-spoofing on pod interfaces, strict encryption's blocked
-// destinations) through BPF_PROG_TEST_RUN: a table of hand-built packets,
+// tc_pod (anti-spoofing on pod interfaces, strict encryption's check of the
+// way out) through BPF_PROG_TEST_RUN: a table of hand-built packets,
 // each with the verdict the program must return.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <net/if.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
 #include "abi/counters.h"
 #include "abi/events.h"
+#include "abi/identity.h"
 #include "abi/pod_src.h"
 #include "abi/unencrypted.h"
 #include "base/log.h"
+#include "base/netns.h"
 #include "base/skeleton.h"
 #include "bpf/bpf_test.h"
 #include "bpf/packets.h"
@@ -66,21 +69,25 @@ class TcPodTest : public BpfTest {
     return static_cast<int>(opts.retval);
   }
 
-  void block(uint8_t family, const char* addr) {
-    smi_unencrypted_key key = unencrypted_key(family, addr);
-    smi_unencrypted_value value{};
-    ASSERT_EQ(bpf_map__update_elem((*skel_)->maps.smi_unencrypted_v1, &key, sizeof(key), &value, sizeof(value), 0), 0);
+  void strict(uint32_t wg_ifindex, uint32_t flags = SMI_STRICT_F_ON) {
+    uint32_t zero = 0;
+    smi_strict_value value{.wg_ifindex = wg_ifindex, .flags = flags};
+    ASSERT_EQ(bpf_map__update_elem((*skel_)->maps.smi_strict_v1, &zero, sizeof(zero), &value, sizeof(value), 0), 0);
   }
 
-  static smi_unencrypted_key unencrypted_key(uint8_t family, const char* addr) {
+  // A pod address of the cluster (smi_ip_id_v1), on this node or another.
+  void pod_address(const char* addr, bool local) {
+    smi_ip_id_key key{};
+    key.family = SMI_AF_INET;
+    ASSERT_EQ(inet_pton(AF_INET, addr, key.addr.b), 1);
+    smi_identity_value value{.identity = 0x77, .flags = local ? static_cast<__u32>(SMI_ID_F_LOCAL) : 0u};
+    ASSERT_EQ(bpf_map__update_elem((*skel_)->maps.smi_ip_id_v1, &key, sizeof(key), &value, sizeof(value), 0), 0);
+  }
+
+  smi_unencrypted_value rate_limit_of(const char* addr) {
     smi_unencrypted_key key{};
-    key.family = family;
-    EXPECT_EQ(inet_pton(family == SMI_AF_INET ? AF_INET : AF_INET6, addr, key.addr.b), 1);
-    return key;
-  }
-
-  smi_unencrypted_value blocked_value(uint8_t family, const char* addr) {
-    smi_unencrypted_key key = unencrypted_key(family, addr);
+    key.family = SMI_AF_INET;
+    EXPECT_EQ(inet_pton(AF_INET, addr, key.addr.b), 1);
     smi_unencrypted_value value{};
     EXPECT_EQ(bpf_map__lookup_elem((*skel_)->maps.smi_unencrypted_v1, &key, sizeof(key), &value, sizeof(value), 0), 0);
     return value;
@@ -170,48 +177,108 @@ TEST_F(TcPodTest, SameAddressOnAnotherInterfaceIsSpoofed) {
 TEST_F(TcPodTest, PinsCountersAndPodSourcesByName) {
   EXPECT_EQ(::access((pins_->path() + "/smi_counters_v1").c_str(), F_OK), 0);
   EXPECT_EQ(::access((pins_->path() + "/smi_pod_src_v1").c_str(), F_OK), 0);
+  EXPECT_EQ(::access((pins_->path() + "/smi_strict_v1").c_str(), F_OK), 0);
   EXPECT_EQ(::access((pins_->path() + "/smi_unencrypted_v1").c_str(), F_OK), 0);
 }
 
-// Strict encryption: a destination in smi_unencrypted_v1 (a remote pod whose
-// node has no peer) is dropped, counted by packet and byte, and reported by
-// one DROP event per address per second that carries how many it stands for.
-TEST_F(TcPodTest, BlockedDestinationsAreDroppedCountedAndReported) {
-  block(SMI_AF_INET, "10.244.2.2");
-  block(SMI_AF_INET6, "fd00:244:2::2");
-  const Bytes v4 = ipv4_udp("10.244.1.2", "10.244.2.2", 40001, 8080);
-  EXPECT_EQ(run(v4), kShot);
-  EXPECT_EQ(run(v4, 4), kShot) << "repeats within the second fold into the next event";
-  EXPECT_EQ(run(ipv6_packet("fd00:244:1::2", "fd00:244:2::2", IPPROTO_TCP)), kShot);
-  EXPECT_EQ(run(ipv4_udp("10.244.1.2", "10.244.3.3")), kOk) << "a destination with a peer passes";
-  EXPECT_EQ(run(ipv4_udp("10.244.1.3", "10.244.2.2")), kShot) << "a spoofed source is dropped as spoofed";
+// A network namespace of the test's own, removed after it; the test thread
+// enters it, so BPF_PROG_TEST_RUN's FIB lookups see its routes.
+class TestNetns {
+ public:
+  explicit TestNetns(std::string name) : name_(std::move(name)) {
+    made_ = cluster::run({"ip", "netns", "add", name_}).ok();
+  }
+  ~TestNetns() {
+    inside_.reset();
+    if (made_) (void)cluster::run({"ip", "netns", "del", name_});
+  }
+  Status enter() {
+    if (!made_) return Error("ip netns add " + name_ + " failed");
+    auto in = ScopedNetns::enter("/run/netns/" + name_);
+    if (!in) return std::move(in).error();
+    inside_.emplace(std::move(*in));
+    return ok();
+  }
+  Status ip(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"ip", "-n", name_});
+    return cluster::run(args);
+  }
+  Status exec(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"ip", "netns", "exec", name_});
+    return cluster::run(args);
+  }
+
+ private:
+  std::string name_;
+  bool made_ = false;
+  std::optional<ScopedNetns> inside_;
+};
+
+// Strict encryption: a local pod's packet to another node's pod must leave
+// through the WireGuard device (here a veth standing in for it).
+// The FIB decides: through it passes; a blackhole (a node with no peer) or a
+// route out of another interface (the device gone, a route changed) is
+// dropped, counted by packet and byte, and reported by one DROP event per
+// address per second that carries how many it stands for. Local pods,
+// addresses that are no pod, and strict mode off are never touched.
+TEST_F(TcPodTest, StrictModeDropsWhatWouldNotLeaveThroughTheTunnel) {
+  TestNetns ns(fmt::format("smi-tcpod-{}", ::getpid()));
+  ASSERT_TRUE(ns.ip({"link", "add", "wgstand", "type", "veth", "peer", "name", "wgpeer"}).ok());
+  ASSERT_TRUE(ns.ip({"link", "add", "uplink", "type", "veth", "peer", "name", "uppeer"}).ok());
+  for (const char* dev : {"lo", "wgstand", "wgpeer", "uplink", "uppeer"})
+    ASSERT_TRUE(ns.ip({"link", "set", dev, "up"}).ok());
+  ASSERT_TRUE(ns.ip({"addr", "add", "192.0.2.1/24", "dev", "uplink"}).ok());
+  ASSERT_TRUE(ns.ip({"route", "add", "10.244.2.0/24", "dev", "wgstand"}).ok());
+  ASSERT_TRUE(ns.ip({"route", "add", "blackhole", "10.244.3.0/24"}).ok());
+  ASSERT_TRUE(ns.ip({"route", "add", "10.244.4.0/24", "via", "192.0.2.2", "dev", "uplink"}).ok());
+  ASSERT_TRUE(ns.exec({"sysctl", "-qw", "net.ipv4.conf.all.forwarding=1"}).ok());
+  ASSERT_TRUE(ns.enter().ok());
+  const int wg = static_cast<int>(::if_nametoindex("wgstand"));
+  ASSERT_GT(wg, 0);
+  // BPF_PROG_TEST_RUN's packets arrive on lo (kPodIfindex): the pod's source
+  // address is registered there.
+  for (const char* remote : {"10.244.2.2", "10.244.3.3", "10.244.4.4"}) pod_address(remote, false);
+  pod_address("10.244.1.9", true);
+
+  const Bytes through_tunnel = ipv4_udp("10.244.1.2", "10.244.2.2");
+  const Bytes no_peer = ipv4_udp("10.244.1.2", "10.244.3.3", 40001, 8080);
+  const Bytes other_route = ipv4_udp("10.244.1.2", "10.244.4.4");
+  EXPECT_EQ(run(no_peer), kOk) << "strict mode off: nothing is checked";
+  strict(static_cast<uint32_t>(wg));
+  EXPECT_EQ(run(through_tunnel), kOk);
+  EXPECT_EQ(run(no_peer), kShot) << "a blackhole: the node has no peer";
+  EXPECT_EQ(run(no_peer, 4), kShot) << "repeats within the second fold into the next event";
+  EXPECT_EQ(run(other_route), kShot) << "a route out of another interface would be plaintext";
+  EXPECT_EQ(run(ipv4_udp("10.244.1.2", "10.244.1.9")), kOk) << "a pod of this node";
+  EXPECT_EQ(run(ipv4_udp("10.244.1.2", "10.96.0.10")), kOk) << "no pod: node and outside traffic is not ours";
+  EXPECT_EQ(run(ipv4_udp("10.244.1.3", "10.244.3.3")), kShot) << "a spoofed source is dropped as spoofed";
+  strict(static_cast<uint32_t>(wg), 0);
+  EXPECT_EQ(run(other_route), kOk) << "strict mode turned off again";
 
   EXPECT_EQ(drops(SMI_REASON_UNENCRYPTED), 6u);
   EXPECT_EQ(spoofed_drops(), 1u) << "the source check comes first; one drop, one reason";
-  EXPECT_EQ(blocked_value(SMI_AF_INET, "10.244.2.2").folded, 4u);
-  EXPECT_NE(blocked_value(SMI_AF_INET, "10.244.2.2").last_event_ns, 0u);
+  EXPECT_EQ(rate_limit_of("10.244.3.3").folded, 4u);
 
   std::vector<smi_event> events = drain_events();
-  ASSERT_EQ(events.size(), 2u) << "one event per blocked address within the second";
-  const smi_event& e4 = events[0];
-  EXPECT_EQ(e4.type, SMI_EVENT_DROP);
-  EXPECT_EQ(e4.reason, SMI_EVREASON_UNENCRYPTED);
-  EXPECT_EQ(e4.family, SMI_AF_INET);
-  EXPECT_EQ(e4.protocol, IPPROTO_UDP);
-  EXPECT_EQ(e4.src_port, 40001);
-  EXPECT_EQ(e4.dst_port, 8080);
-  EXPECT_EQ(e4.denials, 1u);
-  EXPECT_EQ(unencrypted_key(SMI_AF_INET, "10.244.2.2").addr.v4, e4.dst_addr.v4);
-  EXPECT_EQ(events[1].family, SMI_AF_INET6);
-  EXPECT_EQ(events[1].protocol, IPPROTO_TCP);
+  ASSERT_EQ(events.size(), 2u) << "one event per address within the second";
+  const smi_event& e = events[0];
+  EXPECT_EQ(e.type, SMI_EVENT_DROP);
+  EXPECT_EQ(e.reason, SMI_EVREASON_UNENCRYPTED);
+  EXPECT_EQ(e.family, SMI_AF_INET);
+  EXPECT_EQ(e.protocol, IPPROTO_UDP);
+  EXPECT_EQ(e.src_port, 40001);
+  EXPECT_EQ(e.dst_port, 8080);
+  EXPECT_EQ(e.dst_identity, 0x77u);
+  EXPECT_EQ(e.denials, 1u);
 
   // After the gap the next drop reports itself and the four folded before it.
+  strict(static_cast<uint32_t>(wg));
   ::usleep(static_cast<useconds_t>(SMI_UNENCRYPTED_EVENT_GAP_NS / 1000 + 50000));
-  EXPECT_EQ(run(v4), kShot);
+  EXPECT_EQ(run(no_peer), kShot);
   events = drain_events();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].denials, 5u);
-  EXPECT_EQ(blocked_value(SMI_AF_INET, "10.244.2.2").folded, 0u);
+  EXPECT_EQ(rate_limit_of("10.244.3.3").folded, 0u);
 }
 
 }  // namespace

@@ -330,7 +330,8 @@ TEST_F(EncryptionE2ETest, APacketFromAnotherNodeWithAPodAddressOfThisNodeIsDropp
 // pods is dropped on n1, never sent in plaintext: by tc_pod, which counts it
 // (smi_datapath_verdicts_total{reason="unencrypted"}) and reports it to
 // `observe`, with a blackhole route behind it. Once the key is there it
-// flows, encrypted.
+// flows, encrypted. When the tunnel route is then taken away (an operator,
+// the device gone), the CNI's route would carry it in plaintext: dropped.
 TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeakingIt) {
   start_agents({"--encryption-strict"});
   // No Node objects yet: n1 has no peer for n2.
@@ -380,6 +381,23 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, "store-v2 " + std::to_string(marker_.size()));
   EXPECT_EQ(routes().find("blackhole"), std::string::npos) << routes();
+
+  ASSERT_TRUE(env_->topo().ip(env_->topo().node("n1").netns, {"route", "del", store_v2, "proto", "83"}).ok());
+  auto [cap2, out2] = start_capture("n1", "up0", 2500);
+  auto mid = env_->http_get("n1", "/metrics");
+  ASSERT_TRUE(mid.ok());
+  auto rerouted = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
+  ASSERT_TRUE(rerouted.ok());
+  EXPECT_EQ(rerouted->rfind("errno:", 0), 0u) << "reached store-v2 outside the tunnel: " << *rerouted;
+  ASSERT_EQ(cap2.wait(), 0);
+  seen = read_seen(out2, marker_);
+  EXPECT_EQ(seen.marker, 0);
+  EXPECT_EQ(seen.plain_pod_tcp, 0) << "strict mode sent pod traffic in plaintext by the CNI's route\n" << routes();
+  auto end = env_->http_get("n1", "/metrics");
+  ASSERT_TRUE(end.ok());
+  EXPECT_GE(series_sum(*end, "smi_datapath_verdicts_total", unencrypted) -
+                series_sum(*mid, "smi_datapath_verdicts_total", unencrypted),
+            1);
 }
 
 // The agent's restart leaves the device (and the tunnel) running: a

@@ -86,7 +86,8 @@ TEST(UninstallTest, RemovesOursAndNothingElse) {
   EXPECT_TRUE(has("removed pin smi_meta\n")) << r.output;
   EXPECT_TRUE(has("removed state file " + dp.state_dir + "/state.json")) << r.output;
   EXPECT_TRUE(has("kept " + foreign + " (not smi-agent's)")) << r.output;
-  EXPECT_TRUE(has("uninstall: 35 removed, 0 error(s)")) << r.output;  // 1 tc + 1 sk_msg + 11 links + 4 dirs + 17 pins + state
+  EXPECT_TRUE(has("removed pin smi_strict_v1\n")) << r.output;
+  EXPECT_TRUE(has("uninstall: 37 removed, 0 error(s)")) << r.output;  // 1 tc + 1 sk_msg + 11 links + 4 dirs + 19 pins + state
 
   // Only the foreign pin is left; the directory stays because of it.
   EXPECT_EQ(listing(dp.bpffs), std::vector<std::string>{"other_tool_map"});

@@ -94,8 +94,10 @@ std::vector<MetricFamily> NodeCounterCollector::Collect() const {
       "socket that went over TCP; reply: a UDP datagram passed as the answer to one the receiver sent; "
       "policy_audited: permissive mode let through what enforce would refuse; deny_event_folded, "
       "audit_event_folded: a decision folded into its edge's next event by the rate limit; unencrypted: "
-      "(--encryption-strict) a packet a pod sent to a pod on a node with no WireGuard peer, dropped instead of "
-      "leaving in plaintext. The unit is the hook's: packets (spoofed_source, unencrypted), messages (redirected, accel_fallback), else connections or datagrams.",
+      "(--encryption-strict) a packet a pod sent to another node's pod that would not go through the WireGuard "
+      "tunnel (no peer for that node, the device gone, a route changed), dropped instead of leaving in "
+      "plaintext. The unit is the hook's: packets (spoofed_source, unencrypted), messages (redirected, "
+      "accel_fallback), else connections or datagrams.",
       MetricType::Counter,
       {}};
   MetricFamily bytes{"smi_datapath_bytes_total",

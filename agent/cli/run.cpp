@@ -68,8 +68,9 @@ void add_run(CLI::App& app, Command& command) {
                   "bound to its key (docs/operations.md)")
       ->capture_default_str();
   cmd->add_flag("--encryption-strict", c->encryption_strict,
-                "with --encryption wireguard: drop meshed pod traffic to a node that has no peer yet instead of "
-                "sending it in plaintext");
+                "with --encryption wireguard: drop (and count) pod traffic to another node's pods that would not "
+                "go through the tunnel (no peer yet, the device gone, a route changed) instead of sending it in "
+                "plaintext");
   cmd->add_option("--wireguard-port", c->wireguard_port, "UDP port WireGuard listens on, the same on every node")
       ->capture_default_str();
   cmd->add_option("--wireguard-interface", c->wireguard_interface, "name of this node's WireGuard interface")

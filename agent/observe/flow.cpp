@@ -305,7 +305,7 @@ std::string format_line(const Flow& f) {
   else if (f.event == "fail")
     line += " at " + f.side + ": " + f.reason;
   else if (f.event == "drop")
-    line += ": " + f.reason + (f.reason == "unencrypted" ? " (strict: no WireGuard peer for its node)" : "");
+    line += ": " + f.reason + (f.reason == "unencrypted" ? " (strict: it would not leave through the WireGuard tunnel)" : "");
   if (f.count > 1) line += fmt::format(" x{}", f.count);
   return line;
 }

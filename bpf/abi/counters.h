@@ -20,7 +20,7 @@ enum smi_reason {
   SMI_REASON_DENY_FOLDED = 8,    /* a denial folded into the edge's next DENY event (rate limit) */
   SMI_REASON_POLICY_AUDITED = 9, /* permissive: no TrafficTarget allows the edge, allowed and reported (AUDIT) */
   SMI_REASON_AUDIT_FOLDED = 10,  /* an audited decision folded into the edge's next AUDIT record (rate limit) */
-  SMI_REASON_UNENCRYPTED = 11,   /* strict encryption: a pod's packet to a remote pod with no peer, dropped */
+  SMI_REASON_UNENCRYPTED = 11,   /* strict encryption: a pod's packet to a remote pod outside the tunnel, dropped */
   SMI_REASON_MAX,
 };
 

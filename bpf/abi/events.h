@@ -36,7 +36,7 @@ enum smi_event_reason {
   SMI_EVREASON_NO_BACKEND = 7,     /* service had no backend for the port */
   SMI_EVREASON_AUDIT_CLIENT = 8,   /* AUDIT: enforce would deny it at the client's connect()/sendmsg() */
   SMI_EVREASON_AUDIT_SERVER = 9,   /* AUDIT: enforce would deny it on arrival at the server */
-  SMI_EVREASON_UNENCRYPTED = 10,   /* DROP: strict encryption, the destination's node has no peer */
+  SMI_EVREASON_UNENCRYPTED = 10,   /* DROP: strict encryption, it would not leave through the tunnel */
 };
 
 struct smi_event {

@@ -332,6 +332,7 @@ TEST_F(EncryptionE2ETest, APacketFromAnotherNodeWithAPodAddressOfThisNodeIsDropp
 // `observe`, with a blackhole route behind it. Once the key is there it
 // flows, encrypted. When the tunnel route is then taken away (an operator,
 // the device gone), the CNI's route would carry it in plaintext: dropped.
+// When the peer is removed (n2's Node gone), dropped again.
 TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeakingIt) {
   start_agents({"--encryption-strict"});
   // No Node objects yet: n1 has no peer for n2.
@@ -397,6 +398,25 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   ASSERT_TRUE(end.ok());
   EXPECT_GE(series_sum(*end, "smi_datapath_verdicts_total", unencrypted) -
                 series_sum(*mid, "smi_datapath_verdicts_total", unencrypted),
+            1);
+
+  ASSERT_TRUE(env_->write("nodes.yaml", env_->wireguard_node_yaml("n1")).ok());
+  for (int i = 0; i < 100 && routes().find("blackhole " + store_v2) == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_NE(routes().find("blackhole " + store_v2 + " proto 83"), std::string::npos) << routes();
+  EXPECT_EQ(wg_dump("n1").find(key_["n2"]), std::string::npos) << "the peer stayed:\n" << wg_dump("n1");
+  auto [cap3, out3] = start_capture("n1", "up0", 2500);
+  auto removed = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->rfind("errno:", 0), 0u) << "reached store-v2 after its peer was removed: " << *removed;
+  ASSERT_EQ(cap3.wait(), 0);
+  seen = read_seen(out3, marker_);
+  EXPECT_EQ(seen.marker, 0);
+  EXPECT_EQ(seen.plain_pod_tcp, 0) << "pod traffic in plaintext after the peer was removed";
+  auto last = env_->http_get("n1", "/metrics");
+  ASSERT_TRUE(last.ok());
+  EXPECT_GE(series_sum(*last, "smi_datapath_verdicts_total", unencrypted) -
+                series_sum(*end, "smi_datapath_verdicts_total", unencrypted),
             1);
 }
 

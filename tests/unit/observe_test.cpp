@@ -228,7 +228,7 @@ TEST_F(FlowTest, AStrictEncryptionDropIsShownWithItsCount) {
   const std::string line = format_line(f);
   EXPECT_NE(line.find("DROPPED"), std::string::npos) << line;
   EXPECT_NE(line.find("shop/fe-1 (shop/frontend) -> shop/cart-v1-a:8080 (shop/cart) tcp drop: unencrypted "
-                      "(strict: no WireGuard peer for its node) x3"),
+                      "(strict: it would not leave through the WireGuard tunnel) x3"),
             std::string::npos)
       << line;
   FlowFilter dropped;

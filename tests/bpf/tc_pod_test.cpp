@@ -279,6 +279,14 @@ TEST_F(TcPodTest, StrictModeDropsWhatWouldNotLeaveThroughTheTunnel) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].denials, 5u);
   EXPECT_EQ(rate_limit_of("10.244.3.3").folded, 0u);
+
+  // What the check costs a packet that passes it (printed, not asserted).
+  uint32_t on_ns = 0, off_ns = 0;
+  EXPECT_EQ(run(through_tunnel, 200000, &on_ns), kOk);
+  strict(static_cast<uint32_t>(wg), 0);
+  EXPECT_EQ(run(through_tunnel, 200000, &off_ns), kOk);
+  std::printf("tc_pod per packet to another node's pod: %u ns strict off, %u ns strict on (FIB lookup)\n", off_ns,
+              on_ns);
 }
 
 }  // namespace

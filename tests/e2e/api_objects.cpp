@@ -1,8 +1,11 @@
 #include "e2e/api_objects.h"
 
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "base/netns.h"
 
@@ -74,6 +77,21 @@ Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& 
   SMI_TRY(made);
   serve_manifests(*api, dir);
   return api;
+}
+
+std::string write_kubeconfig(const std::string& dir, const kube::testing::Pki& pki, const std::string& token,
+                             const std::string& url) {
+  std::ofstream(dir + "/ca.crt") << pki.ca_cert;
+  std::ofstream(dir + "/token") << token << "\n";
+  std::ofstream(dir + "/kubeconfig") << fmt::format(R"(apiVersion: v1
+kind: Config
+current-context: e2e
+clusters: [{{name: fake, cluster: {{server: "{}", certificate-authority: ca.crt}}}}]
+users: [{{name: agent, user: {{tokenFile: token}}}}]
+contexts: [{{name: e2e, context: {{cluster: fake, user: agent}}}}]
+)",
+                                                    url);
+  return dir + "/kubeconfig";
 }
 
 }  // namespace smi::test

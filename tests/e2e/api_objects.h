@@ -29,11 +29,17 @@ const kube::ResourceType& type_of(const std::string& api_version, const std::str
 void serve_manifests(kube::testing::FakeApi& api, const std::string& dir);
 
 // The API server as a node reaches it: TLS with the PKI's server identity, a
-// bearer token, listening on 127.0.0.1 inside the network namespace at
-// /run/netns/<netns> (made on a thread that entered it), serving `dir`'s
-// manifests as above.
+// bearer token, listening on `host` (127.0.0.1, or a node's address for the
+// other nodes to reach) inside the network namespace at /run/netns/<netns>
+// (made on a thread that entered it), serving `dir`'s manifests as above.
 Result<std::unique_ptr<kube::testing::FakeApi>> api_in_netns(const std::string& netns, const kube::testing::Pki& pki,
                                                              const std::string& token, const std::string& dir,
                                                              const std::string& host = "127.0.0.1");
+
+// <dir>/kubeconfig for an agent of that API server: its URL, <dir>/ca.crt
+// (the PKI's CA) and <dir>/token (the bearer token), all written here.
+// Returns the kubeconfig's path.
+std::string write_kubeconfig(const std::string& dir, const kube::testing::Pki& pki, const std::string& token,
+                             const std::string& url);
 
 }  // namespace smi::test

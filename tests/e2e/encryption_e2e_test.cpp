@@ -221,6 +221,29 @@ class EncryptionE2ETest : public ::testing::Test {
     return {p.ok() ? std::move(*p) : Process(), out};
   }
 
+  // buyer (n1) -> store-v2 (n2) while strict mode drops it on n1: the
+  // connection fails, the wire between the nodes carries none of it in
+  // plaintext, and n1 counts at least one unencrypted drop.
+  void expect_dropped_not_leaked(const std::string& when) {
+    auto dropped = [&] {
+      auto m = env_->http_get("n1", "/metrics");
+      return m.ok() ? series_sum(*m, "smi_datapath_verdicts_total", {"reason=\"unencrypted\"", "direction=\"egress\""})
+                    : -1.0;
+    };
+    const double before = dropped();
+    auto [cap, out] = start_capture("n1", "up0", 2500);
+    const std::string store_v2 = env_->topo().pod("store-v2").ipv4;
+    auto r = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
+    ASSERT_TRUE(r.ok()) << when;
+    EXPECT_EQ(r->rfind("errno:", 0), 0u) << when << ": reached store-v2: " << *r;
+    ASSERT_EQ(cap.wait(), 0);
+    Seen seen = read_seen(out, marker_);
+    EXPECT_EQ(seen.marker, 0) << when;
+    EXPECT_EQ(seen.plain_pod_tcp, 0) << when << ": pod traffic between the nodes in plaintext";
+    std::this_thread::sleep_for(300ms);  // the scrape reads the counters as they are
+    EXPECT_GE(dropped() - before, 1.0) << when << ": no unencrypted drop counted";
+  }
+
   // A connection from buyer (n1) to store-v2 (n2) that echoes the marker,
   // waits for the file `go`, then echoes again within `second_ms`. Exit 0
   // when both echoes came back.
@@ -341,29 +364,13 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
     auto out = run_output({"ip", "-n", env_->topo().node("n1").netns, "route", "show"});
     return out.ok() ? *out : out.error().message();
   };
-  for (int i = 0; i < 100 && routes().find("blackhole " + store_v2) == std::string::npos; ++i)
-    std::this_thread::sleep_for(100ms);
-  ASSERT_NE(routes().find("blackhole " + store_v2 + " proto 83"), std::string::npos) << routes();
-  const std::vector<std::string> unencrypted = {"reason=\"unencrypted\"", "direction=\"egress\""};
-  auto metrics_before = env_->http_get("n1", "/metrics");
-  ASSERT_TRUE(metrics_before.ok()) << metrics_before.error().message();
-  auto [cap, out] = start_capture("n1", "up0", 2500);
-  auto before = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
-  ASSERT_TRUE(before.ok());
-  EXPECT_EQ(before->rfind("errno:", 0), 0u) << "reached store-v2 with no peer: " << *before;
-  ASSERT_EQ(cap.wait(), 0);
-  Seen seen = read_seen(out, marker_);
-  EXPECT_EQ(seen.marker, 0);
-  EXPECT_EQ(seen.plain_pod_tcp, 0) << "strict mode sent pod traffic in plaintext";
-
-  // Counted: the SYN and its retransmissions, each a dropped packet.
-  std::this_thread::sleep_for(300ms);  // the reader drains every 100 ms
-  auto metrics_after = env_->http_get("n1", "/metrics");
-  ASSERT_TRUE(metrics_after.ok()) << metrics_after.error().message();
-  EXPECT_GE(series_sum(*metrics_after, "smi_datapath_verdicts_total", unencrypted) -
-                series_sum(*metrics_before, "smi_datapath_verdicts_total", unencrypted),
-            1)
-      << *metrics_after;
+  auto blackholed = [&] {
+    for (int i = 0; i < 100 && routes().find("blackhole " + store_v2) == std::string::npos; ++i)
+      std::this_thread::sleep_for(100ms);
+    return routes().find("blackhole " + store_v2 + " proto 83") != std::string::npos;
+  };
+  ASSERT_TRUE(blackholed()) << routes();
+  expect_dropped_not_leaked("no peer yet");
   // Shown by observe: buyer -> store-v2 on the store port, dropped, unencrypted.
   auto flows = run_output({agent_binary(), "observe", "--state-dir", env_->work_dir() + "/state-n1", "-o", "json",
                            "--verdict", "dropped"});
@@ -384,40 +391,12 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   EXPECT_EQ(routes().find("blackhole"), std::string::npos) << routes();
 
   ASSERT_TRUE(env_->topo().ip(env_->topo().node("n1").netns, {"route", "del", store_v2, "proto", "83"}).ok());
-  auto [cap2, out2] = start_capture("n1", "up0", 2500);
-  auto mid = env_->http_get("n1", "/metrics");
-  ASSERT_TRUE(mid.ok());
-  auto rerouted = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
-  ASSERT_TRUE(rerouted.ok());
-  EXPECT_EQ(rerouted->rfind("errno:", 0), 0u) << "reached store-v2 outside the tunnel: " << *rerouted;
-  ASSERT_EQ(cap2.wait(), 0);
-  seen = read_seen(out2, marker_);
-  EXPECT_EQ(seen.marker, 0);
-  EXPECT_EQ(seen.plain_pod_tcp, 0) << "strict mode sent pod traffic in plaintext by the CNI's route\n" << routes();
-  auto end = env_->http_get("n1", "/metrics");
-  ASSERT_TRUE(end.ok());
-  EXPECT_GE(series_sum(*end, "smi_datapath_verdicts_total", unencrypted) -
-                series_sum(*mid, "smi_datapath_verdicts_total", unencrypted),
-            1);
+  expect_dropped_not_leaked("tunnel route deleted");
 
   ASSERT_TRUE(env_->write("nodes.yaml", env_->wireguard_node_yaml("n1")).ok());
-  for (int i = 0; i < 100 && routes().find("blackhole " + store_v2) == std::string::npos; ++i)
-    std::this_thread::sleep_for(100ms);
-  ASSERT_NE(routes().find("blackhole " + store_v2 + " proto 83"), std::string::npos) << routes();
+  ASSERT_TRUE(blackholed()) << routes();
   EXPECT_EQ(wg_dump("n1").find(key_["n2"]), std::string::npos) << "the peer stayed:\n" << wg_dump("n1");
-  auto [cap3, out3] = start_capture("n1", "up0", 2500);
-  auto removed = in_pod(env_->topo().pod("buyer"), [&] { return echo_through(store_v2, marker_); });
-  ASSERT_TRUE(removed.ok());
-  EXPECT_EQ(removed->rfind("errno:", 0), 0u) << "reached store-v2 after its peer was removed: " << *removed;
-  ASSERT_EQ(cap3.wait(), 0);
-  seen = read_seen(out3, marker_);
-  EXPECT_EQ(seen.marker, 0);
-  EXPECT_EQ(seen.plain_pod_tcp, 0) << "pod traffic in plaintext after the peer was removed";
-  auto last = env_->http_get("n1", "/metrics");
-  ASSERT_TRUE(last.ok());
-  EXPECT_GE(series_sum(*last, "smi_datapath_verdicts_total", unencrypted) -
-                series_sum(*end, "smi_datapath_verdicts_total", unencrypted),
-            1);
+  expect_dropped_not_leaked("peer removed");
 }
 
 // The agent's restart leaves the device (and the tunnel) running: a
@@ -493,18 +472,7 @@ TEST_F(EncryptionE2ETest, InKubernetesModeEachAgentPublishesItsKeyOnItsNodeAndFi
                       {"kind", "Node"},
                       {"metadata", {{"name", n}}},
                       {"status", {{"addresses", {{{"type", "InternalIP"}, {"address", env_->topo().node(n).ipv4}}}}}}});
-  const std::string dir = env_->work_dir();
-  std::ofstream(dir + "/ca.crt") << pki.ca_cert;
-  std::ofstream(dir + "/token") << token << "\n";
-  std::ofstream(dir + "/kubeconfig") << fmt::format(R"(apiVersion: v1
-kind: Config
-current-context: e2e
-clusters: [{{name: fake, cluster: {{server: "{}", certificate-authority: ca.crt}}}}]
-users: [{{name: agent, user: {{tokenFile: token}}}}]
-contexts: [{{name: e2e, context: {{cluster: fake, user: agent}}}}]
-)",
-                                                    api_->url());
-  env_->use_kubernetes(dir + "/kubeconfig");
+  env_->use_kubernetes(write_kubeconfig(env_->work_dir(), pki, token, api_->url()));
   start_agents();
   read_keys();
   wait_for_peers();

@@ -76,18 +76,7 @@ class KubeAgentTest : public SharedEnvTest<AgentEnv, KubeAgentTest> {
     auto api = api_in_netns(env_->topo().node("n1").netns, *pki_, kToken, env_->manifests());
     if (!api) return std::move(api).error();
     api_ = api->release();
-    const std::string dir = env_->work_dir();
-    std::ofstream(dir + "/ca.crt") << pki_->ca_cert;
-    std::ofstream(dir + "/token") << kToken << "\n";
-    std::ofstream(dir + "/kubeconfig") << fmt::format(R"(apiVersion: v1
-kind: Config
-current-context: e2e
-clusters: [{{name: fake, cluster: {{server: "{}", certificate-authority: ca.crt}}}}]
-users: [{{name: agent, user: {{tokenFile: token}}}}]
-contexts: [{{name: e2e, context: {{cluster: fake, user: agent}}}}]
-)",
-                                                      api_->url());
-    env_->use_kubernetes(dir + "/kubeconfig");
+    env_->use_kubernetes(write_kubeconfig(env_->work_dir(), *pki_, kToken, api_->url()));
     // A short bound so the outage test is quick; the default is 30 s.
     return env_->start_agent("n1", {"--sync-grace", "2"});
   }

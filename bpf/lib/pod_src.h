@@ -11,10 +11,6 @@
 #include "lib/maps.h"
 #include "lib/net.h"
 
-#define SMI_ETH_P_IP 0x0800
-#define SMI_ETH_P_IPV6 0x86DD
-#define SMI_ETH_P_ARP 0x0806
-
 SMI_PINNED_MAP(smi_pod_src_v1, BPF_MAP_TYPE_HASH, struct smi_pod_src_key, struct smi_pod_src_value,
                SMI_POD_SRC_MAP_MAX, BPF_F_NO_PREALLOC);
 

@@ -20,9 +20,6 @@ SMI_PINNED_MAP(smi_strict_v1, BPF_MAP_TYPE_ARRAY, __u32, struct smi_strict_value
 SMI_PINNED_MAP(smi_unencrypted_v1, BPF_MAP_TYPE_LRU_HASH, struct smi_unencrypted_key, struct smi_unencrypted_value,
                SMI_UNENCRYPTED_MAP_MAX, 0);
 
-#define SMI_AF_INET_KERNEL 2
-#define SMI_AF_INET6_KERNEL 10
-
 /* The DROP event for one packet, at most one per address per
  * SMI_UNENCRYPTED_EVENT_GAP_NS; the drops in between ride on the next one's
  * count. Two CPUs may both emit at a gap's edge: a count is then split, never
@@ -98,12 +95,12 @@ static __always_inline int smi_unencrypted_blocked(struct __sk_buff *skb, void *
   struct smi_identity_value *id;
   __u16 sport = 0, dport = 0;
   __u16 proto = bpf_ntohs(eth->h_proto);
-  if (proto == 0x0800) {
+  if (proto == SMI_ETH_P_IP) {
     struct iphdr *ip = (void *)(eth + 1);
     if ((void *)(ip + 1) > data_end) return 0;
     id = smi_identity_of_ip(SMI_AF_INET, &ip->daddr);
     if (!id || (id->flags & SMI_ID_F_LOCAL)) return 0; /* not a pod, or one of this node */
-    fib.family = SMI_AF_INET_KERNEL;
+    fib.family = SMI_AF_INET; /* the kernel's AF_INET */
     fib.l4_protocol = ip->protocol;
     fib.ipv4_src = ip->saddr;
     fib.ipv4_dst = ip->daddr;
@@ -111,12 +108,12 @@ static __always_inline int smi_unencrypted_blocked(struct __sk_buff *skb, void *
     __u32 ihl = ip->ihl * 4;
     if (ihl >= sizeof(*ip) && ihl <= 60) smi_l4_ports((void *)ip + ihl, data_end, ip->protocol, &sport, &dport);
     smi_unencrypted_report(SMI_AF_INET, ip->protocol, &ip->saddr, &ip->daddr, 4, sport, dport);
-  } else if (proto == 0x86DD) {
+  } else if (proto == SMI_ETH_P_IPV6) {
     struct ipv6hdr *ip6 = (void *)(eth + 1);
     if ((void *)(ip6 + 1) > data_end) return 0;
     id = smi_identity_of_ip(SMI_AF_INET6, &ip6->daddr);
     if (!id || (id->flags & SMI_ID_F_LOCAL)) return 0;
-    fib.family = SMI_AF_INET6_KERNEL;
+    fib.family = SMI_AF_INET6;
     fib.l4_protocol = ip6->nexthdr;
     __builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
     __builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -397,6 +398,33 @@ TEST_F(EncryptionE2ETest, StrictModeDropsTrafficToANodeWithoutAPeerInsteadOfLeak
   ASSERT_TRUE(blackholed()) << routes();
   EXPECT_EQ(wg_dump("n1").find(key_["n2"]), std::string::npos) << "the peer stayed:\n" << wg_dump("n1");
   expect_dropped_not_leaked("peer removed");
+}
+
+// Encryption changes no verdict and no split. Through the store service,
+// buyer (n1) reaches both backends of a 50/50 split, store-v1 on its own
+// node and store-v2 through the tunnel, in about equal shares, and the
+// thief (n1) is refused through the service as before.
+TEST_F(EncryptionE2ETest, PolicyAndSplitsAreAsWithoutEncryption) {
+  start_agents();
+  publish_nodes();
+  ASSERT_TRUE(env_->write("split.yaml", AgentEnv::split_yaml(50, 50)).ok());
+  auto from = [&](const char* pod, int n) {
+    return tally_answers([&](const auto& fn) { return in_pod(env_->topo().pod(pod), fn); }, n,
+                         [] { return ask_store(2000); });
+  };
+  std::map<std::string, int> buyer;
+  for (int i = 0; i < 50; ++i) {  // until the agents have the new weights
+    buyer = from("buyer", 20);
+    if (buyer["store-v1"] > 3 && buyer["store-v2"] > 3) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  buyer = from("buyer", 400);
+  EXPECT_EQ(buyer["store-v1"] + buyer["store-v2"], 400) << "every connection reached a backend";
+  // 50/50 over 400 connections: each share within 140..260 (beyond 6 sigma).
+  EXPECT_GT(buyer["store-v1"], 140);
+  EXPECT_GT(buyer["store-v2"], 140);
+  auto thief = from("thief", 10);
+  EXPECT_EQ(thief[fmt::format("errno:{}", EPERM)], 10) << "the thief is refused through the service";
 }
 
 // The agent's restart leaves the device (and the tunnel) running: a

@@ -40,7 +40,12 @@ AgentLoop::AgentLoop(const AgentConfig& config, Started& started, Source& source
       metrics_(metrics),
       resolver_(resolver),
       readiness_(readiness),
-      encryption_(encryption) {}
+      encryption_(encryption) {
+  // An earlier strict agent's setting goes, once: no blocking without encryption.
+  if (encryption_ == nullptr)
+    if (auto st = dp_.set_strict_encryption(std::nullopt); !st)
+      L()->warn("encryption: turning strict mode off: {}", st.error().message());
+}
 
 void AgentLoop::run(const std::atomic<bool>& stopping) {
   while (!stopping) {
@@ -149,9 +154,6 @@ void AgentLoop::publish_names() {
 // round until it passes.
 void AgentLoop::encrypt() {
   if (encryption_ == nullptr) {
-    // An earlier strict agent's setting goes (no blocking without encryption).
-    if (auto st = dp_.set_strict_encryption(std::nullopt); !st)
-      L()->warn("encryption: turning strict mode off: {}", st.error().message());
     encrypt_due_ = false;
     return;
   }

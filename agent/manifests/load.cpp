@@ -1,16 +1,19 @@
 #include "manifests/load.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
+#include "base/memory.h"
 #include "manifests/decode.h"
 #include "manifests/pieces.h"
 #include "manifests/reader.h"
@@ -41,18 +44,23 @@ struct Work {
       for (const auto& d : read_json(text, *file, diags)) decode_document(d, *file, diags, objects);
       return;
     }
+    // Room for every document at once: a vector grown by doubling moves
+    // its objects into fresh memory again and again.
+    objects.reserve(count_document_starts(text) + 1);
+    prefault(objects.data(), objects.capacity() * sizeof(model::Object));
     // Each document decoded while it is still in cache, then freed.
     complete = read_yaml_each(
         text, *file, diags, {}, [&](Document&& d) { decode_document(d, *file, diags, objects); }, first_line);
   }
 };
 
-// Runs every work item, on up to kMaxReaders threads.
-void run_all(std::vector<Work>& work) {
-  const unsigned threads = std::min<size_t>({work.size(), kMaxReaders, std::max(1u, std::thread::hardware_concurrency())});
+// Calls fn(0) .. fn(n - 1), on up to kMaxReaders threads.
+template <class Fn>
+void parallel_for(size_t n, const Fn& fn) {
+  const unsigned threads = std::min<size_t>({n, kMaxReaders, std::max(1u, std::thread::hardware_concurrency())});
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++) work[i].run();
+    for (size_t i = next++; i < n; i = next++) fn(i);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) {
@@ -64,6 +72,11 @@ void run_all(std::vector<Work>& work) {
   }
   worker();
   for (auto& t : pool) t.join();
+}
+
+// Runs every work item, on up to kMaxReaders threads.
+void run_all(std::vector<Work>& work) {
+  parallel_for(work.size(), [&](size_t i) { work[i].run(); });
 }
 
 void add_work(std::vector<Work>& work, std::string_view text, const std::string& file, Format format) {
@@ -79,6 +92,9 @@ void add_work(std::vector<Work>& work, std::string_view text, const std::string&
 // after the one whose reading stopped at an error are dropped.
 void collect(std::vector<Work>::iterator begin, std::vector<Work>::iterator end, std::vector<model::Object>& out,
              model::Diagnostics& diags) {
+  size_t n = out.size();
+  for (auto it = begin; it != end; ++it) n += it->objects.size();
+  out.reserve(n);
   for (auto it = begin; it != end; ++it) {
     std::move(it->objects.begin(), it->objects.end(), std::back_inserter(out));
     diags.append(it->diags);
@@ -139,26 +155,50 @@ std::vector<fs::path> list_manifests(const fs::path& path, model::Diagnostics& d
 }
 
 std::optional<std::string> read_manifest_file(const fs::path& f, model::Diagnostics& diags) {
-  std::error_code ec;
-  const auto size = fs::file_size(f, ec);
-  if (!ec && size > kMaxFileBytes) {
+  // Read at the size fstat gives, into one buffer: a stream grown by
+  // doubling copies a 10 MB file several times and faults in twice its pages.
+  const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    if (fd >= 0) ::close(fd);
+    diags.error({f.string(), 0, 0}, "", "", fmt::format("cannot read file: {}", std::strerror(errno)));
+    return std::nullopt;
+  }
+  auto too_big = [&](uint64_t size) {
     diags.error({f.string(), 0, 0}, "", "",
                 fmt::format("file is {} bytes, more than the {} a manifest file may have", size, kMaxFileBytes));
+    ::close(fd);
     return std::nullopt;
+  };
+  if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) return too_big(static_cast<uint64_t>(st.st_size));
+  std::string text;
+  text.reserve(static_cast<size_t>(st.st_size) + 1);
+  prefault(text.data(), text.capacity());
+  text.resize(static_cast<size_t>(st.st_size) + 1);  // one byte more: growth is seen at once
+  size_t got = 0;
+  for (;;) {
+    if (got == text.size()) {
+      if (text.size() > kMaxFileBytes) return too_big(text.size());  // the file grew while being read
+      text.resize(text.size() * 2);
+    }
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      diags.error({f.string(), 0, 0}, "", "", fmt::format("cannot read file: {}", std::strerror(errno)));
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
   }
-  std::ifstream in(f, std::ios::binary);
-  if (!in) {
-    diags.error({f.string(), 0, 0}, "", "", "cannot read file");
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return std::move(ss).str();
+  ::close(fd);
+  text.resize(got);
+  return text;
 }
 
 std::vector<model::Object> load_manifests(const fs::path& path, model::Diagnostics& diags) {
   ManifestCache once;
-  return once.load(path, diags);
+  return once.load(path, diags, ManifestCache::Keep::no);
 }
 
 // ---- ManifestCache
@@ -175,38 +215,53 @@ ManifestCache::Stamp stamp_of(const fs::path& f) {
 
 }  // namespace
 
-std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diagnostics& diags) {
+std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diagnostics& diags, Keep keep) {
   opened_ = decoded_ = 0;
   std::vector<model::Object> out;
   const auto files = list_manifests(path, diags);
   std::map<std::string, Entry> next;
   // Files to read: new, changed, or changed too recently to trust the stamp.
-  std::vector<std::pair<std::string, std::string>> texts;  // path, content
+  struct Opened {
+    std::string name;
+    const fs::path* path;
+    Entry e;
+    std::optional<std::string> text;
+  };
+  std::vector<Opened> opened;
+  const int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   for (const auto& f : files) {
-    const std::string name = f.string();
+    std::string name = f.string();
     Entry e;
     e.stamp = stamp_of(f);
     auto old = files_.find(name);
     // A file modified within the timestamp granularity of its stamp may
     // change again without its stamp changing: such a file is read again
     // (its content hash then decides).
-    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-    const bool settled = e.stamp.ctime_ns < now_ns - settle_.count();
     if (old != files_.end() && old->second.stamp == e.stamp && old->second.settled && e.stamp.ino != 0) {
-      next.emplace(name, std::move(old->second));
+      next.emplace(std::move(name), std::move(old->second));
       continue;
     }
-    e.settled = settled;
-    ++opened_;
-    auto text = read_manifest_file(f, e.diags);
+    e.settled = e.stamp.ctime_ns < now_ns - settle_.count();
+    opened.push_back({std::move(name), &f, std::move(e), std::nullopt});
+  }
+  // Read and hash them on the readers' threads: at a cold start this is
+  // every byte of every manifest.
+  parallel_for(opened.size(), [&](size_t i) {
+    Opened& o = opened[i];
+    o.text = read_manifest_file(*o.path, o.e.diags);
+    if (o.text) o.e.hash = std::hash<std::string>{}(*o.text);
+  });
+  opened_ = opened.size();
+  std::vector<std::pair<std::string, std::string>> texts;  // path, content
+  for (auto& [name, path, e, text] : opened) {
+    auto old = files_.find(name);
     if (text) {
-      e.hash = std::hash<std::string>{}(*text);
       if (old != files_.end() && old->second.hash == e.hash && old->second.size == text->size() &&
           old->second.read_ok) {
         old->second.stamp = e.stamp;
-        old->second.settled = settled;
+        old->second.settled = e.settled;
         next.emplace(name, std::move(old->second));
         continue;
       }
@@ -225,13 +280,38 @@ std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diag
   }
   first.push_back(work.size());
   run_all(work);
+  auto range = [&](size_t i) {
+    return std::pair{work.begin() + static_cast<long>(first[i]), work.begin() + static_cast<long>(first[i + 1])};
+  };
+  decoded_ = texts.size();
+  if (keep == Keep::no) {
+    // Straight from the pieces into the result, in the cache's file order.
+    std::map<std::string_view, size_t> index;
+    for (size_t i = 0; i < texts.size(); ++i) index.emplace(texts[i].first, i);
+    size_t total = 0;
+    for (const auto& w : work) total += w.objects.size();
+    out.reserve(total);
+    prefault(out.data(), total * sizeof(model::Object));
+    for (auto& [name, e] : next) {
+      if (auto it = index.find(name); it != index.end()) {
+        auto [b, end] = range(it->second);
+        collect(b, end, out, e.diags);
+      }
+      diags.append(e.diags);
+    }
+    files_.clear();
+    diags.sort();
+    return out;
+  }
   for (size_t i = 0; i < texts.size(); ++i) {
     Entry& e = next.at(texts[i].first);
-    collect(work.begin() + static_cast<long>(first[i]), work.begin() + static_cast<long>(first[i + 1]), e.objects,
-            e.diags);
-    ++decoded_;
+    auto [b, end] = range(i);
+    collect(b, end, e.objects, e.diags);
   }
   files_ = std::move(next);
+  size_t total = 0;
+  for (const auto& [name, e] : files_) total += e.objects.size();
+  out.reserve(total);
   for (const auto& [name, e] : files_) {
     out.insert(out.end(), e.objects.begin(), e.objects.end());
     diags.append(e.diags);

@@ -52,7 +52,11 @@ class ManifestCache {
   // `settle`: how old a stamp must be to be trusted without reading the file
   // (file timestamps tick in jiffies, not nanoseconds).
   explicit ManifestCache(std::chrono::nanoseconds settle = std::chrono::seconds(2)) : settle_(settle) {}
-  std::vector<model::Object> load(const std::filesystem::path& path, model::Diagnostics& diags);
+  // Keep::no: a one-shot read (load_manifests) moves the objects out instead
+  // of copying them, and the cache is left empty.
+  enum class Keep : bool { no, yes };
+  std::vector<model::Object> load(const std::filesystem::path& path, model::Diagnostics& diags,
+                                  Keep keep = Keep::yes);
   // Files the last load() opened, and of those the ones it decoded (changed).
   size_t files_opened() const { return opened_; }
   size_t files_decoded() const { return decoded_; }

@@ -19,6 +19,13 @@ bool is_document_start(std::string_view text, size_t at) {
 
 }  // namespace
 
+size_t count_document_starts(std::string_view text) {
+  size_t n = 0;
+  for (size_t nl = text.find('\n'); nl != std::string_view::npos; nl = text.find('\n', nl + 1))
+    if (is_document_start(text, nl + 1)) ++n;
+  return n;
+}
+
 std::vector<Piece> split_documents(std::string_view text, size_t target) {
   std::vector<Piece> out;
   if (target == 0 || text.size() <= target || has_directive(text)) {

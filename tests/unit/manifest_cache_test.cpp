@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "manifests/load.h"
 #include "manifests/pieces.h"
 #include "manifests/reader.h"
 #include "test_util.h"
@@ -96,6 +97,45 @@ TEST_F(ManifestCacheTest, SettledStampsSpareOpeningTheFile) {
   EXPECT_EQ(names_of(edited), (std::vector<std::string>{"a1", "b22"}));
 }
 
+TEST_F(ManifestCacheTest, AOneShotReadGivesTheSameAndKeepsNothing) {
+  write("a.yaml", sa_doc("a1") + sa_doc("a2"));
+  write("b.yaml", "kind: [broken\n");
+  write("c.json", R"({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"c1","namespace":"ns"}})");
+  manifests::ManifestCache kept, once;
+  model::Diagnostics dk, d1;
+  auto k = kept.load(dir_, dk);
+  auto o = once.load(dir_, d1, manifests::ManifestCache::Keep::no);
+  EXPECT_EQ(names_of(o), (std::vector<std::string>{"a1", "a2", "c1"}));
+  EXPECT_EQ(names_of(o), names_of(k));
+  EXPECT_EQ(diag_text(d1), diag_text(dk));
+  // Nothing was kept: the next load decodes every file again.
+  model::Diagnostics d2;
+  EXPECT_EQ(names_of(once.load(dir_, d2)), names_of(k));
+  EXPECT_EQ(once.files_decoded(), 3u);
+}
+
+TEST_F(ManifestCacheTest, AFileIsReadWholeAndOneOverTheLimitIsRefusedUnread) {
+  for (size_t size : {size_t{0}, size_t{1}, (size_t{3} << 20) + 7}) {
+    std::string text(size, 'x');
+    for (size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + i % 23);
+    write("f.yaml", text);
+    model::Diagnostics d;
+    auto got = manifests::read_manifest_file(dir_ / "f.yaml", d);
+    ASSERT_TRUE(got.has_value()) << size;
+    EXPECT_EQ(*got, text) << size;
+    EXPECT_TRUE(d.items().empty());
+  }
+  // Sparse: no disk is written.
+  fs::resize_file(dir_ / "f.yaml", manifests::kMaxFileBytes + 1);
+  model::Diagnostics d;
+  EXPECT_FALSE(manifests::read_manifest_file(dir_ / "f.yaml", d).has_value());
+  EXPECT_THAT(diag_text(d), HasSubstr("a manifest file may have"));
+  fs::remove(dir_ / "f.yaml");
+  model::Diagnostics missing;
+  EXPECT_FALSE(manifests::read_manifest_file(dir_ / "f.yaml", missing).has_value());
+  EXPECT_THAT(diag_text(missing), HasSubstr("cannot read file: No such file or directory"));
+}
+
 TEST(Pieces, ReadingInPiecesGivesWhatOneSerialReadGives) {
   // Documents of every shape, some with `---` inside content that is not a
   // document start, and one broken document whose error ends the stream.
@@ -129,12 +169,19 @@ TEST(Pieces, ReadingInPiecesGivesWhatOneSerialReadGives) {
       if (!ok) break;
     }
     ASSERT_EQ(pieced.size(), serial.size()) << "round " << round;
+    EXPECT_GE(manifests::count_document_starts(text) + 1, serial.size()) << "it sizes the objects' vector";
     for (size_t i = 0; i < serial.size(); ++i) {
       EXPECT_EQ(pieced[i].line, serial[i].line) << "round " << round << " doc " << i;
       EXPECT_EQ(pieced[i].root.fields.size(), serial[i].root.fields.size());
     }
     EXPECT_EQ(diag_text(piece_d), diag_text(serial_d)) << "round " << round;
   }
+}
+
+TEST(Pieces, DocumentStartsAreCountedOnlyAtTheStartOfALine) {
+  EXPECT_EQ(manifests::count_document_starts(""), 0u);
+  EXPECT_EQ(manifests::count_document_starts(sa_doc("a") + sa_doc("b")), 2u);
+  EXPECT_EQ(manifests::count_document_starts("a: 1\n---\nb: '\n  --- x'\n--- # c\n---x: 1\n---\n"), 3u);
 }
 
 TEST(Pieces, DirectivesKeepAStreamWhole) {

@@ -6,12 +6,24 @@
 
 namespace smi::manifests {
 
+// Paths are built for every list item a decoder walks, so by hand, not
+// through fmt's format-string machinery.
 std::string join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return fmt::format("{}.{}", path, key);
+  std::string out;
+  out.reserve(path.size() + 1 + key.size());
+  if (!path.empty()) out.append(path).push_back('.');
+  out.append(key);
+  return out;
 }
 
-std::string index(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
+std::string index(std::string_view path, size_t i) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+  std::string out;
+  out.reserve(path.size() + 2 + static_cast<size_t>(end - digits));
+  out.append(path).append(1, '[').append(digits, end).push_back(']');
+  return out;
+}
 
 std::optional<std::int64_t> parse_int(std::string_view s) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
@@ -101,31 +113,42 @@ const Node* Fields::seq(const Node& parent, std::string_view key, std::string_vi
   return typed_child(parent, key, path, required, Node::Type::sequence, "must be a list");
 }
 
-std::optional<std::string> Fields::as_str(const Node& n, std::string_view path) {
+// The checks of a scalar; `path()` makes the field's path, only for an error.
+template <typename Path>
+std::optional<std::string> Fields::str_at(const Node& n, const Path& path) {
   if (!n.is_scalar()) {
-    error(n, path, "must be a string");
+    error(n, path(), "must be a string");
     return std::nullopt;
   }
   return n.text;
 }
 
-std::optional<std::int64_t> Fields::as_integer(const Node& n, std::string_view path, std::int64_t min,
-                                               std::int64_t max) {
+template <typename Path>
+std::optional<std::int64_t> Fields::integer_at(const Node& n, const Path& path, std::int64_t min, std::int64_t max) {
   if (!n.is_scalar() || n.quoted) {
-    error(n, path, n.is_scalar() ? fmt::format("must be an integer, not the string \"{}\"", n.text)
-                                 : "must be an integer");
+    error(n, path(), n.is_scalar() ? fmt::format("must be an integer, not the string \"{}\"", n.text)
+                                   : "must be an integer");
     return std::nullopt;
   }
   auto v = parse_int(n.text);
   if (!v) {
-    error(n, path, fmt::format("must be an integer, not '{}'", n.text));
+    error(n, path(), fmt::format("must be an integer, not '{}'", n.text));
     return std::nullopt;
   }
   if (*v < min || *v > max) {
-    error(n, path, fmt::format("{} is outside {}-{}", *v, min, max));
+    error(n, path(), fmt::format("{} is outside {}-{}", *v, min, max));
     return std::nullopt;
   }
   return v;
+}
+
+std::optional<std::string> Fields::as_str(const Node& n, std::string_view path) {
+  return str_at(n, [&] { return std::string(path); });
+}
+
+std::optional<std::int64_t> Fields::as_integer(const Node& n, std::string_view path, std::int64_t min,
+                                               std::int64_t max) {
+  return integer_at(n, [&] { return std::string(path); }, min, max);
 }
 
 std::optional<std::uint16_t> Fields::as_port(const Node& n, std::string_view path) {
@@ -138,7 +161,7 @@ std::optional<std::string> Fields::str(const Node& parent, std::string_view key,
                                        bool required) {
   const Node* n = child(parent, key, path, required);
   if (n == nullptr) return std::nullopt;
-  auto s = as_str(*n, join(path, key));
+  auto s = str_at(*n, [&] { return join(path, key); });
   if (s && s->empty() && required) {
     error(*n, join(path, key), "must not be empty");
     return std::nullopt;
@@ -150,14 +173,16 @@ std::optional<std::int64_t> Fields::integer(const Node& parent, std::string_view
                                             bool required, std::int64_t min, std::int64_t max) {
   const Node* n = child(parent, key, path, required);
   if (n == nullptr) return std::nullopt;
-  return as_integer(*n, join(path, key), min, max);
+  return integer_at(*n, [&] { return join(path, key); }, min, max);
 }
 
 std::optional<std::uint16_t> Fields::port(const Node& parent, std::string_view key, std::string_view path,
                                           bool required) {
   const Node* n = child(parent, key, path, required);
   if (n == nullptr) return std::nullopt;
-  return as_port(*n, join(path, key));
+  auto v = integer_at(*n, [&] { return join(path, key); }, 1, 65535);
+  if (!v) return std::nullopt;
+  return static_cast<std::uint16_t>(*v);
 }
 
 std::optional<bool> Fields::boolean(const Node& parent, std::string_view key, std::string_view path) {

@@ -87,6 +87,10 @@ class Fields {
   }
 
  private:
+  template <typename Path>
+  std::optional<std::string> str_at(const Node& n, const Path& path);
+  template <typename Path>
+  std::optional<std::int64_t> integer_at(const Node& n, const Path& path, std::int64_t min, std::int64_t max);
   const Node* child(const Node& parent, std::string_view key, std::string_view path, bool required);
   // child() that must be of one type; `must_be` is the error when it is not.
   const Node* typed_child(const Node& parent, std::string_view key, std::string_view path, bool required,

@@ -251,7 +251,9 @@ std::vector<model::Object> ManifestCache::load(const fs::path& path, model::Diag
   parallel_for(opened.size(), [&](size_t i) {
     Opened& o = opened[i];
     o.text = read_manifest_file(*o.path, o.e.diags);
-    if (o.text) o.e.hash = std::hash<std::string>{}(*o.text);
+    // The hash tells a rewritten file from an unchanged one: for the next
+    // load, or against what this cache holds. A one-shot read needs neither.
+    if (o.text && (keep == Keep::yes || !files_.empty())) o.e.hash = std::hash<std::string>{}(*o.text);
   });
   opened_ = opened.size();
   std::vector<std::pair<std::string, std::string>> texts;  // path, content

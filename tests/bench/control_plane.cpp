@@ -1,5 +1,6 @@
 #include "bench/control_plane.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -133,6 +134,20 @@ Result<ControlPlaneResult> run_control_plane(const ControlPlaneScale& scale, con
   if (full.errors) return Error("generated manifests did not compile: " + full.first_error);
   r.objects = full.objects;
   r.load_ms = full.load_ms, r.model_ms = full.model_ms, r.compile_ms = full.compile_ms;
+  // The first read's buffers are fresh memory; on a VM each first touch of a
+  // page traps to the hypervisor. Read again, with memory the process has
+  // had back from the first read, to show what is parsing and what is that.
+  {
+    std::vector<double> again;
+    for (int i = 0; i < 3; ++i) {
+      model::Diagnostics d;
+      auto t = Clock::now();
+      auto objects = manifests::load_manifests(dir, d);
+      again.push_back(ms_since(t));
+    }
+    std::sort(again.begin(), again.end());
+    r.reload_ms = again[1];
+  }
   auto t0 = Clock::now();
   auto ops = compiler::diff({}, full.state);
   r.diff_ms = ms_since(t0);
@@ -182,8 +197,9 @@ void print_control_plane(const ControlPlaneResult& r) {
               r.scale.services, r.scale.services * r.scale.endpoints_per_service, r.scale.targets,
               (r.scale.services + 7) / 10, r.objects, static_cast<double>(r.manifest_bytes) / 1e6);
   std::printf("| step | ms |\n| --- | ---: |\n");
-  std::printf("| read + parse manifests | %.0f |\n| build model | %.0f |\n| compile | %.0f |\n", r.load_ms, r.model_ms,
-              r.compile_ms);
+  std::printf("| read + parse manifests (first read) | %.0f |\n", r.load_ms);
+  std::printf("| read + parse manifests again (median of 3) | %.0f |\n", r.reload_ms);
+  std::printf("| build model | %.0f |\n| compile | %.0f |\n", r.model_ms, r.compile_ms);
   std::printf("| diff (empty -> full, %zu map operations) | %.0f |\n", r.ops_full, r.diff_ms);
   std::printf("| cold start, the agent's path: read + parse + compile + diff + apply (%zu operations) | %.0f |\n",
               r.ops_cold, r.cold_ms);

@@ -353,6 +353,7 @@ void control_plane_figures(const ControlPlaneResult& r, TargetFigures& f) {
   f.cold_ms = r.cold_ms;
   f.services = r.scale.services;
   if (r.load_ms > 0) f.yaml_mb_s = static_cast<double>(r.manifest_bytes) / 1e3 / r.load_ms;
+  if (r.reload_ms > 0) f.yaml_again_mb_s = static_cast<double>(r.manifest_bytes) / 1e3 / r.reload_ms;
 }
 
 // The encrypted cross-node path against plain cross-node, interleaved, with

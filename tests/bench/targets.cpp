@@ -45,8 +45,11 @@ void print_targets(const TargetFigures& f) {
       fmt::format("{:.0f} ms", f.edit_ms.value_or(0)), "< 1000 ms", f.edit_ms.value_or(1e9) < 1000);
   row("cold start at that scale (read, parse, compile, apply)", f.cold_ms,
       fmt::format("{:.0f} ms", f.cold_ms.value_or(0)), "< 3000 ms", f.cold_ms.value_or(1e9) < 3000);
+  // Judged on the first read, which is what a cold start pays.
   row("YAML parsing (read, parse, decode; the manifests at that scale)", f.yaml_mb_s,
-      fmt::format("{:.1f} MB/s", f.yaml_mb_s.value_or(0)), ">= 50 MB/s", f.yaml_mb_s.value_or(0) >= 50);
+      fmt::format("{:.1f} MB/s first read ({:.1f} read again)", f.yaml_mb_s.value_or(0),
+                  f.yaml_again_mb_s.value_or(0)),
+      ">= 50 MB/s", f.yaml_mb_s.value_or(0) >= 50);
 }
 
 }  // namespace smi::bench

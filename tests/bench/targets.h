@@ -11,7 +11,8 @@ struct TargetFigures {
   std::optional<double> connect4_ns;                      // smi_connect4, ns per call under the conn-rate runs
   std::optional<double> sockops_calls_per_conn, sockops_ns_per_call;
   std::optional<double> edit_ms, cold_ms;  // control plane at scale, the agent's path
-  std::optional<double> yaml_mb_s;         // manifests read, parsed and decoded
+  std::optional<double> yaml_mb_s;         // manifests read, parsed and decoded (the first read)
+  std::optional<double> yaml_again_mb_s;   // the same, read again (median of 3)
   int services = 0;                        // the control plane's scale
 };
 

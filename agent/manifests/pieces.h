@@ -22,8 +22,9 @@ struct Piece {
 // document) is one piece. Deterministic: the cuts depend on the text only.
 std::vector<Piece> split_documents(std::string_view text, size_t target);
 
-// Lines of `text` that are document start markers (after the first line): a
-// stream holds at most this many documents plus one. For sizing, not parsing.
+// Lines of `text` that are document start markers (after the first line).
+// A stream without `...` end markers holds at most this many documents plus
+// one (after `...` a document may start bare). For sizing, not parsing.
 size_t count_document_starts(std::string_view text);
 
 }  // namespace smi::manifests

@@ -67,12 +67,9 @@ class TreeBuilder {
       case YAML_SEQUENCE_START_EVENT:
         open(make(e.start_mark, Node::Type::sequence), text_of(e.data.sequence_start.anchor), e.start_mark);
         break;
-      case YAML_MAPPING_START_EVENT: {
-        Node m = make(e.start_mark, Node::Type::map);
-        m.fields.reserve(4);
-        open(std::move(m), text_of(e.data.mapping_start.anchor), e.start_mark);
+      case YAML_MAPPING_START_EVENT:
+        open(make(e.start_mark, Node::Type::map), text_of(e.data.mapping_start.anchor), e.start_mark);
         break;
-      }
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT:
         close();

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
+#include "base/fd.h"
 #include "base/memory.h"
 #include "manifests/decode.h"
 #include "manifests/pieces.h"
@@ -155,43 +156,37 @@ std::vector<fs::path> list_manifests(const fs::path& path, model::Diagnostics& d
 }
 
 std::optional<std::string> read_manifest_file(const fs::path& f, model::Diagnostics& diags) {
-  // Read at the size fstat gives, into one buffer: a stream grown by
-  // doubling copies a 10 MB file several times and faults in twice its pages.
-  const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0) {
-    if (fd >= 0) ::close(fd);
-    diags.error({f.string(), 0, 0}, "", "", fmt::format("cannot read file: {}", std::strerror(errno)));
-    return std::nullopt;
-  }
-  auto too_big = [&](uint64_t size) {
-    diags.error({f.string(), 0, 0}, "", "",
-                fmt::format("file is {} bytes, more than the {} a manifest file may have", size, kMaxFileBytes));
-    ::close(fd);
+  auto refuse = [&](std::string why) {
+    diags.error({f.string(), 0, 0}, "", "", std::move(why));
     return std::nullopt;
   };
-  if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) return too_big(static_cast<uint64_t>(st.st_size));
+  auto cannot_read = [&] { return refuse(fmt::format("cannot read file: {}", std::strerror(errno))); };
+  // Read at the size fstat gives, into one buffer: a stream grown by
+  // doubling copies a 10 MB file several times and faults in twice its pages.
+  const Fd fd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) return cannot_read();
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > kMaxFileBytes)
+    return refuse(fmt::format("file is {} bytes, more than the {} a manifest file may have", size, kMaxFileBytes));
   std::string text;
-  text.reserve(static_cast<size_t>(st.st_size) + 1);
+  text.reserve(size + 1);
   prefault(text.data(), text.capacity());
-  text.resize(static_cast<size_t>(st.st_size) + 1);  // one byte more: growth is seen at once
+  text.resize(size + 1);  // one byte more: growth (or a size fstat does not know, as in /proc) is seen at once
   size_t got = 0;
   for (;;) {
     if (got == text.size()) {
-      if (text.size() > kMaxFileBytes) return too_big(text.size());  // the file grew while being read
+      if (text.size() > kMaxFileBytes)
+        return refuse(fmt::format("file grew past the {} bytes a manifest file may have while it was read",
+                                  kMaxFileBytes));
       text.resize(text.size() * 2);
     }
-    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      diags.error({f.string(), 0, 0}, "", "", fmt::format("cannot read file: {}", std::strerror(errno)));
-      ::close(fd);
-      return std::nullopt;
-    }
+    if (n < 0) return cannot_read();
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
-  ::close(fd);
   text.resize(got);
   return text;
 }

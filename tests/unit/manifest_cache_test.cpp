@@ -125,6 +125,12 @@ TEST_F(ManifestCacheTest, AFileIsReadWholeAndOneOverTheLimitIsRefusedUnread) {
     EXPECT_EQ(*got, text) << size;
     EXPECT_TRUE(d.items().empty());
   }
+  // A file whose size fstat does not know (0 in /proc) is read whole all the same.
+  model::Diagnostics proc;
+  auto status = manifests::read_manifest_file("/proc/self/status", proc);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_THAT(*status, HasSubstr("Name:"));
+  EXPECT_THAT(*status, HasSubstr("VmRSS:")) << "read past the first buffer";
   // Sparse: no disk is written.
   fs::resize_file(dir_ / "f.yaml", manifests::kMaxFileBytes + 1);
   model::Diagnostics d;
